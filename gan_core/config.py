@@ -1,0 +1,174 @@
+"""Run configuration as dataclasses, with validation, dict round-trips and the named recipe presets."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import ConfigError
+
+DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder")
+ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
+LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
+DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class DataConfig:
+    """Which images to train on and how to shape them."""
+
+    name: str = "shapes"
+    data_dir: str | None = None  # local files (IDX, CIFAR batches, image folder or .zip)
+    image_size: int | None = None  # None: the set's native size
+    channels: int | None = None  # None: native; 1 = grayscale, 3 = RGB
+    download: bool = True  # torchvision sets: try the network when no local files are found
+    shapes_mode: str = "mixed"  # shapes only: "triangles" (classic colored triangles) or "mixed"
+    num_samples: int = 10000  # shapes only: how many images to draw
+    max_images: int | None = None  # cap on images kept (None: all)
+    seed: int = 0
+
+    def validate(self) -> None:
+        _choice("data.name", self.name, DATASET_NAMES)
+        _choice("data.shapes_mode", self.shapes_mode, ("triangles", "mixed"))
+        if self.image_size is not None and not 8 <= self.image_size <= 256:
+            raise ConfigError(f"data.image_size must be between 8 and 256 pixels, got {self.image_size}.")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
+        _positive("data.num_samples", self.num_samples)
+        if self.max_images is not None:
+            _positive("data.max_images", self.max_images)
+        if self.name in ("celeba", "folder") and not self.data_dir:
+            raise ConfigError(f"The '{self.name}' data set needs a folder or .zip: set data_dir (--data-dir).")
+
+
+@dataclass
+class ModelConfig:
+    """Which generator/discriminator pair to build."""
+
+    arch: str = "dcgan"
+    latent_dim: int = 100
+    width: int = 64  # base feature count (dcgan: features of the widest-resolution layer)
+    conditional: bool = False  # class-conditional G and D (labeled data sets only)
+    d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp), "batch", "layer", "none"
+
+    def validate(self) -> None:
+        _choice("model.arch", self.arch, ARCH_NAMES)
+        _choice("model.d_norm", self.d_norm, ("auto", "batch", "layer", "none"))
+        _positive("model.latent_dim", self.latent_dim)
+        _positive("model.width", self.width)
+
+
+@dataclass
+class TrainConfig:
+    """Loss, optimizers, schedule, device and bookkeeping intervals."""
+
+    loss: str = "bce"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 64
+    steps: int | None = 2000  # total generator steps; used when epochs is None
+    epochs: float | None = None  # passes over the data set; overrides steps when set
+    real_label: float = 1.0  # 0.9 = one-sided label smoothing
+    fake_label: float = 0.0  # 0.1 with real 0.9 = two-sided smoothing
+    n_critic: int = 1  # D updates per G update
+    gp_lambda: float = 10.0
+    ema: float = 0.0  # EMA decay of G for sampling (0 = off)
+    device: str = "auto"
+    seed: int = 0
+    max_seconds: float | None = None  # stop after this much training time and save
+    log_every: int = 10  # steps between host syncs of the metrics
+    sample_every: int = 200  # steps between fixed-noise grids
+    checkpoint_every: int = 1000  # steps between checkpoints
+    quality_every: int = 500  # steps between quality scores (0 = off)
+    num_fixed: int = 64  # fixed-noise samples per grid
+    compile: bool = False  # torch.compile G and D (CUDA)
+    amp: bool = False  # mixed precision (CUDA)
+    channels_last: bool = False  # NHWC memory format (CUDA)
+
+    def validate(self) -> None:
+        _choice("train.loss", self.loss, LOSS_NAMES)
+        _choice("train.device", self.device, DEVICE_NAMES)
+        for name in ("lr_g", "lr_d", "batch_size", "n_critic", "log_every", "sample_every",
+                     "checkpoint_every", "num_fixed"):
+            _positive(f"train.{name}", getattr(self, name))
+        if self.lr_g > 1.0 or self.lr_d > 1.0:
+            raise ConfigError("Learning rates above 1.0 cannot train; typical values are 1e-4 to 1e-3.")
+        for name in ("beta1", "beta2", "ema"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"train.{name} must be in [0, 1), got {value}.")
+        for name in ("real_label", "fake_label"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"train.{name} must be in [0, 1].")
+        if self.steps is None and self.epochs is None:
+            raise ConfigError("Set either steps or epochs.")
+        if self.steps is not None and self.epochs is None:
+            _positive("train.steps", self.steps)
+        if self.epochs is not None and self.epochs <= 0:
+            raise ConfigError(f"train.epochs must be positive, got {self.epochs}.")
+        if self.quality_every < 0:
+            raise ConfigError("train.quality_every must be 0 (off) or positive.")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ConfigError("train.max_seconds must be positive.")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; stored in every checkpoint as a plain dict."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str | None = None
+
+    def validate(self) -> RunConfig:
+        self.data.validate()
+        self.model.validate()
+        self.train.validate()
+        if self.model.conditional and self.data.name in ("celeba", "folder"):
+            raise ConfigError(f"A conditional model needs class labels; '{self.data.name}' has none.")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        if not isinstance(d, dict):
+            raise ConfigError("A run configuration must be a mapping with 'data', 'model' and 'train'.")
+        unknown = set(d) - {"data", "model", "train", "preset"}
+        if unknown:
+            raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
+        cfg = cls(
+            data=_section(DataConfig, d.get("data", {}), "data"),
+            model=_section(ModelConfig, d.get("model", {}), "model"),
+            train=_section(TrainConfig, d.get("train", {}), "train"),
+            preset=d.get("preset"),
+        )
+        return cfg.validate()
+
+    def copy(self) -> RunConfig:
+        return RunConfig.from_dict(self.to_dict())
+
+
+def _section(cls: type, values: Any, name: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"Configuration section '{name}' must be a mapping.")
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"Unknown {name} setting(s): {', '.join(sorted(unknown))}. Known: {', '.join(sorted(known))}.")
+    return cls(**values)
+
+
+def _choice(name: str, value: Any, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}.")
+
+
+def _positive(name: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{name} must be a positive number, got {value!r}.")

@@ -1,0 +1,104 @@
+"""Named recipes: each classic tutorial with its own hyperparameters, and one tuned default per data set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A recipe: a one-line description and the settings that differ from the defaults."""
+
+    description: str
+    data: dict[str, Any]
+    model: dict[str, Any]
+    train: dict[str, Any]
+
+
+PRESETS: dict[str, Preset] = {
+    "mnist-mlp-small": Preset(
+        "Small MNIST MLP GAN tutorial: noise 32 -> 128 -> 784, D 784 -> 64 -> 1, batch 32.",
+        {"name": "mnist"}, {"arch": "mlp-small", "latent_dim": 32},
+        {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.9, "beta2": 0.999, "batch_size": 32, "steps": 20000},
+    ),
+    "mnist-mlp-deep": Preset(
+        "Deep MNIST MLP GAN tutorial: G 100 -> 256 -> 512 -> 1024 -> 784, D with dropout 0.3, batch 32.",
+        {"name": "mnist"}, {"arch": "mlp-deep", "latent_dim": 100},
+        {"loss": "bce", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.9, "beta2": 0.999, "batch_size": 32, "steps": 20000},
+    ),
+    "triangles-mlp": Preset(
+        "Colored-triangles MLP GAN tutorial: noise 100 -> 256 -> 28x28 RGB, D pixels -> 256 -> 1.",
+        {"name": "shapes", "shapes_mode": "triangles", "image_size": 28, "channels": 3},
+        {"arch": "mlp", "latent_dim": 100},
+        {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 64, "steps": 5000},
+    ),
+    "cifar10-upsample-conv": Preset(
+        "CIFAR-10 upsample+conv GAN tutorial: linear -> 128x8x8 -> upsample/conv x2, strided-conv D, batch 32.",
+        {"name": "cifar10"}, {"arch": "upsample-conv", "latent_dim": 100, "width": 128},
+        {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 32, "steps": 20000},
+    ),
+    "fashion-dcgan64": Preset(
+        "Fashion-MNIST DCGAN tutorial at 64x64: noise 256, 64 base features, labels 0.9/0.1, batch 128.",
+        {"name": "fashion_mnist", "image_size": 64}, {"arch": "dcgan", "latent_dim": 256, "width": 64},
+        {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 128,
+         "real_label": 0.9, "fake_label": 0.1, "steps": 5000},
+    ),
+    "cifar10-wgan-gp": Preset(
+        "WGAN-GP on CIFAR-10: DCGAN generator, critic without BatchNorm, lambda 10, 5 critic steps.",
+        {"name": "cifar10"}, {"arch": "dcgan", "latent_dim": 128, "width": 64, "d_norm": "layer"},
+        {"loss": "wgan-gp", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "batch_size": 64,
+         "n_critic": 5, "gp_lambda": 10.0, "steps": 20000},
+    ),
+    # Tuned defaults: small conv nets with non-saturating BCE and EMA sampling, chosen for good
+    # samples within a few CPU minutes (bench/quality.py measures them).
+    "shapes-default": Preset(
+        "Default for shapes: small DCGAN at 32x32, EMA sampling.",
+        {"name": "shapes", "image_size": 32}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
+        {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 3000},
+    ),
+    "mnist-default": Preset(
+        "Default for MNIST: small DCGAN at 28x28, EMA sampling.",
+        {"name": "mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
+        {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
+    ),
+    "fashion_mnist-default": Preset(
+        "Default for Fashion-MNIST: small DCGAN at 28x28, EMA sampling.",
+        {"name": "fashion_mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
+        {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
+    ),
+    "cifar10-default": Preset(
+        "Default for CIFAR-10: DCGAN at 32x32, EMA sampling.",
+        {"name": "cifar10"}, {"arch": "dcgan", "latent_dim": 100, "width": 48},
+        {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 10000},
+    ),
+    "celeba-default": Preset(
+        "Default for CelebA faces: DCGAN at 64x64, EMA sampling.",
+        {"name": "celeba", "image_size": 64}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
+        {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 10000},
+    ),
+    "folder-default": Preset(
+        "Default for your own images: DCGAN at 64x64 RGB, EMA sampling.",
+        {"name": "folder", "image_size": 64, "channels": 3}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
+        {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
+    ),
+}
+
+DEFAULT_PRESET = "shapes-default"
+
+
+def default_preset_for(dataset: str) -> str:
+    """The tuned default recipe's name for a data set."""
+    return f"{dataset}-default"
+
+
+def preset_config(name: str, **data_overrides: Any) -> RunConfig:
+    """Build a validated RunConfig from a preset name; data_overrides patch the data section (e.g. data_dir)."""
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown preset {name!r}. Run 'python -m gan_core list' to see the presets.")
+    p = PRESETS[name]
+    cfg = RunConfig(DataConfig(**{**p.data, **data_overrides}), ModelConfig(**p.model), TrainConfig(**p.train), name)
+    return cfg.validate()
