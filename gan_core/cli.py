@@ -1,0 +1,293 @@
+"""Headless command line: python -m gan_core list | train | sample | eval (same API as the app)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ARCH_NAMES, DATASET_NAMES, LOSS_NAMES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .errors import CheckpointError, UserError
+from .presets import PRESETS, default_preset_for, preset_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gan_core", description="GAN Workbench: train and sample GANs headless.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="data sets, architectures, losses, presets (and runs with --runs)")
+    ls.add_argument("--runs", action="store_true", help="list the runs under the checkpoints folder instead")
+
+    tr = sub.add_parser("train", help="train a GAN (Ctrl-C saves and exits)")
+    src = tr.add_mutually_exclusive_group()
+    src.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe")
+    src.add_argument("--dataset", choices=DATASET_NAMES, help="a data set (its tuned default recipe unless --arch)")
+    tr.add_argument("--arch", choices=ARCH_NAMES)
+    tr.add_argument("--loss", choices=LOSS_NAMES)
+    tr.add_argument("--data-dir", help="folder (or .zip for folder/celeba) holding the data set's files")
+    tr.add_argument("--no-download", action="store_true", help="never try the network for torchvision data sets")
+    tr.add_argument("--image-size", type=int)
+    tr.add_argument("--channels", type=int, choices=(1, 3))
+    tr.add_argument("--latent-dim", type=int)
+    tr.add_argument("--width", type=int, help="base feature count of convolutional models")
+    tr.add_argument("--batch-size", type=int)
+    tr.add_argument("--lr", type=float, help="learning rate of both G and D")
+    tr.add_argument("--lr-g", type=float)
+    tr.add_argument("--lr-d", type=float)
+    tr.add_argument("--n-critic", type=int)
+    tr.add_argument("--ema", type=float, help="EMA decay of G for sampling (0 = off)")
+    length = tr.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="total generator steps")
+    length.add_argument("--epochs", type=float, help="passes over the data set")
+    tr.add_argument("--max-seconds", type=float, help="stop after this much training time and save")
+    tr.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--out", help="run folder (default: checkpoints/<preset>-<time>)")
+    tr.add_argument("--resume", help="checkpoint file (or run folder) to continue to the new --steps total")
+    tr.add_argument("--sample-every", type=int)
+    tr.add_argument("--checkpoint-every", type=int)
+    tr.add_argument("--quality-every", type=int, help="steps between quality scores (0 = off)")
+    for flag in ("compile", "amp", "channels-last"):
+        tr.add_argument(f"--{flag}", action="store_true", help=f"CUDA only: {flag.replace('-', ' ')}")
+
+    sp = sub.add_parser("sample", help="write samples of a trained generator")
+    sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
+    sp.add_argument("--num", type=int, default=64)
+    sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--truncation", type=float)
+    sp.add_argument("--label", type=int, help="class for conditional models (default: cycle through classes)")
+
+    ev = sub.add_parser("eval", help="quality scores of a checkpoint as JSON")
+    ev.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
+    ev.add_argument("--num", type=int, default=1000)
+    ev.add_argument("--data-dir", help="where the real data set's files are, if not where training found them")
+    return p
+
+
+def config_from_args(a: argparse.Namespace) -> RunConfig:
+    """Preset (or the data set's default, or bare defaults with --arch), then explicit flags on top."""
+    if a.preset:
+        cfg = preset_config(a.preset, **({"data_dir": a.data_dir} if a.data_dir else {}))
+    elif a.dataset and not a.arch:
+        cfg = preset_config(default_preset_for(a.dataset), **({"data_dir": a.data_dir} if a.data_dir else {}))
+    else:
+        cfg = RunConfig(DataConfig(name=a.dataset or "shapes"), ModelConfig(), TrainConfig())
+    d, m, t = cfg.data, cfg.model, cfg.train
+    _apply(d, data_dir=a.data_dir, image_size=a.image_size, channels=a.channels)
+    if a.no_download:
+        d.download = False
+    _apply(m, arch=a.arch, latent_dim=a.latent_dim, width=a.width)
+    _apply(t, loss=a.loss, batch_size=a.batch_size, lr_g=a.lr_g or a.lr, lr_d=a.lr_d or a.lr, n_critic=a.n_critic,
+           ema=a.ema, max_seconds=a.max_seconds, device=a.device, seed=a.seed, sample_every=a.sample_every,
+           checkpoint_every=a.checkpoint_every, quality_every=a.quality_every)
+    if a.steps is not None:
+        t.steps, t.epochs = a.steps, None
+    if a.epochs is not None:
+        t.epochs = a.epochs
+    t.compile, t.amp, t.channels_last = a.compile or t.compile, a.amp or t.amp, a.channels_last or t.channels_last
+    if t.loss == "wgan-gp" and m.d_norm == "batch":
+        m.d_norm = "auto"
+    return cfg.validate()
+
+
+def _apply(obj: Any, **values: Any) -> None:
+    for k, v in values.items():
+        if v is not None:
+            setattr(obj, k, v)
+
+
+def resolve_checkpoint(path: str) -> Path:
+    """A checkpoint file as given, or the newest valid checkpoint of a run folder."""
+    from .checkpoints import latest_valid_checkpoint
+
+    p = Path(path)
+    if p.is_dir():
+        found = latest_valid_checkpoint(p)
+        if found is None:
+            raise CheckpointError(f"No valid checkpoint in {p}: train first, or pass a checkpoint file.")
+        return found[0]
+    return p
+
+
+class ProgressLine:
+    """A one-line progress bar (ETA, images/second, losses) on stderr; periodic lines when not a terminal."""
+
+    def __init__(self, stream: Any = sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last_print = 0.0
+
+    def update(self, step: int, total: int, seconds: float, metrics: dict[str, float], force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and not self.tty and now - self.last_print < 10:
+            return
+        self.last_print = now
+        frac = step / max(total, 1)
+        bar = "#" * int(frac * 24) + "." * (24 - int(frac * 24))
+        eta = (total - step) * seconds / step if step else 0.0
+        text = (f"[{bar}] {frac:5.1%} step {step}/{total} | ETA {_hms(eta)} | {metrics.get('img/s', 0):,.0f} img/s"
+                f" | D {metrics.get('loss/D', float('nan')):.3f} G {metrics.get('loss/G', float('nan')):.3f}")
+        if "quality" in metrics:
+            text += f" | quality {metrics['quality']:.2f}"
+        self.stream.write(("\r" + text) if self.tty else text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .checkpoints import clean_temp_files, load_checkpoint
+    from .runs import RunWriter, checkpoint_root, new_run_name
+    from .trainer import Trainer
+
+    state = None
+    if a.resume:
+        ckpt = resolve_checkpoint(a.resume)
+        state = load_checkpoint(ckpt)
+        cfg = RunConfig.from_dict(state["config"])
+        _apply(cfg.train, steps=a.steps, max_seconds=a.max_seconds, device=a.device)
+        if a.data_dir:
+            cfg.data.data_dir = a.data_dir
+        out = Path(a.out) if a.out else ckpt.parent
+    else:
+        cfg = config_from_args(a)
+        out = Path(a.out) if a.out else checkpoint_root() / new_run_name(cfg)
+    if out.parent.is_dir():
+        clean_temp_files(out.parent)
+    print(f"Loading data set '{cfg.data.name}'...", file=sys.stderr)
+    trainer = Trainer(cfg)
+    for notice in trainer.data.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    if state is not None:
+        trainer.load_state_dict(state)
+        print(f"Resumed from step {trainer.step_count}.", file=sys.stderr)
+    print(f"Training {cfg.preset or cfg.model.arch} on {trainer.device} into {out}", file=sys.stderr)
+    writer = RunWriter(out)
+    writer.start(trainer)
+    stop = threading.Event()
+    bar = ProgressLine()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nStopping: saving a checkpoint (Ctrl-C again to abort without saving)...", file=sys.stderr)
+
+    old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    seen_alerts = len(trainer.alerts)
+
+    def on_step(t: Trainer, events: set[str]) -> None:
+        nonlocal seen_alerts
+        writer.on_step(t, events)
+        if "log" in events:
+            bar.update(t.step_count, t.total_steps, t.train_seconds, t.history[-1])
+        for alert in t.alerts[seen_alerts:]:
+            print(f"\nalert: {alert['message']}", file=sys.stderr)
+        seen_alerts = len(t.alerts)
+
+    try:
+        reason = trainer.run(stop.is_set, on_step)
+    except UserError as e:
+        bar.close()
+        writer.finish(trainer, "failed", str(e))
+        raise
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    status = "stopped" if reason == "stopped" else "done"
+    writer.finish(trainer, status)
+    if trainer.history:
+        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history[-1], force=True)
+    bar.close()
+    print(f"{status}: step {trainer.step_count}/{trainer.total_steps} in {trainer.train_seconds:.1f}s; "
+          f"checkpoint {writer.last_checkpoint}", file=sys.stderr)
+    print(out)
+    return 0
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    import torch
+
+    from .images import grid_image
+    from .latent import load_generator, sample_latents
+
+    if a.num < 1:
+        raise UserError("--num must be at least 1.")
+    out = Path(a.out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise UserError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'.")
+    lg = load_generator(resolve_checkpoint(a.checkpoint))
+    z = sample_latents(a.num, lg.generator.latent_dim, a.seed, a.truncation)
+    labels = None
+    if lg.generator.num_classes:
+        if a.label is not None and not 0 <= a.label < lg.generator.num_classes:
+            raise UserError(f"--label must be in 0..{lg.generator.num_classes - 1}.")
+        labels = torch.full((a.num,), a.label) if a.label is not None else None
+    images = lg.images(z, labels)  # N x C x H x W uint8
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".png":
+        grid_image(images).save(out)
+    else:
+        np.save(out, images.permute(0, 2, 3, 1).contiguous().numpy())  # N x H x W x C
+    print(out)
+    return 0
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    from .data import DATASETS
+    from .losses import LOSSES
+    from .models import ARCHITECTURES
+    from .runs import checkpoint_root, list_runs
+
+    if a.runs:
+        runs = list_runs()
+        if not runs:
+            print(f"No runs under {checkpoint_root()}.")
+        for r in runs:
+            m = r.meta
+            print(f"{r.name:44s} {m.get('status', '?'):8s} {m.get('dataset', '?'):13s} {m.get('arch', '?'):13s} "
+                  f"step {m.get('step', '?')}/{m.get('total_steps', '?')}")
+        return 0
+    sections = [("Data sets", {k: v[0] for k, v in DATASETS.items()}), ("Architectures", ARCHITECTURES),
+                ("Losses", LOSSES), ("Presets", {k: v.description for k, v in PRESETS.items()})]
+    for title, items in sections:
+        print(f"{title}:")
+        for name, desc in items.items():
+            print(f"  {name:24s} {desc}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .evaluate import evaluate_checkpoint
+
+    scores = evaluate_checkpoint(resolve_checkpoint(a.checkpoint), a.num, data_dir=a.data_dir)
+    print(json.dumps(scores, indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "eval": cmd_eval}[args.command]
+    try:
+        return handler(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\naborted.", file=sys.stderr)
+        return 130

@@ -1,0 +1,35 @@
+"""Device choice ('auto' = cuda, then mps, then cpu) and a human description of the hardware."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import ConfigError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Map a device name to a torch.device; a forced device that is missing is a user error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("CUDA was requested but no CUDA GPU is available: choose device 'auto' or 'cpu'.")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("MPS was requested but this machine has no Apple GPU: choose device 'auto' or 'cpu'.")
+    return torch.device(name)
+
+
+def describe_device(device: torch.device | None = None) -> str:
+    """One line: the GPU's name and memory, or the CPU core count and torch thread count."""
+    device = device or resolve_device("auto")
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"GPU: {props.name} ({props.total_memory / 2**30:.0f} GiB)"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU: {os.cpu_count()} cores, {torch.get_num_threads()} training threads"

@@ -1,0 +1,48 @@
+"""Image helpers: uint8 tensors to grid PNGs and animated GIFs (PIL), shared by the CLI, runs and pages."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> Image.Image:
+    """uint8 N x C x H x W -> one PIL image laid out in a near-square grid."""
+    assert images.dtype == torch.uint8 and images.dim() == 4, (images.dtype, images.shape)
+    nrow = nrow or max(1, math.ceil(math.sqrt(images.shape[0])))
+    grid = make_grid(images, nrow=nrow, padding=padding, pad_value=0)  # 3 x H' x W' (gray is repeated)
+    return Image.fromarray(grid.permute(1, 2, 0).contiguous().numpy())
+
+
+def tensor_image(image: torch.Tensor) -> Image.Image:
+    """uint8 C x H x W -> PIL image (L or RGB)."""
+    assert image.dtype == torch.uint8 and image.dim() == 3, (image.dtype, image.shape)
+    arr = image.permute(1, 2, 0).contiguous().numpy()
+    return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(frames: list[Image.Image], duration_ms: int = 120, loop: int = 0) -> bytes:
+    """Animated GIF of the frames (all converted to RGB, same size as the first)."""
+    if not frames:
+        raise ValueError("no frames for the GIF")
+    size = frames[0].size
+    rgb = [f.convert("RGB").resize(size) if f.size != size else f.convert("RGB") for f in frames]
+    buf = io.BytesIO()
+    rgb[0].save(buf, format="GIF", save_all=True, append_images=rgb[1:], duration=duration_ms, loop=loop)
+    return buf.getvalue()
+
+
+def upscale(img: Image.Image, min_side: int = 256) -> Image.Image:
+    """Nearest-neighbour enlargement so small samples are visible without blurring."""
+    factor = max(1, min_side // max(1, min(img.size)))
+    return img.resize((img.width * factor, img.height * factor), Image.NEAREST) if factor > 1 else img

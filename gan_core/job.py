@@ -1,0 +1,220 @@
+"""TrainingJob: one daemon thread around a Trainer, commands in (pause/resume/stop), snapshots out under a lock."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoints import clean_temp_files, load_checkpoint
+from .config import RunConfig
+from .data import ImageData
+from .errors import UserError
+from .models import Generator
+from .runs import RunWriter
+from .trainer import Trainer
+
+log = logging.getLogger(__name__)
+ACTIVE = ("loading", "running", "paused", "stopping")
+
+
+@dataclass
+class JobSnapshot:
+    """A copy of a job's public state; safe to read from any thread while training goes on."""
+
+    run_name: str
+    status: str  # loading | running | paused | stopping | done | stopped | failed
+    step: int = 0
+    total_steps: int = 0
+    epoch: float = 0.0
+    train_seconds: float = 0.0
+    images_per_second: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
+    grid_step: int = 0
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    message: str = ""  # loading progress or the last notice
+    checkpoint: str | None = None  # the newest checkpoint written
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.step <= 0 or self.train_seconds <= 0 or self.total_steps <= self.step:
+            return None
+        return (self.total_steps - self.step) * self.train_seconds / self.step
+
+
+class TrainingJob:
+    """Runs a Trainer in a daemon thread. The thread never touches the UI: it only writes this object's fields."""
+
+    def __init__(self, config: RunConfig, run_dir: str | Path, resume_from: str | Path | None = None,
+                 data: ImageData | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.resume_from = resume_from
+        self._data = data
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._gen_request = threading.Event()
+        self._gen_ready = threading.Event()
+        self._generator: Generator | None = None
+        self._snap = JobSnapshot(self.run_dir.name, "loading", total_steps=0)
+        self._thread = threading.Thread(target=self._main, name=f"train-{self.run_dir.name}", daemon=True)
+
+    # ---- commands (any thread) ------------------------------------------------------------------
+    def start(self) -> TrainingJob:
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        if self.snapshot().status == "running":
+            self._paused.set()
+            self._set(status="paused")
+
+    def resume(self) -> None:
+        if self._paused.is_set():
+            self._paused.clear()
+            self._set(status="running")
+
+    def stop(self) -> None:
+        """Ask the thread to save and end; returns at once (join() waits)."""
+        self._stop.set()
+        self._paused.clear()
+        with self._lock:
+            if self._snap.status in ACTIVE:
+                self._snap.status = "stopping"
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def snapshot(self) -> JobSnapshot:
+        """A shallow copy with copied lists; history entries are never mutated after they are appended."""
+        with self._lock:
+            s = copy.copy(self._snap)
+            s.history = list(s.history)
+            s.alerts = list(s.alerts)
+            return s
+
+    def generator(self, timeout: float = 10.0) -> Generator | None:
+        """A CPU copy of the sampling generator, made by the training thread between steps (never mid-update)."""
+        if not self.alive:
+            return self._generator
+        self._gen_ready.clear()
+        self._gen_request.set()
+        self._gen_ready.wait(timeout)
+        return self._generator
+
+    # ---- the training thread ----------------------------------------------------------------------
+    def _set(self, **fields: Any) -> None:
+        with self._lock:
+            for k, v in fields.items():
+                setattr(self._snap, k, v)
+
+    def _main(self) -> None:
+        trainer = writer = None
+        try:
+            clean_temp_files(self.run_dir.parent) if self.run_dir.parent.is_dir() else None
+            trainer = Trainer(self.config, self._data, progress=lambda f, msg: self._set(message=msg))
+            if self.resume_from is not None:
+                trainer.load_state_dict(load_checkpoint(self.resume_from, trainer.device))
+            writer = RunWriter(self.run_dir)
+            writer.start(trainer)
+            self._publish(trainer, {"log", "grid"}, writer)
+            self._set(status="running" if not self._paused.is_set() else "paused",
+                      message=" ".join(trainer.data.notices))
+
+            def on_step(t: Trainer, events: set[str]) -> None:
+                writer.on_step(t, events)
+                self._publish(t, events, writer)
+                self._serve_generator(t)
+                while self._paused.is_set() and not self._stop.is_set():
+                    self._serve_generator(t)
+                    time.sleep(0.05)
+
+            reason = trainer.run(self._stop.is_set, on_step)
+            status = "stopped" if reason == "stopped" else "done"
+            writer.finish(trainer, status)
+            self._publish(trainer, {"log", "grid"}, writer)
+            self._set(status=status, error=writer.save_error)
+        except UserError as e:
+            self._fail(trainer, writer, str(e))
+        except Exception as e:  # noqa: BLE001 - any failure must reach the page, not kill the server
+            log.error("training thread failed:\n%s", traceback.format_exc())
+            self._fail(trainer, writer, f"{type(e).__name__}: {e}")
+        finally:
+            if trainer is not None:
+                self._generator = trainer.generator_snapshot() if trainer.weights_finite() else None
+            self._gen_ready.set()
+
+    def _fail(self, trainer: Trainer | None, writer: RunWriter | None, message: str) -> None:
+        if trainer is not None and writer is not None:
+            try:
+                writer.finish(trainer, "failed", message)
+            except Exception:  # noqa: BLE001 - the original error is the one to show
+                log.exception("could not write the failed run's meta")
+            self._publish(trainer, {"log"}, writer)
+        self._set(status="failed", error=message)
+
+    def _serve_generator(self, trainer: Trainer) -> None:
+        if self._gen_request.is_set():
+            self._gen_request.clear()
+            self._generator = trainer.generator_snapshot()
+            self._gen_ready.set()
+
+    def _publish(self, t: Trainer, events: set[str], writer: RunWriter | None) -> None:
+        last = t.history[-1] if t.history else {}
+        with self._lock:
+            s = self._snap
+            s.step, s.total_steps, s.epoch, s.train_seconds = t.step_count, t.total_steps, t.epoch, t.train_seconds
+            if "log" in events:
+                s.history = list(t.history)
+                s.images_per_second = float(last.get("img/s", s.images_per_second))
+                s.alerts = list(t.alerts)
+            if "grid" in events and t.latest_grid is not None:
+                s.grid, s.grid_step = t.latest_grid, t.step_count
+            if writer is not None and writer.last_checkpoint is not None:
+                s.checkpoint = str(writer.last_checkpoint)
+
+
+class JobRegistry:
+    """All jobs of this process by run name; at most one trains at a time (a second start is refused)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.jobs: dict[str, TrainingJob] = {}
+
+    def active(self) -> TrainingJob | None:
+        with self._lock:
+            return next((j for j in self.jobs.values() if j.alive), None)
+
+    def start(self, config: RunConfig, run_dir: str | Path, resume_from: str | Path | None = None,
+              data: ImageData | None = None) -> TrainingJob:
+        """Start a job unless one is training (UserError); the check and the start are one atomic step."""
+        with self._lock:
+            busy = next((j for j in self.jobs.values() if j.alive), None)
+            if busy is not None:
+                raise UserError(f"Run '{busy.run_dir.name}' is still training: stop it before starting another.")
+            job = TrainingJob(config, run_dir, resume_from, data)
+            self.jobs[job.run_dir.name] = job
+            return job.start()
+
+    def get(self, name: str) -> TrainingJob | None:
+        with self._lock:
+            return self.jobs.get(name)

@@ -1,0 +1,71 @@
+"""Generator/discriminator wrappers shared by every architecture: shape checks and the conditional forms."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Generator(nn.Module):
+    """Wraps a net mapping N x (latent [+ classes]) -> N x C x H x W in [-1, 1]; conditional by label concat."""
+
+    def __init__(self, net: nn.Module, latent_dim: int, image_shape: tuple[int, int, int], num_classes: int = 0):
+        super().__init__()
+        self.net = net
+        self.latent_dim = latent_dim
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        # Label embedding of the same width as a one-hot code, learned (conditional GAN, Mirza & Osindero).
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        assert z.dim() == 2 and z.shape[1] == self.latent_dim, (z.shape, self.latent_dim)
+        if self.embed is not None:
+            assert y is not None, "conditional generator needs labels"
+            z = torch.cat([z, self.embed(y)], 1)  # N x (latent + classes)
+        x = self.net(z)  # N x C x H x W
+        assert x.shape[1:] == self.image_shape, (x.shape, self.image_shape)
+        return x
+
+
+class Discriminator(nn.Module):
+    """Wraps a feature body (N x C x H x W -> N x F) with a linear logit head; conditional by projection."""
+
+    def __init__(self, body: nn.Module, feature_dim: int, image_shape: tuple[int, int, int], num_classes: int = 0):
+        super().__init__()
+        self.body = body
+        self.head = nn.Linear(feature_dim, 1)
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        # Projection discriminator (Miyato & Koyama 2018): logit += <embed(y), features>.
+        self.embed = nn.Embedding(num_classes, feature_dim) if num_classes else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        assert x.shape[1:] == self.image_shape, (x.shape, self.image_shape)
+        h = self.body(x)  # N x F
+        out = self.head(h).squeeze(1)  # N logits, no Sigmoid: losses work on logits
+        if self.embed is not None:
+            assert y is not None, "conditional discriminator needs labels"
+            out = out + (self.embed(y) * h).sum(1)
+        return out
+
+
+def norm2d(kind: str, channels: int) -> nn.Module:
+    """The discriminator's normalisation: BatchNorm, LayerNorm-like GroupNorm(1) (safe with gradient penalty) or none."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN paper initialisation: conv weights N(0, 0.02), norm scales N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,31 @@
+"""The tutorial MLP GANs: mlp-small (32-d noise), mlp (colored triangles) and mlp-deep (4-layer MNIST)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+# name -> (G hidden sizes, G activation, D hidden sizes, D activation, D dropout)
+MLP_VARIANTS = {
+    "mlp-small": ((128,), lambda: nn.LeakyReLU(0.01), (64,), lambda: nn.LeakyReLU(0.01), 0.0),
+    "mlp": ((256,), nn.ReLU, (256,), lambda: nn.LeakyReLU(0.2), 0.0),
+    "mlp-deep": ((256, 512, 1024), nn.ReLU, (2048, 1024, 512, 256), nn.ReLU, 0.3),
+}
+
+
+def _stack(sizes: list[int], act, dropout: float = 0.0) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), act()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+    return layers
+
+
+def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int) -> tuple[nn.Module, nn.Module, int]:
+    """Returns (G net: N x g_in -> N x C x H x W, D body: N x C x H x W -> N x F, F)."""
+    g_hidden, g_act, d_hidden, d_act, dropout = MLP_VARIANTS[variant]
+    pixels = image_shape[0] * image_shape[1] * image_shape[2]
+    g = nn.Sequential(*_stack([g_in, *g_hidden], g_act), nn.Linear(g_hidden[-1], pixels), nn.Tanh(),
+                      nn.Unflatten(1, image_shape))
+    d = nn.Sequential(nn.Flatten(), *_stack([pixels, *d_hidden], d_act, dropout))
+    return g, d, d_hidden[-1]

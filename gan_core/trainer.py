@@ -1,0 +1,312 @@
+"""Trainer: owns data on the device, G, D, optimizers, EMA, fixed noise and the step loop (no threads here)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import RunConfig
+from .data import ImageData, load_dataset, to_float, to_uint8
+from .device import resolve_device
+from .errors import TrainingError
+from .losses import d_loss, g_loss, gradient_penalty, probabilities
+from .models import Generator, build_models
+
+# Stable metric names, in the order the per-step device buffer stores them.
+STEP_METRICS = ("loss/D", "loss/G", "D(x)", "D(G(z))")
+FORMAT_VERSION = 1
+
+# on_step(trainer, events): events is a set of what happened at this step: "log", "grid", "quality".
+StepHook = Callable[["Trainer", set[str]], None]
+
+
+class Trainer:
+    """One GAN training run; `step()` does n_critic D updates and one G update, `run()` loops with hooks."""
+
+    def __init__(self, config: RunConfig, data: ImageData | None = None, progress: Callable[[float, str], None] | None = None):
+        self.config = config.validate()
+        t = config.train
+        self.device = resolve_device(t.device)
+        torch.manual_seed(t.seed)
+        self.gen = torch.Generator(self.device).manual_seed(t.seed)  # batch indices and noise
+        self.data = data if data is not None else load_dataset(config.data, progress)
+        self.image_shape = self.data.shape  # (C, H, W)
+        self.num_classes = self.data.num_classes
+        # The whole set lives on the device as uint8 (4x smaller than float); batches are drawn by index.
+        self.images = self.data.images.to(self.device)  # N x C x H x W uint8
+        self.labels = None if self.data.labels is None else self.data.labels.to(self.device)
+        self.conditional = config.model.conditional and self.num_classes > 0
+        self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        if t.channels_last and self.device.type == "cuda":
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if t.ema > 0 else None
+        fused = self.device.type == "cuda"
+        self.opt_g = torch.optim.Adam(self.G.parameters(), t.lr_g, (t.beta1, t.beta2), foreach=not fused, fused=fused or None)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), t.lr_d, (t.beta1, t.beta2), foreach=not fused, fused=fused or None)
+        self._g_step = self.G
+        self._d_step = self.D
+        if t.compile and self.device.type == "cuda":
+            self._g_step = torch.compile(self.G)
+            # Double backward through a compiled critic is unreliable: the gradient penalty stays eager.
+            self._d_step = self.D if t.loss == "wgan-gp" else torch.compile(self.D)
+        self.amp = t.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+        # One fixed-noise batch per run: grids are comparable across steps.
+        self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.gen, device=self.device)
+        self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
+        self.batch_size = t.batch_size
+        self.step_count = 0
+        self.train_seconds = 0.0
+        self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score)
+        self.alerts: list[dict[str, Any]] = []
+        self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W
+        # Per-step metrics stay on the device until the next log step: no host sync in the hot loop.
+        self._buf = torch.zeros(t.log_every, len(STEP_METRICS), device=self.device)
+        self._buf_n = 0
+        self._grad_norms = torch.zeros(2, device=self.device)
+        self._last_log_time = time.perf_counter()
+        self._last_log_step = 0
+        self.quality: Any = None  # metrics.QualityScorer, built lazily (see metrics hooks)
+        self.health: Any = None
+
+    # ---- schedule -------------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        t = self.config.train
+        if t.epochs is not None:
+            return max(1, math.ceil(t.epochs * len(self.data) / t.batch_size))
+        return int(t.steps)
+
+    @property
+    def epoch(self) -> float:
+        return self.step_count * self.config.train.batch_size / max(1, len(self.data))
+
+    # ---- one iteration --------------------------------------------------------------------------
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = torch.randint(self.images.shape[0], (self.batch_size,), device=self.device, generator=self.gen)
+        real = to_float(self.images[idx])  # B x C x H x W in [-1, 1]
+        if self.config.train.channels_last and self.device.type == "cuda":
+            real = real.contiguous(memory_format=torch.channels_last)
+        return real, (self.labels[idx] if self.conditional else None)
+
+    def _noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.config.model.latent_dim, device=self.device, generator=self.gen)
+        y = (torch.randint(self.num_classes, (n,), device=self.device, generator=self.gen)
+             if self.conditional else None)
+        return z, y
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp)
+
+    def step(self) -> None:
+        """n_critic discriminator updates, then one generator update; metrics stay on the device."""
+        t = self.config.train
+        log_grads = (self._buf_n + 1) == t.log_every
+        fake = fy = None
+        for i in range(t.n_critic):
+            real, ry = self._batch()
+            z, fy = self._noise(self.batch_size)
+            reuse = i == t.n_critic - 1 and t.loss != "wgan-gp"
+            with self._autocast():
+                if reuse:  # keep the graph: the G step reuses this fake batch (one G forward per step)
+                    fake = self._g_step(z, fy)
+                else:
+                    with torch.no_grad():
+                        fake = self._g_step(z, fy)
+                d_real = self._d_step(real, ry)
+                d_fake = self._d_step(fake.detach(), fy)
+                loss_d = d_loss(t.loss, d_real.float(), d_fake.float(), t.real_label, t.fake_label)
+            if t.loss == "wgan-gp":
+                loss_d = loss_d + t.gp_lambda * gradient_penalty(self.D, real, fake.float(), ry)
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler.scale(loss_d).backward()
+            if log_grads and i == t.n_critic - 1:
+                self._grad_norms[0] = _grad_norm(self.D)
+            self.scaler.step(self.opt_d)
+            self.scaler.update()
+        with self._autocast():
+            if t.loss == "wgan-gp":  # critic steps used detached fakes: one fresh G forward for the G step
+                z, fy = self._noise(self.batch_size)
+                fake = self._g_step(z, fy)
+            d_gen = self._d_step(fake, fy)
+            loss_g = g_loss(t.loss, d_gen.float())
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_g).backward()
+        if log_grads:
+            self._grad_norms[1] = _grad_norm(self.G)
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        if self.ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(list(self.ema.parameters()), list(self.G.parameters()), 1.0 - t.ema)
+        with torch.no_grad():
+            self._buf[self._buf_n] = torch.stack([
+                loss_d.detach().float(), loss_g.detach().float(),
+                probabilities(t.loss, d_real.detach().float()), probabilities(t.loss, d_fake.detach().float())])
+        self._buf_n += 1
+        self.step_count += 1
+
+    # ---- metrics --------------------------------------------------------------------------------
+    def flush_metrics(self) -> dict[str, float] | None:
+        """Read the device buffer (one host sync), append the averages to history; raise on non-finite values."""
+        if self._buf_n == 0:
+            return None
+        rows = self._buf[: self._buf_n].tolist()  # the only sync: n x 4
+        grads = self._grad_norms.tolist()
+        first = self.step_count - self._buf_n + 1
+        for k, row in enumerate(rows):
+            if not all(math.isfinite(v) for v in row):
+                bad = STEP_METRICS[next(j for j, v in enumerate(row) if not math.isfinite(v))]
+                self._buf_n = 0
+                self._add_alert("nan", first + k, f"{bad} became non-finite at step {first + k}: training stopped. "
+                                "Lower the learning rates (e.g. 2e-4), or switch to WGAN-GP.")
+                raise TrainingError(self.alerts[-1]["message"])
+        now = time.perf_counter()
+        n = self._buf_n
+        entry: dict[str, float] = {"step": self.step_count, "epoch": round(self.epoch, 4), "time": round(self.train_seconds, 3)}
+        for j, name in enumerate(STEP_METRICS):
+            entry[name] = sum(r[j] for r in rows) / n
+        entry["grad/D"], entry["grad/G"] = grads
+        steps = self.step_count - self._last_log_step
+        entry["img/s"] = steps * self.batch_size / max(now - self._last_log_time, 1e-9)
+        self._last_log_time, self._last_log_step = now, self.step_count
+        self._buf_n = 0
+        self.report(entry)
+        return entry
+
+    def report(self, entry: dict[str, float]) -> None:
+        """The one place metrics enter the history (losses every log step, quality every K steps)."""
+        self.history.append(entry)
+        if self.health is not None:
+            for alert in self.health.update(int(entry["step"]), entry):
+                self._add_alert(alert.kind, alert.step, alert.message)
+
+    def _add_alert(self, kind: str, step: int, message: str) -> None:
+        self.alerts.append({"kind": kind, "step": step, "message": message})
+
+    # ---- sampling -------------------------------------------------------------------------------
+    @property
+    def sampler(self) -> Generator:
+        """The module to sample from: the EMA copy when enabled, else G (callers use eval + no_grad)."""
+        return self.ema if self.ema is not None else self.G
+
+    @torch.no_grad()
+    def sample_fixed(self) -> torch.Tensor:
+        """uint8 num_fixed x C x H x W from the fixed noise, in eval mode (BatchNorm running statistics)."""
+        g = self.sampler
+        was_training = g.training
+        if self.ema is not None:  # BatchNorm running statistics come from the trained G
+            for b_ema, b in zip(self.ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+        g.eval()
+        out = to_uint8(g(self.fixed_z, self.fixed_y).float()).cpu()
+        g.train(was_training)
+        return out
+
+    def generator_snapshot(self) -> Generator:
+        """A CPU copy of the sampling generator in eval mode, safe to use from another thread."""
+        self.sample_fixed()  # syncs EMA buffers
+        snap = copy.deepcopy(self.sampler).cpu().eval().requires_grad_(False)
+        return snap
+
+    # ---- loop -----------------------------------------------------------------------------------
+    def run(self, should_stop: Callable[[], bool] = lambda: False, on_step: StepHook | None = None) -> str:
+        """Train until total_steps, max_seconds or should_stop(); returns "done", "time" or "stopped"."""
+        t = self.config.train
+        total = self.total_steps
+        self.G.train()
+        self.D.train()
+        self._last_log_time, self._last_log_step = time.perf_counter(), self.step_count
+        while self.step_count < total:
+            if should_stop():
+                self.flush_metrics()
+                return "stopped"
+            if t.max_seconds is not None and self.train_seconds >= t.max_seconds:
+                self.flush_metrics()
+                return "time"
+            started = time.perf_counter()
+            self.step()
+            events: set[str] = set()
+            if self._buf_n == t.log_every or self.step_count == total:
+                self.flush_metrics()
+                events.add("log")
+            if self.step_count % t.sample_every == 0 or self.step_count == total or self.latest_grid is None:
+                self.latest_grid = self.sample_fixed()
+                events.add("grid")
+            self.train_seconds += time.perf_counter() - started
+            if on_step is not None:
+                on_step(self, events)
+        self.flush_metrics()
+        return "done"
+
+    # ---- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything exact resume needs, as tensors and plain Python values (loadable with weights_only=True)."""
+        self.flush_metrics()
+        return {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "image_shape": list(self.image_shape),
+            "num_classes": self.num_classes,
+            "class_names": list(self.data.class_names or []),
+            "step": self.step_count,
+            "epoch": self.epoch,
+            "train_seconds": self.train_seconds,
+            "batch_size": self.batch_size,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "EMA": None if self.ema is None else self.ema.state_dict(),
+            "opt_G": self.opt_g.state_dict(),
+            "opt_D": self.opt_d.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "gen": self.gen.get_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "fixed_z": self.fixed_z.cpu(),
+            "history": list(self.history),
+            "alerts": list(self.alerts),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from a checkpoint's state (see checkpoints.load_checkpoint); raises on mismatches."""
+        from .checkpoints import check_compatible
+
+        check_compatible(state, self.config, self.image_shape, self.num_classes)
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.gen.set_state(state["rng"]["gen"])
+        if state["rng"].get("cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.fixed_z = state["fixed_z"].to(self.device)
+        self.step_count = int(state["step"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.batch_size = int(state.get("batch_size", self.batch_size))
+        self.history = list(state.get("history", []))
+        self.alerts = list(state.get("alerts", []))
+        self._buf_n = 0
+
+    def weights_finite(self) -> bool:
+        """True when every parameter of G, D (and EMA) is finite: non-finite weights are never saved."""
+        modules: list[nn.Module] = [self.G, self.D] + ([self.ema] if self.ema is not None else [])
+        return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    """L2 norm over all parameter gradients, computed on the device (no sync)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
