@@ -52,9 +52,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        hint = ("it holds a whole pickled module; re-export it with torch.save(model.state_dict())"
-                if "GLOBAL" in str(e) or "global" in str(e) else "it holds objects other than tensors")
-        raise CheckpointError(f"Refused checkpoint {path}: {hint}. Only weights-only checkpoints are loaded.") from e
+        msg = str(e)
+        if "GLOBAL torch.nn.modules" in msg:
+            raise CheckpointError(f"Refused checkpoint {path}: it holds a whole pickled model, which could run code; "
+                                  "re-export its weights with torch.save(model.state_dict()).") from e
+        if "GLOBAL" in msg:
+            raise CheckpointError(f"Refused checkpoint {path}: it holds objects other than weights, which could run "
+                                  "code when loaded. Only weights-only checkpoints are accepted.") from e
+        raise CheckpointError(f"Corrupt checkpoint {path}: it is not a readable checkpoint file.") from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, AttributeError,
             IndexError, TypeError, UnicodeDecodeError, MemoryError) as e:
         raise CheckpointError(f"Corrupt checkpoint {path}: it cannot be read ({type(e).__name__}).") from e

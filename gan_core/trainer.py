@@ -21,6 +21,7 @@ from .models import Generator, build_models
 # Stable metric names, in the order the per-step device buffer stores them.
 STEP_METRICS = ("loss/D", "loss/G", "D(x)", "D(G(z))")
 FORMAT_VERSION = 1
+MIN_BATCH = 8  # smallest batch the out-of-memory fallback goes down to
 
 # on_step(trainer, events): events is a set of what happened at this step: "log", "grid", "quality".
 StepHook = Callable[["Trainer", set[str]], None]
@@ -235,7 +236,11 @@ class Trainer:
                 self.flush_metrics()
                 return "time"
             started = time.perf_counter()
-            self.step()
+            try:
+                self.step()
+            except torch.OutOfMemoryError:
+                self._halve_batch()
+                continue
             events: set[str] = set()
             if self._buf_n == t.log_every or self.step_count == total:
                 self.flush_metrics()
@@ -248,6 +253,20 @@ class Trainer:
                 on_step(self, events)
         self.flush_metrics()
         return "done"
+
+    def _halve_batch(self) -> None:
+        """After running out of device memory: retry with half the batch, down to MIN_BATCH, then give up."""
+        self._buf_n = 0  # the failed step's partial metrics are discarded
+        for opt in (self.opt_g, self.opt_d):
+            opt.zero_grad(set_to_none=True)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if self.batch_size // 2 < MIN_BATCH:
+            raise TrainingError(f"Out of {self.device.type.upper()} memory at step {self.step_count + 1} even with "
+                                f"batch size {self.batch_size}: use a smaller image size or model, or the CPU.")
+        self.batch_size //= 2
+        self._add_alert("oom", self.step_count, f"Out of {self.device.type.upper()} memory: batch size halved to "
+                        f"{self.batch_size}. Choose a smaller batch size to avoid this.")
 
     # ---- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
