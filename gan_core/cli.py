@@ -120,9 +120,9 @@ def resolve_checkpoint(path: str) -> Path:
 class ProgressLine:
     """A one-line progress bar (ETA, images/second, losses) on stderr; periodic lines when not a terminal."""
 
-    def __init__(self, stream: Any = sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: Any = None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.last_print = 0.0
 
     def update(self, step: int, total: int, seconds: float, metrics: dict[str, float], force: bool = False) -> None:

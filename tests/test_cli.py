@@ -1,0 +1,92 @@
+"""CLI: list, train (with resume and max-seconds), sample to PNG and NPY, user errors exit 2 with one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO
+from gan_core.checkpoints import find_checkpoints, load_checkpoint
+from gan_core.cli import main
+
+TINY = ["--dataset", "shapes", "--arch", "mlp", "--image-size", "16", "--batch-size", "16", "--latent-dim", "8",
+        "--sample-every", "5", "--checkpoint-every", "10", "--quality-every", "0", "--device", "cpu"]
+
+
+def test_list_names_every_preset_and_data_set(capsys) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mnist-mlp-small", "mnist-mlp-deep", "triangles-mlp", "cifar10-upsample-conv", "fashion-dcgan64",
+                 "cifar10-wgan-gp", "shapes", "fashion_mnist", "celeba", "folder", "dcgan", "hinge"):
+        assert name in out
+
+
+def test_train_resume_and_sample(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--steps", "10", "--out", str(run)]) == 0
+    assert load_checkpoint(find_checkpoints(run)[0])["step"] == 10
+    assert main(["train", "--resume", str(run), "--steps", "25"]) == 0
+    assert load_checkpoint(find_checkpoints(run)[0])["step"] == 25
+    err = capsys.readouterr().err
+    assert "Resumed from step 10" in err and "step 25/25" in err and "img/s" in err
+
+    png, npy = tmp_path / "s.png", tmp_path / "s.npy"
+    assert main(["sample", "--checkpoint", str(run), "--num", "9", "--out", str(png), "--seed", "3"]) == 0
+    assert Image.open(png).size == (3 * 16 + 4 * 2,) * 2  # 3 x 3 grid with 2 px padding
+    assert main(["sample", "--checkpoint", str(run), "--num", "5", "--out", str(npy), "--seed", "3"]) == 0
+    arr = np.load(npy)
+    assert arr.shape == (5, 16, 16, 3) and arr.dtype == np.uint8
+
+
+def test_max_seconds_stops_and_saves(tmp_path) -> None:
+    run = tmp_path / "timed"
+    assert main(["train", *TINY, "--steps", "1000000", "--max-seconds", "1", "--out", str(run)]) == 0
+    state = load_checkpoint(find_checkpoints(run)[0])
+    assert 0 < state["step"] < 1000000 and state["train_seconds"] >= 1.0
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["sample", "--checkpoint", "nowhere.pt", "--out", "x.png"], "No checkpoint"),
+    (["sample", "--checkpoint", "nowhere.pt", "--out", "x.jpg"], ".png"),
+    (["train", "--dataset", "folder", "--arch", "mlp"], "data_dir"),
+    (["train", "--dataset", "mnist", "--no-download", "--data-dir", "empty"], "mnist"),
+    (["train", "--preset", "triangles-mlp", "--lr", "5"], "Learning rates"),
+])
+def test_user_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv: list[str], needle: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) >= 1 and lines[-1].startswith("error:") and needle.lower() in lines[-1].lower()
+
+
+def test_user_error_in_a_real_process_has_no_traceback(tmp_path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gan_core", "sample", "--checkpoint", "missing.pt", "--out", "x.png"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: No checkpoint") and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tmp_path) -> None:
+    run = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "gan_core", "train", *TINY, "--steps", "1000000", "--out", str(run)],
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    for line in proc.stderr:
+        if line.startswith("Training"):
+            break
+    import signal
+    import time
+
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped: step" in err
+    state = load_checkpoint(find_checkpoints(run)[0])
+    assert state["step"] > 0

@@ -1,0 +1,68 @@
+"""Config dataclasses and presets: validation messages, dict round trips, every recipe by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from gan_core.config import RunConfig
+from gan_core.errors import ConfigError
+from gan_core.presets import PRESETS, default_preset_for, preset_config
+
+
+def test_round_trip_through_dict() -> None:
+    cfg = preset_config("fashion-dcgan64")
+    again = RunConfig.from_dict(cfg.to_dict())
+    assert again == cfg and again.train.real_label == 0.9 and again.data.image_size == 64
+
+
+@pytest.mark.parametrize("section,key,value,needle", [
+    ("train", "loss", "nope", "train.loss must be one of"),
+    ("train", "lr_g", -1.0, "train.lr_g must be a positive"),
+    ("train", "beta1", 1.5, "train.beta1 must be in"),
+    ("train", "batch_size", 0, "train.batch_size"),
+    ("data", "channels", 2, "data.channels"),
+    ("data", "name", "imagenet", "data.name must be one of"),
+    ("model", "arch", "resnet", "model.arch must be one of"),
+])
+def test_invalid_values_give_sentences_naming_the_field(section: str, key: str, value: object, needle: str) -> None:
+    d = RunConfig().to_dict()
+    d[section][key] = value
+    with pytest.raises(ConfigError, match=needle):
+        RunConfig.from_dict(d)
+
+
+def test_unknown_keys_are_named() -> None:
+    d = RunConfig().to_dict()
+    d["train"]["learning_rate"] = 1e-3
+    with pytest.raises(ConfigError, match="learning_rate"):
+        RunConfig.from_dict(d)
+
+
+def test_folder_needs_a_data_dir_and_conditional_needs_labels() -> None:
+    with pytest.raises(ConfigError, match="data_dir"):
+        preset_config("folder-default")
+    assert preset_config("folder-default", data_dir="/tmp/x").data.data_dir == "/tmp/x"
+    cfg = preset_config("celeba-default", data_dir="/tmp/x")
+    cfg.model.conditional = True
+    with pytest.raises(ConfigError, match="labels"):
+        cfg.validate()
+
+
+def test_every_tutorial_recipe_and_data_set_default_exists() -> None:
+    for name in ("mnist-mlp-small", "mnist-mlp-deep", "triangles-mlp", "cifar10-upsample-conv", "fashion-dcgan64",
+                 "cifar10-wgan-gp"):
+        assert name in PRESETS
+    for ds in ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder"):
+        assert default_preset_for(ds) in PRESETS
+    tutorial = preset_config("mnist-mlp-small")
+    assert (tutorial.model.arch, tutorial.model.latent_dim, tutorial.train.batch_size) == ("mlp-small", 32, 32)
+    fashion = preset_config("fashion-dcgan64")
+    assert (fashion.model.latent_dim, fashion.model.width, fashion.train.batch_size) == (256, 64, 128)
+    assert (fashion.train.real_label, fashion.train.fake_label) == (0.9, 0.1)
+    wgan = preset_config("cifar10-wgan-gp")
+    assert wgan.train.n_critic == 5 and wgan.train.gp_lambda == 10.0 and wgan.model.d_norm != "batch"
+
+
+def test_unknown_preset_points_to_the_list() -> None:
+    with pytest.raises(ConfigError, match="gan_core list"):
+        preset_config("nope")

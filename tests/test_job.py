@@ -1,0 +1,59 @@
+"""TrainingJob: background training publishes snapshots, pauses, serves generator copies, stops with a checkpoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import torch
+
+from conftest import tiny_config
+from gan_core.checkpoints import load_checkpoint
+from gan_core.job import JobRegistry
+
+
+def _wait(pred, timeout: float = 30.0) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_job_publishes_progress_pauses_and_stops(tmp_path) -> None:
+    job = JobRegistry().start(tiny_config(steps=10**5, sample_every=5), tmp_path / "r")
+    try:
+        assert _wait(lambda: len(job.snapshot().history) >= 3 and job.snapshot().grid_step >= 5)
+        snap = job.snapshot()
+        assert snap.status == "running" and snap.grid.dtype == torch.uint8 and snap.eta_seconds > 0
+        assert threading.active_count() >= 2 and job.alive
+
+        job.pause()
+        assert _wait(lambda: job.snapshot().status == "paused")
+        time.sleep(0.2)
+        frozen = job.snapshot().step
+        time.sleep(0.3)
+        assert job.snapshot().step == frozen
+
+        g = job.generator()  # served by the training thread while paused
+        assert g is not None and not g.training
+        job.resume()
+        assert _wait(lambda: job.snapshot().step > frozen + 3)
+        before = [p.clone() for p in g.parameters()]
+        time.sleep(0.2)
+        assert all(torch.equal(a, b) for a, b in zip(before, g.parameters())), "the copy must not train"
+    finally:
+        job.stop()
+        assert job.join(30)
+    snap = job.snapshot()
+    assert snap.status == "stopped" and snap.checkpoint is not None
+    assert load_checkpoint(snap.checkpoint)["step"] == snap.step
+
+
+def test_finished_job_reports_done_and_keeps_its_generator(tmp_path) -> None:
+    job = JobRegistry().start(tiny_config(steps=12), tmp_path / "r")
+    assert job.join(30)
+    snap = job.snapshot()
+    assert snap.status == "done" and snap.step == 12 and not snap.active
+    assert job.generator() is not None
