@@ -43,6 +43,7 @@ class JobSnapshot:
     error: str | None = None
     message: str = ""  # loading progress or the last notice
     checkpoint: str | None = None  # the newest checkpoint written
+    class_names: list[str] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -70,6 +71,7 @@ class TrainingJob:
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
         self._generator: Generator | None = None
+        self.data: ImageData | None = data  # the data set the thread trains on, once loaded (reusable by the next run)
         self._snap = JobSnapshot(self.run_dir.name, "loading", total_steps=0)
         self._thread = threading.Thread(target=self._main, name=f"train-{self.run_dir.name}", daemon=True)
 
@@ -114,7 +116,7 @@ class TrainingJob:
 
     def generator(self, timeout: float = 10.0) -> Generator | None:
         """A CPU copy of the sampling generator, made by the training thread between steps (never mid-update)."""
-        if not self.alive:
+        if not self.alive or self.snapshot().status == "loading":
             return self._generator
         self._gen_ready.clear()
         self._gen_request.set()
@@ -134,11 +136,12 @@ class TrainingJob:
             trainer = Trainer(self.config, self._data, progress=lambda f, msg: self._set(message=msg))
             if self.resume_from is not None:
                 trainer.load_state_dict(load_checkpoint(self.resume_from, trainer.device))
+            self.data = trainer.data
             writer = RunWriter(self.run_dir)
             writer.start(trainer)
             self._publish(trainer, {"log", "grid"}, writer)
             self._set(status="running" if not self._paused.is_set() else "paused",
-                      message=" ".join(trainer.data.notices))
+                      message=" ".join(trainer.data.notices), class_names=list(trainer.data.class_names or []))
 
             def on_step(t: Trainer, events: set[str]) -> None:
                 writer.on_step(t, events)

@@ -95,7 +95,7 @@ def default_preset_for(dataset: str) -> str:
     return f"{dataset}-default"
 
 
-def preset_config(name: str, **data_overrides: Any) -> RunConfig:
+def preset_config(name: str, /, **data_overrides: Any) -> RunConfig:
     """Build a validated RunConfig from a preset name; data_overrides patch the data section (e.g. data_dir)."""
     if name not in PRESETS:
         raise ConfigError(f"Unknown preset {name!r}. Run 'python -m gan_core list' to see the presets.")

@@ -6,16 +6,18 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from .config import RunConfig
-from .data import ImageData, load_dataset, to_float, to_uint8
+from .data import ImageData, data_root, load_dataset, to_float, to_uint8
 from .device import resolve_device
 from .errors import TrainingError
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
+from .metrics import HealthMonitor, QualityScorer, diversity
 from .models import Generator, build_models
 
 # Stable metric names, in the order the per-step device buffer stores them.
@@ -77,8 +79,10 @@ class Trainer:
         self._grad_norms = torch.zeros(2, device=self.device)
         self._last_log_time = time.perf_counter()
         self._last_log_step = 0
-        self.quality: Any = None  # metrics.QualityScorer, built lazily (see metrics hooks)
-        self.health: Any = None
+        self.quality: QualityScorer | None = None  # built on first use: real statistics are cached on disk
+        self.quality_samples = 1000
+        self.cache_dir: Path | None = data_root() / "stats"
+        self.health: HealthMonitor | None = HealthMonitor()
 
     # ---- schedule -------------------------------------------------------------------------------
     @property
@@ -220,6 +224,36 @@ class Trainer:
         snap = copy.deepcopy(self.sampler).cpu().eval().requires_grad_(False)
         return snap
 
+    @torch.no_grad()
+    def sample(self, n: int, chunk: int = 500) -> torch.Tensor:
+        """uint8 n x C x H x W fresh samples from the sampling generator (eval mode), drawn in chunks."""
+        g = self.sampler
+        was_training = g.training
+        g.eval()
+        out = []
+        for start in range(0, n, chunk):
+            k = min(chunk, n - start)
+            z = torch.randn(k, self.config.model.latent_dim, device=self.device)
+            y = torch.randint(self.num_classes, (k,), device=self.device) if self.conditional else None
+            out.append(to_uint8(g(z, y).float()).cpu())
+        g.train(was_training)
+        return torch.cat(out)
+
+    def measure_quality(self) -> dict[str, float]:
+        """Score quality_samples fresh samples against the real set (statistics cached on disk) and report it."""
+        if self.quality is None:
+            self.quality = QualityScorer(self.data, self.cache_dir)
+        rng = torch.get_rng_state()  # scoring must not change the training's random stream (exact resume)
+        cuda_rng = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None
+        self.sample_fixed()  # syncs the EMA copy's BatchNorm statistics
+        entry: dict[str, float] = {"step": self.step_count}
+        entry.update(self.quality.score(self.sample(self.quality_samples)))
+        torch.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
+        self.report(entry)
+        return entry
+
     # ---- loop -----------------------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool] = lambda: False, on_step: StepHook | None = None) -> str:
         """Train until total_steps, max_seconds or should_stop(); returns "done", "time" or "stopped"."""
@@ -249,6 +283,12 @@ class Trainer:
                 self.latest_grid = self.sample_fixed()
                 events.add("grid")
             self.train_seconds += time.perf_counter() - started
+            if "grid" in events and self.health is not None:
+                self.report({"step": self.step_count, "diversity": diversity(self.latest_grid)})
+            if t.quality_every and (self.step_count % t.quality_every == 0 or self.step_count == total):
+                self.measure_quality()
+                events.add("quality")
+                self._last_log_time = time.perf_counter()  # scoring time is not training throughput
             if on_step is not None:
                 on_step(self, events)
         self.flush_metrics()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,61 @@ def tiny_config(arch: str = "mlp", loss: str = "bce", steps: int = 20, size: int
 @pytest.fixture
 def tiny() -> RunConfig:
     return tiny_config()
+
+
+# ---- Streamlit app tests (tests/test_app_*.py) ------------------------------------------------------------------------
+if str(REPO) not in sys.path:  # the pages import app_state from the repo root, as `streamlit run app.py` allows
+    sys.path.insert(0, str(REPO))
+
+APP = str(REPO / "app.py")
+
+
+@pytest.fixture
+def app_env() -> Iterator[None]:
+    """Fresh process-wide caches (job registry, data store); every training thread stopped and joined afterwards."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    import app_state
+
+    registry = app_state.job_registry()
+    jobs = list(registry.jobs.values())
+    for job in jobs:
+        job.stop()
+    stuck = [job.run_dir.name for job in jobs if not job.join(timeout=60)]
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    assert not stuck, f"training threads did not stop: {stuck}"
+
+
+def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int | None = None, **train: object) -> Path:
+    """A finished (or, with stop_at, stopped) tiny run on disk: grids, checkpoint, meta, in the temporary checkpoints."""
+    from gan_core.runs import RunWriter, run_path
+    from gan_core.trainer import Trainer
+
+    cfg = tiny_config(steps=steps, **train)
+    cfg.model.conditional = conditional
+    trainer = Trainer(cfg)
+    writer = RunWriter(run_path(name))
+    writer.start(trainer)
+    reason = trainer.run(lambda: stop_at is not None and trainer.step_count >= stop_at, writer.on_step)
+    writer.finish(trainer, "stopped" if reason == "stopped" else "done")
+    return writer.dir
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll predicate (a training thread runs meanwhile) until true; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def tiny_data_config() -> dict:
+    """The Data page's stored choice for UI-driven runs: 128 triangles at 16x16 (seconds to train on CPU)."""
+    import dataclasses
+
+    return dataclasses.asdict(DataConfig(name="shapes", shapes_mode="triangles", num_samples=128, image_size=16))

@@ -19,9 +19,10 @@ def test_every_arch_and_loss_trains_with_finite_metrics(arch: str, loss: str) ->
     tr = Trainer(tiny_config(arch, loss, steps=6, log_every=3))
     before = [p.detach().clone() for p in tr.G.parameters()]
     assert tr.run() == "done"
-    assert tr.step_count == 6 and len(tr.history) == 2
+    logs = [h for h in tr.history if "loss/D" in h]
+    assert tr.step_count == 6 and [h["step"] for h in logs] == [3, 6]
     for key in (*STEP_METRICS, "grad/D", "grad/G", "img/s"):
-        assert math.isfinite(tr.history[-1][key]), key
+        assert math.isfinite(logs[-1][key]), key
     assert any(not torch.equal(a, b) for a, b in zip(before, tr.G.parameters())), "G did not change"
     assert tr.latest_grid is not None and tr.latest_grid.dtype == torch.uint8
     assert tr.latest_grid.shape == (16, 3, 16, 16)
@@ -64,7 +65,8 @@ def test_exact_resume_matches_uninterrupted_training(tmp_path, arch: str, loss: 
     assert resumed.step_count == n + m
     for a, b in zip(_weights(full), _weights(resumed)):
         assert torch.equal(a, b)
-    assert resumed.history[0]["loss/D"] == full.history[0]["loss/D"]  # history travels with the checkpoint
+    losses = lambda t: [h["loss/D"] for h in t.history if "loss/D" in h][:1]  # noqa: E731
+    assert losses(resumed) == losses(full)  # the history travels with the checkpoint
 
 
 def test_n_critic_updates_the_discriminator_n_times_per_generator_step() -> None:
@@ -80,7 +82,8 @@ def test_label_smoothing_changes_the_discriminator_loss() -> None:
     plain.run()
     smooth = Trainer(tiny_config(steps=5, log_every=5, real_label=0.9, fake_label=0.1))
     smooth.run()
-    assert plain.history[0]["loss/D"] != pytest.approx(smooth.history[0]["loss/D"], abs=1e-4)
+    first = [next(h["loss/D"] for h in t.history if "loss/D" in h) for t in (plain, smooth)]
+    assert first[0] != pytest.approx(first[1], abs=1e-4)
 
 
 def test_epochs_set_the_number_of_steps() -> None:

@@ -1,0 +1,125 @@
+"""AppTest of the Data page: per-set widgets, shapes preview, folder errors, uploads, offline sets, carry-over to Train."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import app_state
+import gan_core.trainer
+import pytest
+from conftest import APP, wait_until
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.usefixtures("app_env")
+DATA_PAGE = "pages/1_Data.py"
+
+
+def data_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page(DATA_PAGE).run()
+    assert not at.exception and at.title[0].value == "Data"
+    return at
+
+
+def png(color: tuple[int, int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_every_data_set_is_offered_with_its_own_options() -> None:
+    at = data_page()
+    assert at.selectbox(key="data_name").options == [
+        "Shapes (synthetic, no download)", "MNIST digits", "Fashion-MNIST", "CIFAR-10", "CelebA faces", "Your own images"]
+    assert at.radio(key="data_shapes_mode").value == "mixed" and at.number_input(key="data_num_samples")
+    at.selectbox(key="data_name").set_value("cifar10").run()
+    assert at.text_input(key="data_dir_cifar10") and at.checkbox(key="data_download").value is True
+    at.selectbox(key="data_name").set_value("folder").run()
+    uploader = at.file_uploader(key="data_upload_files")
+    assert uploader.accept_multiple_files and ".zip" in uploader.allowed_type
+    assert at.text_input(key="data_dir_folder")
+
+
+def test_shapes_preview_shows_count_size_and_real_images() -> None:
+    at = data_page()
+    at.radio(key="data_shapes_mode").set_value("triangles")
+    at.number_input(key="data_num_samples").set_value(256)
+    at.selectbox(key="data_image_size").set_value("28")
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and not at.error
+    assert any("**256 images** of 28 x 28 pixels, 3 channels" in m.value for m in at.markdown)
+    assert [m.value for m in at.metric][:3] == ["256", "28 x 28", "RGB (3)"]
+    assert len(at.image) == 1  # the grid of real images
+    chosen = at.session_state["data_config"]
+    assert (chosen["name"], chosen["shapes_mode"], chosen["num_samples"], chosen["image_size"]) == ("shapes", "triangles", 256, 28)
+
+
+def test_missing_folder_is_an_error_message_not_a_traceback() -> None:
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.text_input(key="data_dir_folder").set_value("/no/such/folder/anywhere")
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "does not exist" in at.error[0].value
+    assert "data_config" not in at.session_state  # a failed load does not become the choice
+
+
+def test_uploaded_images_are_loaded_and_bad_files_reported() -> None:
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.file_uploader(key="data_upload_files").set_value([
+        ("red.png", png((255, 0, 0)), "image/png"), ("blue.png", png((0, 0, 255)), "image/png"),
+        ("broken.png", b"not an image at all", "image/png")])
+    at.selectbox(key="data_image_size").set_value("32")
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and not at.error
+    assert any("**2 images** of 32 x 32" in m.value for m in at.markdown)
+    assert any("Skipped 1 of 3 files" in w.value for w in at.warning)
+    chosen = at.session_state["data_config"]
+    assert chosen["name"] == "folder" and Path(chosen["data_dir"]).is_dir()
+    assert sorted(p.name for p in Path(chosen["data_dir"]).iterdir()) == ["blue.png", "broken.png", "red.png"]
+
+
+def test_offline_set_without_local_files_says_where_to_put_them() -> None:
+    at = data_page()
+    at.selectbox(key="data_name").set_value("mnist").run()
+    at.checkbox(key="data_download").uncheck()  # no network in tests: same path as an offline machine
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not found" in at.error[0].value and "folder box" in at.error[0].value
+    assert at.text_input(key="data_dir_mnist")  # ...and the box to point at local files is right there
+
+
+def test_chosen_data_carries_over_to_the_train_page() -> None:
+    at = data_page()
+    at.radio(key="data_shapes_mode").set_value("triangles")
+    at.number_input(key="data_num_samples").set_value(128)
+    at.button(key="data_load_btn").click().run()
+    at.switch_page("pages/2_Train.py").run()
+    assert not at.exception
+    assert at.selectbox(key="train_preset").value == "shapes-default"
+    assert any("shapes, triangles, 128 images" in c.value for c in at.caption)
+    at.switch_page(DATA_PAGE).run()  # and the Data page still shows the choice
+    assert at.radio(key="data_shapes_mode").value == "triangles" and at.number_input(key="data_num_samples").value == 128
+
+
+def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = data_page()
+    at.number_input(key="data_num_samples").set_value(64)
+    at.selectbox(key="data_image_size").set_value("32")  # the size the shapes-default recipe trains at
+    at.button(key="data_load_btn").click().run()
+
+    def no_second_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the training thread loaded the data set again")
+
+    monkeypatch.setattr(gan_core.trainer, "load_dataset", no_second_load)
+    at.switch_page("pages/2_Train.py").run()
+    at.number_input(key="train_steps").set_value(2)
+    at.number_input(key="train_batch_size").set_value(16)
+    at.text_input(key="train_run_name").set_value("reuse")
+    at.button(key="train_start_btn").click().run()
+    job = app_state.job_registry().get("reuse")
+    wait_until(lambda: not job.alive, what="the two-step run")
+    assert job.snapshot().status == "done", job.snapshot().error

@@ -1,0 +1,98 @@
+"""AppTest of the Explore page: runs listed, images rendered, sliders/seeds/classes change them, live runs, downloads."""
+
+from __future__ import annotations
+
+import re
+
+import app_state
+import pytest
+from conftest import APP, make_run, tiny_config, wait_until
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.usefixtures("app_env")
+EXPLORE_PAGE = "pages/3_Explore.py"
+
+
+def explore_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page(EXPLORE_PAGE).run()
+    assert not at.exception and at.title[0].value == "Explore"
+    return at
+
+
+def main_image(at: AppTest) -> str:
+    """The URL of the main sample; AppTest's media URLs are content hashes, so equal URL <=> equal PNG bytes."""
+    return next(img for img in at.image if img.captions[0].startswith("Seed ")).value[0]
+
+
+def test_empty_state_points_to_training() -> None:
+    at = explore_page()
+    assert any("No trained runs yet" in i.value for i in at.info)
+
+
+def test_checkpoint_is_listed_and_sliders_change_the_image() -> None:
+    make_run("explore-run", steps=20)
+    at = explore_page()
+    assert at.selectbox(key="explore_run").options == ["explore-run"]
+    assert at.slider(key="explore_pc_0").value == 0.0 and at.slider(key="explore_dim_0").value == 0.0
+    assert at.slider(key="explore_pc_7") and at.slider(key="explore_dim_7")  # k = 8 of each
+    first = main_image(at)
+    at.slider(key="explore_pc_0").set_value(2.5).run()
+    moved = main_image(at)
+    assert moved != first
+    at.slider(key="explore_pc_0").set_value(0.0).run()
+    assert main_image(at) == first  # same seed and sliders: the very same image (deterministic)
+    at.slider(key="explore_dim_0").set_value(-2.0).run()
+    assert main_image(at) not in (first, moved)
+    at.button(key="explore_reset_btn").click().run()
+    assert main_image(at) == first and at.slider(key="explore_dim_0").value == 0.0
+
+
+def test_seed_truncation_row_interpolation_and_downloads() -> None:
+    make_run("explore-run", steps=20)
+    at = explore_page()
+    first = main_image(at)
+    at.number_input(key="explore_seed").set_value(7).run()
+    seven = main_image(at)
+    assert seven != first
+    at.button(key="explore_random_btn").click().run()
+    assert at.number_input(key="explore_seed").value != 7
+    at.number_input(key="explore_seed").set_value(7).run()
+    assert main_image(at) == seven
+    at.slider(key="explore_truncation").set_value(0.5).run()
+    assert main_image(at) != seven
+    captions = [c for img in at.image for c in img.captions]
+    assert any(c.startswith("Along PC 1") for c in captions)
+    assert any(c.startswith("Seed 7 → seed 1 (slerp)") for c in captions)
+    assert at.get("download_button")[0].label == "Download PNG" and at.get("download_button")[1].label == "Download GIF"
+    strip = next(img for img in at.image if img.captions[0].startswith("Seed 7 →")).value[0]
+    at.radio(key="explore_interp_mode").set_value("lerp").run()
+    assert next(img for img in at.image if img.captions[0].startswith("Seed 7 →")).value[0] != strip
+    drawn = next(c.value for c in at.caption if c.value.startswith("Drawn in"))
+    assert int(re.search(r"(\d+) ms", drawn).group(1)) < 2000  # generous: the point is "interactive", not a benchmark
+
+
+def test_conditional_model_offers_its_classes() -> None:
+    make_run("cond-run", steps=20, conditional=True)
+    at = explore_page()
+    classes = at.selectbox(key="explore_class")
+    assert classes.options == ["triangle", "square", "circle"]
+    first = main_image(at)
+    classes.set_value(2).run()
+    assert main_image(at) != first
+
+
+def test_the_run_training_now_is_explored_through_a_copy() -> None:
+
+    cfg = tiny_config(steps=100_000)
+    job = app_state.job_registry().start(cfg, app_state.runs_folder() / "live-run")
+    wait_until(lambda: job.snapshot().step >= 2, what="the live run to train")
+    at = explore_page()
+    assert at.selectbox(key="explore_run").value == "live-run"
+    assert any("live copy at step" in c.value for c in at.caption)
+    assert main_image(at)
+    step_before = job.snapshot().step
+    wait_until(lambda: job.snapshot().step > step_before, what="training to go on")  # exploring did not stop it
+    assert job.alive
+    at.button(key="explore_refresh_btn").click().run()
+    assert not at.exception

@@ -1,0 +1,99 @@
+"""AppTest of the Runs page: the table, overlaid curves, the sample timeline, resume, and delete with confirmation."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import app_state
+import pytest
+from conftest import APP, make_run, tiny_config, wait_until
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.usefixtures("app_env")
+RUNS_PAGE = "pages/4_Runs.py"
+
+
+def runs_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page(RUNS_PAGE).run()
+    assert not at.exception and at.title[0].value == "Runs"
+    return at
+
+
+def test_table_lists_runs_with_their_settings_and_results() -> None:
+    make_run("run-a", steps=20)
+    make_run("run-b", steps=10, loss="hinge")
+    at = runs_page()
+    table = at.dataframe[0].value.set_index("run")
+    assert set(table.index) == {"run-a", "run-b"}
+    assert table.loc["run-a", "status"] == "done" and table.loc["run-a", "step"] == 20
+    assert (table.loc["run-b", "data set"], table.loc["run-b", "architecture"], table.loc["run-b", "loss"]) == (
+        "shapes", "mlp", "hinge")
+    assert math.isfinite(table.loc["run-a", "loss/D"]) and table.loc["run-a", "checkpoints"] >= 1
+
+
+def test_curves_overlay_and_timeline_with_gif() -> None:
+    make_run("run-a", steps=20, sample_every=10)
+    make_run("run-b", steps=20, sample_every=10)
+    at = runs_page()
+    at.multiselect(key="runs_compare").set_value(["run-a", "run-b"]).run()
+    chart = at.get("plotly_chart")
+    assert len(chart) == 1
+    names = {trace["name"] for trace in json.loads(chart[0].proto.spec)["data"]}
+    assert names == {"run-a · loss/D", "run-a · loss/G", "run-b · loss/D", "run-b · loss/G"}
+    at.selectbox(key="runs_selected").set_value("run-a").run()
+    timeline = at.select_slider(key="runs_timeline_step")
+    assert timeline.options == ["1", "10", "20"] and timeline.value == 20
+    timeline.set_value(10).run()
+    assert any(c.endswith("samples at step 10") for img in at.image for c in img.captions)
+    assert any(b.label == "Download the timeline as a GIF" for b in at.get("download_button"))
+    run = next(r for r in app_state.runs() if r.name == "run-a")
+    gif = app_state.timeline_gif(run)
+    assert gif.startswith(b"GIF8")
+    with Image.open(io.BytesIO(gif)) as im:
+        assert im.n_frames == 3  # one frame per saved grid
+
+
+def test_delete_needs_confirmation_and_removes_the_folder() -> None:
+    folder = make_run("doomed", steps=5)
+    make_run("kept", steps=5)
+    at = runs_page()
+    at.selectbox(key="runs_selected").set_value("doomed").run()
+    at.button(key="runs_delete_btn").click().run()
+    assert any("Tick the box" in w.value for w in at.warning) and folder.is_dir()
+    at.checkbox(key="runs_delete_confirm").check().run()
+    at.button(key="runs_delete_btn").click().run()
+    assert not at.exception
+    assert not folder.exists()
+    assert any("Deleted run 'doomed'" in s.value for s in at.success)
+    assert list(at.dataframe[0].value["run"]) == ["kept"]
+
+
+def test_delete_is_refused_while_the_run_trains() -> None:
+    job = app_state.job_registry().start(tiny_config(steps=100_000), app_state.runs_folder() / "busy")
+    wait_until(lambda: job.snapshot().step >= 1, what="the run to start")
+    at = runs_page()
+    at.selectbox(key="runs_selected").set_value("busy").run()
+    at.checkbox(key="runs_delete_confirm").check().run()
+    at.button(key="runs_delete_btn").click().run()
+    assert any("is training" in e.value for e in at.error)
+    assert (app_state.runs_folder() / "busy").is_dir() and job.alive
+
+
+def test_resume_continues_a_stopped_run_and_opens_train() -> None:
+    folder = make_run("paused-run", steps=16, stop_at=10)
+    at = runs_page()
+    at.selectbox(key="runs_selected").set_value("paused-run").run()
+    assert any(c.value.startswith("Status: stopped · step 10/16") for c in at.caption)
+    assert at.number_input(key="runs_resume_total").value == 16  # default: the planned end of the run
+    at.button(key="runs_resume_btn").click().run()
+    assert not at.exception and at.title[0].value == "Train"
+    job = app_state.job_registry().get("paused-run")
+    wait_until(lambda: not job.alive, what="the resumed run to finish")
+    snap = job.snapshot()
+    assert snap.status == "done" and snap.step == 16 and snap.total_steps == 16
+    assert snap.history[0]["step"] <= 10  # the history continued from the checkpoint, not from scratch
+    assert app_state.runs()[0].meta["step"] == 16 and folder.is_dir()

@@ -1,0 +1,153 @@
+"""AppTest of the Train page: recipes and settings, a tiny run started/paused/stopped, failures, one trainer at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import app_state
+import pytest
+from conftest import APP, tiny_data_config, wait_until
+from gan_core.config import DataConfig
+from gan_core.job import TrainingJob
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.usefixtures("app_env")
+TRAIN_PAGE = "pages/2_Train.py"
+
+
+def train_page(data: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if data is not None:
+        at.session_state["data_config"] = data  # what the Data page stores after "Load and preview"
+    at.run()
+    at.switch_page(TRAIN_PAGE).run()
+    assert not at.exception and at.title[0].value == "Train"
+    return at
+
+
+def start_tiny(at: AppTest, name: str, steps: int = 100_000) -> None:
+    """Recipe triangles-mlp on the tiny data, a short name, small batches; steps large so it trains until stopped."""
+    at.selectbox(key="train_preset").set_value("triangles-mlp").run()
+    at.number_input(key="train_steps").set_value(steps)
+    at.number_input(key="train_batch_size").set_value(16)
+    at.number_input(key="train_latent_dim").set_value(16)
+    at.text_input(key="train_run_name").set_value(name)
+    at.button(key="train_start_btn").click().run()
+    assert not at.exception
+
+
+def job(name: str) -> TrainingJob:
+    found = app_state.job_registry().get(name)
+    assert found is not None, f"no job {name}"
+    return found
+
+
+def test_every_recipe_and_the_controls_are_offered() -> None:
+    at = train_page()
+    recipe = at.selectbox(key="train_preset")
+    assert recipe.options[-1] == "Custom" and len(recipe.options) == len(app_state.PRESETS) + 1
+    assert recipe.value == "shapes-default"  # no data chosen: the embedded default
+    for key in ("train_latent_dim", "train_batch_size", "train_lr_g", "train_lr_d", "train_beta1", "train_beta2",
+                "train_steps", "train_real_label", "train_fake_label", "train_n_critic", "train_ema", "train_seed"):
+        assert at.number_input(key=key) is not None
+    assert at.selectbox(key="train_device").options == ["auto", "cpu", "cuda", "mps"]
+    assert at.text_input(key="train_run_name").value.startswith("shapes-default-")
+    assert not at.button(key="train_start_btn").disabled
+    assert all(at.button(key=k).disabled for k in ("train_pause_btn", "train_resume_btn", "train_stop_btn"))
+
+
+def test_choosing_a_recipe_fills_its_settings_and_custom_trains_what_the_form_says() -> None:
+    at = train_page(tiny_data_config())
+    at.selectbox(key="train_preset").set_value("fashion-dcgan64").run()
+    assert at.number_input(key="train_batch_size").value == 128
+    assert at.number_input(key="train_latent_dim").value == 256
+    assert (at.number_input(key="train_real_label").value, at.number_input(key="train_fake_label").value) == (0.9, 0.1)
+    assert any("trains on 'fashion_mnist', not on your chosen data set 'shapes'" in c.value for c in at.caption)
+    at.selectbox(key="train_preset").set_value("Custom").run()
+    assert any(c.value.startswith("Data set: shapes, triangles, 128 images, 16x16") for c in at.caption)
+    at.selectbox(key="train_arch").set_value("mlp")
+    at.selectbox(key="train_loss").set_value("hinge")
+    at.number_input(key="train_batch_size").set_value(16)
+    at.number_input(key="train_latent_dim").set_value(8)
+    at.radio(key="train_length").set_value("Epochs").run()
+    at.number_input(key="train_epochs").set_value(1.0)
+    at.text_input(key="train_run_name").set_value("custom-run")
+    at.button(key="train_start_btn").click().run()
+    j = job("custom-run")
+    cfg = j.config
+    assert (cfg.model.arch, cfg.train.loss, cfg.model.latent_dim, cfg.train.epochs, cfg.train.steps) == ("mlp", "hinge", 8, 1.0, None)
+    wait_until(lambda: not j.alive, what="one epoch")
+    assert j.snapshot().status == "done" and j.snapshot().total_steps == 8  # 128 images / batch 16
+
+
+def test_tiny_run_starts_pauses_resumes_and_stops_with_a_checkpoint(tmp_path) -> None:
+    at = train_page(tiny_data_config())
+    start_tiny(at, "ui-tiny")
+    j = job("ui-tiny")
+    assert j.config.model.arch == "mlp" and j.config.train.batch_size == 16 and j.config.data.num_samples == 128
+    wait_until(lambda: j.snapshot().step >= 3, what="a few training steps")
+    at.run()
+    assert any("ui-tiny" in m.value and "running" in m.value for m in at.markdown)
+    assert not at.button(key="train_pause_btn").disabled
+    at.button(key="train_pause_btn").click().run()
+    assert j.snapshot().status == "paused" and not at.button(key="train_resume_btn").disabled
+    at.button(key="train_resume_btn").click().run()
+    assert j.snapshot().status == "running"
+    at.button(key="train_stop_btn").click().run()
+    wait_until(lambda: not j.alive, what="the thread to end")
+    at.run()
+    snap = j.snapshot()
+    assert snap.status == "stopped" and snap.step > 0
+    assert any(m.value == "**Run `ui-tiny`: stopped**" for m in at.markdown)
+    assert any("Run stopped at step" in s.value and snap.checkpoint in s.value for s in at.success)
+    checkpoints = list((tmp_path / "checkpoints" / "ui-tiny").glob("ckpt-*.pt"))
+    assert [str(p) for p in checkpoints] == [snap.checkpoint]
+    assert at.progress[0].value == int(100 * snap.step / snap.total_steps)
+    assert at.get("plotly_chart") and at.image  # curves and the fixed-noise grid
+
+
+def test_failure_inside_the_thread_is_shown_and_a_new_run_can_start(tmp_path) -> None:
+    at = train_page(dataclasses.asdict(DataConfig(name="folder", data_dir=str(tmp_path / "nowhere"))))
+    assert at.selectbox(key="train_preset").value == "folder-default"
+    at.number_input(key="train_steps").set_value(5)
+    at.text_input(key="train_run_name").set_value("broken")
+    at.button(key="train_start_btn").click().run()
+    j = job("broken")
+    wait_until(lambda: not j.alive, what="the failing thread to end")
+    at.run()
+    assert j.snapshot().status == "failed"
+    assert any("does not exist" in e.value for e in at.error)
+    at.session_state["data_config"] = tiny_data_config()
+    at.run()
+    start_tiny(at, "after-failure", steps=6)
+    assert not any("still training" in e.value for e in at.error)
+    j2 = job("after-failure")
+    wait_until(lambda: not j2.alive, what="the second run to finish")
+    assert j2.snapshot().status == "done"
+
+
+def test_second_start_is_refused_and_a_second_tab_sees_the_same_run() -> None:
+    at = train_page(tiny_data_config())
+    start_tiny(at, "first")
+    first = job("first")
+    other_tab = train_page(tiny_data_config())
+    assert any("first" in m.value for m in other_tab.markdown)  # training went on; the new tab shows it
+    other_tab.text_input(key="train_run_name").set_value("second")
+    other_tab.button(key="train_start_btn").click().run()
+    assert any("still training" in e.value and "first" in e.value for e in other_tab.error)
+    assert app_state.job_registry().get("second") is None
+    assert [j for j in app_state.job_registry().jobs.values() if j.alive] == [first]
+    at.button(key="train_start_btn").click().run()  # the same tab pressing Start again is refused too
+    assert any("still training" in e.value for e in at.error)
+
+
+def test_taken_or_invalid_run_names_are_refused(tmp_path) -> None:
+    (tmp_path / "checkpoints" / "taken").mkdir(parents=True)
+    at = train_page(tiny_data_config())
+    at.text_input(key="train_run_name").set_value("taken")
+    at.button(key="train_start_btn").click().run()
+    assert any("already exists" in e.value for e in at.error)
+    at.text_input(key="train_run_name").set_value("../escape")
+    at.button(key="train_start_btn").click().run()
+    assert any("Invalid run name" in e.value for e in at.error)
+    assert not app_state.job_registry().jobs
