@@ -13,13 +13,14 @@ CLASSIFIER_SIZE = 28  # inputs are resized to 28 x 28: MNIST's native size, chea
 _SEED = 1234
 _BATCH = 128
 _EPOCHS = 4
+_MIN_STEPS = 200  # small sets still get enough updates (shapes: 2,000 images x 4 epochs is only 60 steps)
 _MAX_STEPS = 500  # caps training time on big sets (60k images): about 64k images seen
-_HOLDOUT = 0.1
-_W = (16, 32, 64)  # fraction of the real set kept aside to measure accuracy
+_HOLDOUT = 0.1  # fraction of the real set kept aside to measure accuracy
+_W = (16, 32, 64)  # conv widths: twice as wide costs 2x the time for +0.4% on MNIST
 
 
 class Classifier(nn.Module):
-    """Three conv blocks and a linear head: about 70k parameters, >97% on MNIST after a few epochs."""
+    """Three conv blocks and a linear head: about 30k parameters, ~97% on MNIST after 4 epochs."""
 
     def __init__(self, channels: int, num_classes: int) -> None:
         super().__init__()
@@ -55,6 +56,12 @@ def prepare(images: torch.Tensor, channels: int) -> torch.Tensor:
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int,
                      device: str | torch.device = "cpu") -> tuple[Classifier, float]:
     """Train on a fixed, seeded split of (uint8 N x C x H x W, int64 N); returns (model in eval mode, held-out accuracy)."""
+    with torch.inference_mode(False), torch.enable_grad():  # callers may hold a no_grad/inference context
+        return _train(images, labels, num_classes, device)
+
+
+def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int,
+           device: str | torch.device) -> tuple[Classifier, float]:
     n, channels = images.shape[0], images.shape[1]
     labels = labels.cpu()
     gen = torch.Generator().manual_seed(_SEED)
@@ -67,7 +74,7 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: in
     with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the caller's global RNG
         torch.manual_seed(_SEED)
         model = Classifier(channels, num_classes).to(device)
-    steps = max(1, min(_MAX_STEPS, math.ceil(_EPOCHS * len(train_idx) / _BATCH)))
+    steps = min(_MAX_STEPS, max(_MIN_STEPS, math.ceil(_EPOCHS * len(train_idx) / _BATCH)))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)
     model.train()

@@ -66,8 +66,7 @@ def data_key(real: ImageData, *parts: object) -> str:
     """Hash of the real images' bytes (plus labels and the given version parts): names cache files."""
     h = hashlib.blake2b(digest_size=12)
     h.update(repr((tuple(real.images.shape), *parts)).encode())
-    h.update(real.images.contiguous().numpy().tobytes() if real.images.device.type == "cpu"
-             else real.images.cpu().contiguous().numpy().tobytes())
+    h.update(real.images.detach().cpu().contiguous().numpy().tobytes())
     if real.labels is not None:
         h.update(real.labels.cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
@@ -107,11 +106,12 @@ class QualityScorer:
     counts equally and the real features' total variance is 1. Hence "quality" (the Fréchet
     distance, lower is better) reads as "mismatch in units of the real set's own spread": two
     halves of a real set score ~0.01-0.02 with 1,000 samples (that floor is estimator bias and
-    shrinks with more samples), a blurred copy ~0.5-5, uniform noise ~10-100. Compare scores only
+    shrinks with more samples), a blurred copy ~0.1 (sigma 0.5 px) to ~7 (sigma 3), uniform noise
+    ~20-100, one image repeated ~2. Compare scores only
     at the same sample count. "kid" is the raw unbiased KID (cubic kernel, not multiplied by 1000):
     ~0 (+-0.01) for real data, where it may dip below 0 by chance, and free of the sample-count bias
     of the Fréchet distance; it grows steeply (kernel of degree 3) for very different sets: ~0.3
-    for a slight blur, ~3-7 for sigma 1, 1e6 and more for noise.
+    for a slight blur, ~3-7 for sigma 1, 1e4 and more for noise.
 
     For labeled sets a small classifier is trained on the real images (once; cached) and score()
     adds coverage/classes, coverage/kl and coverage/confidence (see coverage.coverage_stats).
@@ -130,13 +130,13 @@ class QualityScorer:
         self.classifier: Classifier | None = None
         self.classifier_accuracy: float | None = None  # held-out accuracy on real images
         self._load_or_compute_stats(real, num_real, progress)
-        if coverage and real.labels is not None and self.num_classes >= 2:
+        if coverage and real.labels is not None and self.num_classes >= 2 and len(real) >= 10:
             self._load_or_train_classifier(real, progress)
 
     # --- real statistics -------------------------------------------------------------------------
 
     def _load_or_compute_stats(self, real: ImageData, num_real: int, progress: Progress | None) -> None:
-        n = min(num_real, len(real))
+        n = min(max(num_real, 2), len(real))
         key = data_key(real, FEATURE_VERSION, n)
         path = None if self.cache_dir is None else self.cache_dir / f"real-stats-{key}.pt"
         stats = _load(path) if path is not None else None
@@ -164,12 +164,12 @@ class QualityScorer:
         blocks = self.net.block_sizes
         start = 0
         for size in blocks:  # weight blocks equally and make the total standardised variance 1
-            std = f[:, start:start + size].std(0) if f.shape[0] > 1 else torch.ones(size, dtype=f.dtype)
+            std = f[:, start:start + size].std(0)
             std = std.clamp(min=max(_MIN_STD_FRACTION * float(std.mean()), 1e-12))
             scale[start:start + size] = 1.0 / (std * math.sqrt(size * len(blocks)))
             start += size
         z = (f - center) * scale  # n x dim, total variance ~1
-        cov = torch.cov(z.T) if n > 1 else torch.zeros(z.shape[1], z.shape[1], dtype=z.dtype)
+        cov = torch.cov(z.T)  # dim x dim
         z_kid = z * math.sqrt(z.shape[1])  # per-dimension variance ~1, as KID's kernel expects
         return {
             "version": FEATURE_VERSION,
