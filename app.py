@@ -50,10 +50,11 @@ def home() -> None:
 def sidebar() -> None:
     """Shown on every page: what is training right now, so training in the background is never a surprise."""
     job = app_state.job_registry().active()
+    snap = job.snapshot() if job is not None else None
     with st.sidebar:
-        if job is not None:
-            snap = job.snapshot()
-            st.caption(f"Training now: **{snap.run_name}** ({snap.status}, step {snap.step}/{snap.total_steps})")
+        if snap is not None and snap.active:  # not a run that has just stopped while its thread winds down
+            # No step count: the sidebar is drawn on full reruns only, so it would lag the Train page's live panel.
+            st.caption(f"Training now: **{snap.run_name}** ({snap.status})")
         else:
             st.caption("No training running.")
 

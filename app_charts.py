@@ -80,6 +80,7 @@ def overlay_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], keys:
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    # With a title, the top margin holds it above the legend row (at 40 px they overlapped).
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=70 if title else 10, b=10),
                       xaxis_title="step", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     return fig

@@ -40,6 +40,10 @@ __all__ = ["ARCH_NAMES", "ARCHITECTURES", "CUSTOM", "DATASETS", "DEFAULT_PRESET"
 
 # Seconds between live-panel refreshes; an env var so tests and slow machines can change it without code.
 POLL_SECONDS = float(os.environ.get("GAN_WORKBENCH_POLL_SECONDS", "1.0"))
+CHART_SECONDS = max(2 * POLL_SECONDS, 2.0)  # the charts cost the most to send and change once per logged step
+# Steps between sample grids of the Home page's quick-start run (the preset's when unset); the browser test sets it
+# low so that grids change within seconds on a slow CPU.
+QUICK_SAMPLE_EVERY = int(os.environ.get("GAN_WORKBENCH_SAMPLE_EVERY") or 0)
 DATA_KEY = "data_config"  # session key of the chosen DataConfig (a plain dict), shared by Data and Train
 RUN_KEY = "train_run"  # session key of the run this browser session watches on the Train page
 FLASH_KEY = "flash"  # messages set in callbacks, shown once on the next run of a page
@@ -151,6 +155,8 @@ def start_training(cfg: RunConfig, name: str) -> TrainingJob:
 def quick_start() -> TrainingJob:
     """The Home page's one button: the embedded shapes data set with the tuned default recipe."""
     cfg = preset_config(DEFAULT_PRESET)
+    if QUICK_SAMPLE_EVERY > 0:
+        cfg.train.sample_every = QUICK_SAMPLE_EVERY
     return start_training(cfg, new_run_name(cfg))
 
 
@@ -174,6 +180,8 @@ def watched_job() -> TrainingJob | None:
     registry = job_registry()
     active = registry.active()
     if active is not None:
+        # Remember it: a session that never started it (a reload, a second tab) still finds it once its thread ends.
+        st.session_state[RUN_KEY] = active.run_dir.name
         return active
     name = st.session_state.get(RUN_KEY)
     return registry.get(name) if name else None

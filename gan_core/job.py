@@ -182,7 +182,8 @@ class TrainingJob:
             self._gen_ready.set()
 
     def _publish(self, t: Trainer, events: set[str], writer: RunWriter | None) -> None:
-        last = t.history[-1] if t.history else {}
+        # The newest loss entry: quality and diversity entries (no img/s) are appended after it on some steps.
+        last = next((h for h in reversed(t.history) if "img/s" in h), {})
         with self._lock:
             s = self._snap
             s.step, s.total_steps, s.epoch, s.train_seconds = t.step_count, t.total_steps, t.epoch, t.train_seconds

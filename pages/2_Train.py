@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import app_charts
+import app_live
 import app_state
 
 RECIPES = list(app_state.PRESETS) + [app_state.CUSTOM]
@@ -130,44 +131,51 @@ def draw_snapshot(snap: app_state.JobSnapshot) -> None:
         st.caption(snap.message)
     for alert in snap.alerts[-5:]:
         st.warning(f"Step {alert.get('step', '?')}: {alert.get('message', '')}")
-    charts, samples = st.columns([3, 2])
-    with charts:
-        smoothing = st.slider("Curve smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing",
-                              persist_state="session")
-        quality = app_charts.quality_keys(snap.history)
-        cols = st.columns(3 if quality else 2)
-        cols[0].plotly_chart(app_charts.curves_figure(snap.history, app_charts.LOSS_KEYS, smoothing, "Losses"),
-                             key="train_chart_losses")
-        cols[1].plotly_chart(app_charts.curves_figure(snap.history, app_charts.PROB_KEYS, smoothing,
-                                                      "D(x) and D(G(z))"), key="train_chart_probs")
-        if quality:
-            cols[2].plotly_chart(app_charts.curves_figure(snap.history, quality, smoothing, "Quality"),
-                                 key="train_chart_quality")
-    with samples:
-        if snap.grid is not None:
-            st.image(app_state.upscale(app_state.grid_image(snap.grid), 384), width="stretch",
-                     caption=f"Fixed-noise samples at step {snap.grid_step:,}")
-        else:
-            st.caption("Samples appear after the first step.")
+    if snap.grid is not None:
+        st.image(app_live.grid_png(snap), width=384, caption=f"Fixed-noise samples at step {snap.grid_step:,}")
+    else:
+        st.caption("Samples appear after the first step.")
+
+
+def draw_charts(snap: app_state.JobSnapshot) -> None:
+    smoothing = st.slider("Curve smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing",
+                          persist_state="session")
+    quality = app_charts.quality_keys(snap.history)
+    cols = st.columns(2)
+    cols[0].plotly_chart(app_live.chart(snap, app_charts.LOSS_KEYS, smoothing, "Losses"), key="train_chart_losses")
+    cols[1].plotly_chart(app_live.chart(snap, app_charts.PROB_KEYS, smoothing, "D(x) and D(G(z))"),
+                         key="train_chart_probs")
+    if quality:  # next to the losses, below them
+        st.plotly_chart(app_live.chart(snap, quality, smoothing, "Quality (lower is better) and coverage"), key="train_chart_quality")
 
 
 def live_panel(first: app_state.JobSnapshot) -> None:
-    """Drawn in the full run with `first`, then redrawn alone every POLL_SECONDS while the job is active."""
-    state = {"full_run": True}
+    """Drawn in the full run with `first`, then redrawn alone while the job is active: the status, progress and
+    grid every POLL_SECONDS, the charts every CHART_SECONDS (they change once per logged step and cost the most)."""
+    state = {"panel": True, "charts": True}
+
+    def current(part: str) -> app_state.JobSnapshot:
+        if state[part]:  # the full run draws the snapshot it was given
+            state[part] = False
+            return first
+        job = app_state.watched_job()
+        return job.snapshot() if job is not None else first
 
     def panel() -> None:
-        if state["full_run"]:
-            state["full_run"] = False
-            snap = first
-        else:
-            job = app_state.watched_job()
-            snap = job.snapshot() if job is not None else first
-            if snap.status != first.status or snap.run_name != first.run_name:
-                st.rerun()  # buttons and polling depend on the status: redraw the whole page
+        snap = current("panel")
+        if snap.status != first.status or snap.run_name != first.run_name:
+            st.rerun()  # buttons and polling depend on the status: redraw the whole page
         draw_snapshot(snap)
 
-    # Poll only while something can change; a finished run's panel is static.
-    st.fragment(panel, run_every=app_state.POLL_SECONDS if first.active else None)()
+    def charts() -> None:
+        draw_charts(current("charts"))
+
+    active = first.active
+    left, right = st.columns([2, 3])
+    with left:
+        st.fragment(panel, run_every=app_state.POLL_SECONDS if active else None)()
+    with right:
+        st.fragment(charts, run_every=app_state.CHART_SECONDS if active else None)()
 
 
 st.title("Train")

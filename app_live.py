@@ -1,0 +1,57 @@
+"""Renderings of a live run shared by every tab that polls it: each figure and grid image is built once per change.
+
+Ten tabs polling once a second would otherwise build ten copies of the same figures a second, all in Python, and
+take the interpreter lock from the training thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import plotly.graph_objects as go
+
+from app_charts import curves_figure
+from gan_core.images import grid_image, png_bytes, upscale
+from gan_core.job import JobSnapshot
+
+MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenly (the last entry always kept)
+_lock = threading.Lock()
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+T = TypeVar("T")
+
+
+def _memo(key: tuple, build: Callable[[], T], size: int = 32) -> T:
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = build()  # outside the lock: two sessions may build the same thing once, never block each other
+    with _lock:
+        _cache[key] = value
+        while len(_cache) > size:
+            _cache.popitem(last=False)
+    return value
+
+
+def thin(history: Sequence[dict[str, float]], max_points: int = MAX_POINTS) -> list[dict[str, float]]:
+    """At most about max_points entries, evenly strided, keeping the newest."""
+    n = len(history)
+    if n <= max_points:
+        return list(history)
+    stride = -(-n // max_points)
+    return [history[i] for i in range(n - 1, -1, -stride)][::-1]
+
+
+def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str) -> go.Figure:
+    """The live curves of snap's run: rebuilt only when its history grows or the smoothing changes."""
+    key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title)
+    return _memo(key, lambda: curves_figure(thin(snap.history), keys, smoothing, title))
+
+
+def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:
+    """The latest fixed-noise grid as PNG bytes, enlarged: encoded once per new grid."""
+    key = ("grid", snap.run_name, snap.grid_step, min_side)
+    return _memo(key, lambda: png_bytes(upscale(grid_image(snap.grid), min_side)))

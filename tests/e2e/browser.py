@@ -1,0 +1,90 @@
+"""Browser-test helpers: chromium launch flags, waiting, and reading Streamlit's live panel from the page."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Callable
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags without which chromium tries the (closed) network or fails in a container.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 800}
+TIMEOUT_MS = 90_000  # 2 shared CPU cores: a rerun can take seconds
+SCREENSHOTS_ENV = "GAN_WORKBENCH_SCREENSHOTS"
+MAX_SCREENSHOT_BYTES = 150_000
+
+
+def small_png(png: bytes) -> bytes:
+    """The screenshot re-encoded (optimised; as a 256-color palette if still over MAX_SCREENSHOT_BYTES)."""
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(png)).convert("RGB")
+    out = io.BytesIO()
+    im.save(out, "PNG", optimize=True)
+    if out.tell() > MAX_SCREENSHOT_BYTES:
+        out = io.BytesIO()
+        im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+# ---- page helpers ----------------------------------------------------------------------------------------------------------
+def poll(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
+    """predicate() until truthy (returned); AssertionError naming what after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def main(page):
+    return page.locator('[data-testid="stMain"]')
+
+
+def go_to(page, title: str) -> None:
+    """Click a page in the sidebar navigation (a rerun in the same session, like a user)."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    main(page).get_by_role("heading", name="GAN Workbench" if title == "Home" else title, exact=True).first.wait_for()
+
+
+def progress_step(page) -> int | None:
+    """N of the live panel's 'Step N / M' progress text, or None while it is not shown."""
+    texts = main(page).locator('[data-testid="stProgress"]').all_inner_texts()
+    for text in texts:
+        m = re.search(r"Step ([\d,]+) /", text)
+        if m:
+            return int(m.group(1).replace(",", ""))
+    return None
+
+
+def chart_last_step(page) -> float | None:
+    """The newest step plotted in the live panel's plotly charts (read from the figures' data), None when empty."""
+    last = main(page).locator(".js-plotly-plot").evaluate_all(
+        "els => els.flatMap(e => (e.data || []).flatMap(t => Array.from(t.x || [])))")
+    return max(last) if last else None
+
+
+def image_srcs(page) -> list[str]:
+    return main(page).locator('[data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
+
+
+def assert_no_errors(page, where: str) -> None:
+    """No error box and no exception trace on the page."""
+    for label, selector in [("an error box", '[data-testid="stAlertContentError"]'),
+                            ("an exception", '[data-testid="stException"]')]:
+        found = main(page).locator(selector)
+        assert found.count() == 0, f"the {where} page shows {label}: {found.first.inner_text()}"
+
+
+def run_status_line(page) -> str:
+    """The live panel's 'Run NAME: STATUS' line."""
+    line = main(page).locator('[data-testid="stMarkdown"]').filter(has_text=re.compile(r"^Run \S+: \w+$")).first
+    return line.inner_text(timeout=TIMEOUT_MS).strip()
+
+
