@@ -2,8 +2,9 @@
 
 Run by hand (never a timed test):
 
-    python bench/speed.py            # full run: 5 rounds x 3 s per measurement (about 4 minutes)
-    python bench/speed.py --quick    # about 1 minute: 3 rounds x 1 s, smaller data sets, short profiles
+    python bench/speed.py            # full run: 5 rounds x 3 s windows (5-10 minutes on 2 busy cores)
+    python bench/speed.py --quick    # 2-4 minutes: 3 rounds x 1 s windows, smaller data sets, short profiles
+    OMP_WAIT_POLICY=PASSIVE python bench/speed.py --quick   # OpenMP threads sleep instead of spinning
     python bench/speed.py --recipes mnist-mlp-small fashion-dcgan64 --seconds 5 --rounds 7
 
 Table 1, per tutorial recipe at its own batch size, images/second of
@@ -14,8 +15,11 @@ Table 1, per tutorial recipe at its own batch size, images/second of
       from the preset's config), the same data (kept as uint8 on the device) and batch size, calling trainer.step()
       and trainer.flush_metrics() every log_every steps as Trainer.run does.
 (a) and (b) are measured alternately (a, b, a, b, ...) in one process after a warm-up, so a change in machine load
-hits both; the ratio b/a is reported per round as min / median / max. Images/second counts generator steps x batch
-size for both (WGAN-GP's critic sees n_critic real batches per generator step in both loops).
+hits both; the ratio b/a is reported per round as min / median / max. (a') is the tutorial loop on the engine's
+thread count, to separate the thread choice from the rest. Images/second counts generator steps x batch size for
+both (WGAN-GP's critic sees n_critic real batches per generator step in both loops). "matrix FLOPs a/b" is how much
+more matrix work (matmuls, convolutions) one tutorial step does than one engine step: with the same thread count a
+compute-bound recipe cannot gain much more than that, plus what faster kernels (channels_last) give.
 
 Table 2, per data set: images/second of the tuned default preset through the Trainer, and where a step's time goes
 according to the PyTorch profiler: "matrix" is the self time of matrix multiplications and convolutions (forward and
@@ -40,15 +44,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-from gan_core.config import RunConfig  # noqa: E402
-from gan_core.data import ImageData  # noqa: E402
-from gan_core.models import build_models  # noqa: E402
-from gan_core.presets import PRESETS, preset_config  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.config import RunConfig
+from gan_core.data import ImageData
+from gan_core.models import build_models
+from gan_core.presets import PRESETS, preset_config
+from gan_core.trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -283,10 +287,23 @@ def time_engine(trainer: Trainer, seconds: float) -> float:
             return n * trainer.batch_size / (time.perf_counter() - t0)
 
 
+def gflops(step: Callable[[], object]) -> float | None:
+    """Matrix GFLOP of one step (matmuls and convolutions, forward and backward), or None where the counter
+    cannot follow (autograd.grad inside the step, as in the gradient penalty)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        with FlopCounterMode(display=False) as counter:
+            step()
+    except RuntimeError:
+        return None
+    return counter.get_total_flops() / 1e9
+
+
 # ---- machine and load -------------------------------------------------------------------------------------------
 def cpu_name() -> str:
     try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5, check=False).stdout
         for line in out.splitlines():
             if line.startswith("Model name"):
                 return line.split(":", 1)[1].strip()
@@ -324,7 +341,8 @@ class LoadMeter:
 def describe_machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}, "
-            f"{torch.get_num_threads()} intra-op threads by default; Python {platform.python_version()}; "
+            f"{torch.get_num_threads()} intra-op threads by default, OMP_WAIT_POLICY="
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset (threads spin)')}; Python {platform.python_version()}; "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
@@ -339,46 +357,62 @@ def bench_recipes(names: list[str], seconds: float, rounds: int, n_images: int, 
         tutorial = tutorial_loop(cfg, data, recipe.loop)
         torch.set_num_threads(default_threads)
         trainer = Trainer(recipe_config(name), data=data)
-        engine_threads = torch.get_num_threads()  # the Trainer may choose its own thread count
+        engine_threads = torch.get_num_threads()  # the Trainer chooses its own thread count on the CPU
+        same = engine_threads == default_threads
+        # Matrix work per step, counted on throwaway copies (a failed count leaves a generator or trainer unusable).
+        fa = gflops(lambda c=cfg, d=data, s=recipe.loop: next(tutorial_loop(c, d, s)))
+        fb = gflops(Trainer(recipe_config(name), data=data).step)
         meter = LoadMeter()
-        a_runs, b_runs = [], []
+        a_runs, s_runs, b_runs = [], [], []
         for r in range(rounds + 1):  # round 0 is the warm-up, not reported
             window = warmup if r == 0 else seconds
             torch.set_num_threads(default_threads)
-            a = time_tutorial(tutorial, cfg.train.batch_size, window)
+            a = time_tutorial(tutorial, cfg.train.batch_size, window)  # (a) as written: torch's default threads
             torch.set_num_threads(engine_threads)
+            s_ = a if same else time_tutorial(tutorial, cfg.train.batch_size, window)  # (a) on the engine's threads
             b = time_engine(trainer, window)
             if r > 0:
                 a_runs.append(a)
+                s_runs.append(s_)
                 b_runs.append(b)
         torch.set_num_threads(default_threads)
         ratios = [b / a for a, b in zip(a_runs, b_runs)]
+        same_ratios = [b / a for a, b in zip(s_runs, b_runs)]
         others = meter.others()
-        rows.append((name, cfg.train.batch_size, "x".join(map(str, recipe.shape)), recipe.loop,
-                     statistics.median(a_runs), statistics.median(b_runs), min(ratios), statistics.median(ratios),
-                     max(ratios), engine_threads, others))
-        print(f"  {name}: a {statistics.median(a_runs):.0f} img/s, b {statistics.median(b_runs):.0f} img/s, "
-              f"b/a median {statistics.median(ratios):.2f}", file=sys.stderr, flush=True)
-    print("\n### Tutorial loop (a) vs engine (b), images/second (median of rounds)\n")
-    print("| recipe | batch | image | tutorial loop | (a) tutorial | (b) engine | b/a min | b/a median | b/a max "
-          "| engine threads | other load (cores) |")
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for (name, b, shape, loop, a, e, lo, med, hi, thr, others) in rows:
+        med = statistics.median
+        rows.append((name, cfg.train.batch_size, "x".join(map(str, recipe.shape)), recipe.loop, med(a_runs),
+                     med(s_runs), med(b_runs), min(ratios), med(ratios), max(ratios), min(same_ratios),
+                     med(same_ratios), max(same_ratios), engine_threads, others,
+                     None if fa is None or fb is None else fa / fb))
+        print(f"  {name}: a {med(a_runs):.0f}, a@engine threads {med(s_runs):.0f}, b {med(b_runs):.0f} img/s, "
+              f"b/a median {med(ratios):.2f}", file=sys.stderr, flush=True)
+    t0 = torch.get_num_threads()
+    print("\n### Tutorial loop (a) vs engine (b), images/second (medians over rounds)\n")
+    print(f"(a) runs at torch's default {t0} threads, as the tutorials do; (a') is the same loop on the engine's "
+          "thread count, to separate the thread choice from the rest.\n")
+    print("| recipe | batch | image | tutorial loop | (a) tutorial | (a') tutorial, engine threads | (b) engine "
+          "| b/a min / median / max | b/a' min / median / max | matrix FLOPs a/b | engine threads | other load (cores) |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (name, b, shape, loop, a, s_, e, lo, md, hi, slo, smd, shi, thr, others, fr) in rows:
         load = "n/a" if others is None else f"{others:.2f}"
-        print(f"| {name} | {b} | {shape} | {loop} | {a:,.0f} | {e:,.0f} | {lo:.2f} | {med:.2f} | {hi:.2f} | {thr} "
-              f"| {load} |")
+        flops = "n/a" if fr is None else f"{fr:.2f}"
+        print(f"| {name} | {b} | {shape} | {loop} | {a:,.0f} | {s_:,.0f} | {e:,.0f} | {lo:.2f} / **{md:.2f}** / {hi:.2f} "
+              f"| {slo:.2f} / {smd:.2f} / {shi:.2f} | {flops} | {thr} | {load} |")
 
 
 # ---- table 2 ----------------------------------------------------------------------------------------------------
-def profile_steps(trainer: Trainer, steps: int) -> tuple[float, list[tuple[str, float]]]:
-    """(matrix ms per step, [(op, ms per step)] of the biggest non-matrix operators) from the PyTorch profiler."""
+def profile_steps(trainer: Trainer, steps: int) -> tuple[float, float, list[tuple[str, float]]]:
+    """(wall ms per step, matrix ms per step, [(op, ms per step)] of the biggest non-matrix operators), from one
+    stretch of steps under the PyTorch profiler (wall and matrix times come from the same steps)."""
     from torch.profiler import ProfilerActivity, profile
 
     one = engine_steps(trainer)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
         for _ in range(steps):
             one()
         trainer.flush_metrics()
+        wall = (time.perf_counter() - t0) * 1000.0 / steps
     matrix = 0.0
     other: list[tuple[str, float]] = []
     for ev in prof.key_averages():
@@ -388,7 +422,7 @@ def profile_steps(trainer: Trainer, steps: int) -> tuple[float, list[tuple[str, 
         elif not ev.key.startswith("ProfilerStep"):
             other.append((ev.key, ms))
     other.sort(key=lambda kv: -kv[1])
-    return matrix, other
+    return wall, matrix, other
 
 
 def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -> None:
@@ -404,8 +438,7 @@ def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -
         time_engine(trainer, min(seconds, 1.0))  # warm-up
         speeds = [time_engine(trainer, seconds) for _ in range(rounds)]
         ips = statistics.median(speeds)
-        step_ms = 1000.0 * trainer.batch_size / ips
-        matrix, other = profile_steps(trainer, profile_n)
+        step_ms, matrix, other = profile_steps(trainer, profile_n)
         overhead = max(0.0, step_ms - matrix)
         top = ", ".join(f"{k.removeprefix('aten::')} {v:.1f}" for k, v in other[:4])
         rows.append((cfg.data.name, name, trainer.batch_size, "x".join(map(str, shape)), ips, step_ms, matrix,
@@ -413,7 +446,7 @@ def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -
         print(f"  {name}: {ips:.0f} img/s", file=sys.stderr, flush=True)
     torch.set_num_threads(default_threads)
     print("\n### Default preset per data set: engine images/second and where a step's time goes\n")
-    print("| data set | preset | batch | image | img/s | ms/step | matrix ms | overhead ms | overhead % | threads "
+    print("| data set | preset | batch | image | img/s | ms/step (profiled) | matrix ms | overhead ms | overhead % | threads "
           "| biggest non-matrix ops (self ms/step) |")
     print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for (ds, name, b, shape, ips, step_ms, matrix, overhead, thr, top) in rows:
@@ -422,26 +455,29 @@ def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 epilog="Quick check: python bench/speed.py --quick  (about a minute). "
+    ap = argparse.ArgumentParser(description=__doc__.split("\nTable 1")[0],
+                                 epilog="Quick check: python bench/speed.py --quick  (2-4 minutes). "
                                         "Timings are noisy on a shared machine: read the ratios and the load column.",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=3.0, help="seconds per timed window (default 3)")
-    ap.add_argument("--rounds", type=int, default=5, help="alternating (a, b) rounds after the warm-up (default 5)")
-    ap.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up for each of (a) and (b) (default 1)")
+    ap.add_argument("--seconds", type=float, default=None, help="seconds per timed window (default 3)")
+    ap.add_argument("--rounds", type=int, default=None, help="alternating (a, b) rounds after the warm-up (default 5)")
+    ap.add_argument("--warmup", type=float, default=None, help="seconds of warm-up for each of (a) and (b) (default 1)")
     ap.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES),
                     help="tutorial recipes for table 1 (default: all five)")
-    ap.add_argument("--images", type=int, default=10000, help="synthetic images per data set (default 10000)")
-    ap.add_argument("--profile-steps", type=int, default=20, help="steps profiled per default preset (default 20)")
+    ap.add_argument("--images", type=int, default=None, help="synthetic images per data set (default 10000)")
+    ap.add_argument("--profile-steps", type=int, default=None, help="steps profiled per default preset (default 20)")
     ap.add_argument("--no-recipes", action="store_true", help="skip table 1")
     ap.add_argument("--no-defaults", action="store_true", help="skip table 2")
     ap.add_argument("--threads", type=int, default=None,
                     help="intra-op threads for the tutorial loops (default: torch's default for this machine)")
     ap.add_argument("--quick", action="store_true",
-                    help="a fast look: 3 rounds x 1 s, 0.5 s warm-up, 4096 images, 5 profiled steps")
+                    help="a fast look: 3 rounds x 1 s, 0.5 s warm-up, 4096 images, 5 profiled steps (explicit options win)")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.seconds, args.rounds, args.warmup, args.images, args.profile_steps = 1.0, 3, 0.5, 4096, 5
+    # --quick changes the defaults; options given explicitly still win.
+    preset = (1.0, 3, 0.5, 4096, 5) if args.quick else (3.0, 5, 1.0, 10000, 20)
+    for name, value in zip(("seconds", "rounds", "warmup", "images", "profile_steps"), preset):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"# GAN Workbench training speed\n\n{describe_machine()}")

@@ -7,7 +7,10 @@ import time
 
 from browser import (TIMEOUT_MS, VIEWPORT, assert_no_errors, chart_last_step, go_to, image_srcs, main, poll, progress_step,
                      run_status_line)
+from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
+
+pytestmark = NEEDS_BROWSER
 
 
 # ---- the test --------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ import urllib.request
 from pathlib import Path
 
 from browser import TIMEOUT_MS, main, poll, progress_step, run_status_line
+from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
+
+pytestmark = NEEDS_BROWSER
 
 TABS = 2
 

@@ -1,7 +1,7 @@
-"""Browser-test fixtures: a `streamlit run app.py` server per module and Debian chromium driven by Playwright.
+"""Browser-test fixtures (imported by each e2e module): a `streamlit run app.py` server per module, Debian chromium.
 
-Needs Debian's chromium (/usr/bin/chromium) and the playwright python package (never `playwright install`): every
-test here is skipped, with the reason, without them. Screenshots go to a temporary folder and, when
+Needs Debian's chromium (/usr/bin/chromium) and the playwright python package (never `playwright install`): the
+e2e modules mark themselves skipped, with the reason (MISSING), without them. Screenshots go to a temporary folder and, when
 $GAN_WORKBENCH_SCREENSHOTS names a folder, there too (that is how docs/screenshots/ is made).
 """
 
@@ -28,11 +28,7 @@ else:
     MISSING = ""
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if MISSING and here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.skip(reason=MISSING))
+NEEDS_BROWSER = pytest.mark.skipif(bool(MISSING), reason=MISSING or "browser available")
 
 
 @pytest.fixture(scope="module")

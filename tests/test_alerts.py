@@ -1,0 +1,108 @@
+"""Health alerts on real training runs (no fabricated metric streams: tests/test_health.py has those).
+
+A run that really goes wrong (a deliberately broken learning rate, or a discriminator learning 100x faster than its
+generator) must raise the engine's alert with advice, in `trainer.alerts` and on the CLI; a healthy short run of the
+default recipe must stay quiet. Every run uses the app's HealthMonitor (same thresholds, window, patience and
+warm-up) and the app's log/grid cadence (log_every 10, a grid every 200 steps); only the data are shrunk (512
+synthetic shapes at 16x16) so each run takes seconds. The MNIST tests use the real files when present.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import MNIST_DIR
+
+from gan_core.cli import main
+from gan_core.presets import PRESETS, preset_config
+from gan_core.trainer import Trainer
+
+HAVE_MNIST = (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file() and (MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file()
+PROBLEMS = {"d_wins", "mode_collapse"}
+
+
+def small_default(steps: int, **train: object):
+    """The embedded default recipe (shapes-default's loss, learning rates, betas, batch size and EMA) on 512 shapes
+    at 16x16 with a narrower DCGAN; the app's metric and grid cadence and its health monitor."""
+    cfg = preset_config("shapes-default", num_samples=512, image_size=16)
+    cfg.model.width = 16
+    t = cfg.train
+    t.steps, t.device, t.quality_every = steps, "cpu", 0
+    assert (t.log_every, t.sample_every) == (10, 200)  # the app's cadence: these runs see what the app would see
+    for k, v in train.items():
+        setattr(t, k, v)
+    return cfg.validate()
+
+
+def problems(trainer: Trainer) -> list[dict]:
+    return [a for a in trainer.alerts if a["kind"] in PROBLEMS]
+
+
+def test_broken_learning_rate_collapses_and_raises_alerts() -> None:
+    # lr 1e-2 with beta1 0.9 (50x the default's rate, no Adam damping): the samples diversify for a few hundred
+    # steps, then G collapses onto one image and D wins outright.
+    tr = Trainer(small_default(800, lr_g=1e-2, lr_d=1e-2, beta1=0.9))
+    tr.run()
+    kinds = {a["kind"] for a in tr.alerts}
+    assert kinds & PROBLEMS, f"no alert on a collapsing run: {tr.alerts}, last metrics {tr.history[-1]}"
+    grids = [h["diversity"] for h in tr.history if "diversity" in h and h["step"] >= 200]
+    assert min(grids) < 0.25 * tr.health.real_diversity  # it really did collapse (the alert is not a false alarm)
+    for alert in problems(tr):
+        msg = alert["message"]
+        assert msg.endswith(".") and alert["step"] >= 200
+        if alert["kind"] == "mode_collapse":
+            assert "Mode collapse" in msg and "learning rate" in msg and "WGAN-GP" in msg
+        else:
+            assert "discriminator has won" in msg and "lr_d" in msg
+
+
+def test_discriminator_far_faster_than_generator_raises_d_wins() -> None:
+    # D's learning rate 100x G's: D separates real from fake perfectly and G's loss climbs.
+    tr = Trainer(small_default(400, lr_g=2e-5, lr_d=2e-3))
+    tr.run()
+    d_wins = [a for a in tr.alerts if a["kind"] == "d_wins"]
+    assert d_wins, f"no d_wins alert: {tr.alerts}, last metrics {tr.history[-1]}"
+    last = tr.history[-1] if "D(x)" in tr.history[-1] else [h for h in tr.history if "D(x)" in h][-1]
+    assert last["D(x)"] > 0.9 and last["D(G(z))"] < 0.1  # D really does win
+    assert "lr_d" in d_wins[0]["message"] and "label smoothing" in d_wins[0]["message"]
+    assert d_wins[0]["step"] <= 300  # within about one window (20 log steps) of the start
+    assert len(d_wins) == 1  # told once, not every log step
+
+
+def test_healthy_default_run_stays_quiet() -> None:
+    tr = Trainer(small_default(800))
+    tr.run()
+    assert problems(tr) == [], tr.alerts
+    last = [h for h in tr.history if "D(x)" in h][-1]
+    assert 0.3 < last["D(x)"] < 0.95 and last["D(G(z))"] > 0.05  # a real contest, not a D that gave up or won
+    assert tr.history[-1 if "diversity" in tr.history[-1] else -2].get("diversity", 1.0) > 0.25 * tr.health.real_diversity
+
+
+def test_cli_prints_the_alert(tmp_path, capsys) -> None:
+    code = main(["train", "--dataset", "shapes", "--arch", "mlp", "--image-size", "16", "--lr-g", "2e-5",
+                 "--lr-d", "2e-3", "--steps", "300", "--device", "cpu", "--quality-every", "0",
+                 "--out", str(tmp_path / "run")])
+    assert code == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("alert: ")]
+    assert any("discriminator has won" in line and "lr_d" in line for line in lines), err[-2000:]
+
+
+@pytest.mark.skipif(not HAVE_MNIST, reason=f"real MNIST test files not in {MNIST_DIR}")
+def test_small_mnist_tutorial_recipe_collapses_on_real_mnist(tmp_path, capsys) -> None:
+    # The classic small MLP recipe (beta1 0.9, no EMA) collapses onto a few blobs within seconds of CPU time.
+    assert PRESETS["mnist-mlp-small"].model["arch"] == "mlp-small"
+    code = main(["train", "--preset", "mnist-mlp-small", "--data-dir", str(MNIST_DIR), "--steps", "3000",
+                 "--device", "cpu", "--quality-every", "0", "--out", str(tmp_path / "run")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert any(line.startswith("alert: Mode collapse") for line in err.splitlines()), err[-2000:]
+
+
+@pytest.mark.skipif(not HAVE_MNIST, reason=f"real MNIST test files not in {MNIST_DIR}")
+def test_default_mnist_recipe_stays_quiet_on_real_mnist() -> None:
+    cfg = preset_config("mnist-default", data_dir=str(MNIST_DIR))
+    cfg.train.steps, cfg.train.device, cfg.train.quality_every = 800, "cpu", 0
+    tr = Trainer(cfg)
+    tr.run()
+    assert problems(tr) == [], tr.alerts
