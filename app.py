@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gan_core  # noqa: F401 - first: it sets OpenMP's passive waiting before torch is loaded
 import streamlit as st
 
 import app_state

@@ -69,6 +69,9 @@ def ui_run(seconds: float, warmup_s: float, tabs: int, root: Path, k: int) -> tu
                 p = browser.new_page()
                 p.goto(server.url + "/Train")
                 pages.append(p)
+            deadline = time.monotonic() + 120
+            while not (ck.is_dir() and any(ck.iterdir())) and time.monotonic() < deadline:
+                time.sleep(0.5)  # the run folder appears once the thread has loaded the data set
             run = next(ck.iterdir())
             end = time.monotonic() + seconds + 15  # loading the data set and the first steps come first
             while time.monotonic() < end:
