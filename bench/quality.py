@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import gan_core  # noqa: E402, F401  (before torch: the engine's OpenMP settings apply only then)
 import torch  # noqa: E402
 
 from gan_core.data import data_root  # noqa: E402
@@ -47,6 +47,7 @@ from gan_core.images import grid_image  # noqa: E402
 from gan_core.metrics import QualityScorer, diversity  # noqa: E402
 from gan_core.presets import PRESETS, preset_config  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
+from machine import LoadMeter, cpu_name  # noqa: E402
 
 DEFAULT_RECIPES = ["mnist-default", "mnist-mlp-small", "mnist-mlp-deep"]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
@@ -89,42 +90,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # ---- machine -----------------------------------------------------------------------------------------------------
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or platform.machine()
-
-
-class LoadMeter:
-    """CPU used by OTHER processes since construction, in cores (/proc/stat busy time minus this process's)."""
-
-    def __init__(self) -> None:
-        self.start = self._read()
-
-    @staticmethod
-    def _read() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat") as f:
-                parts = [float(x) for x in f.readline().split()[1:]]
-        except OSError:
-            return None
-        busy = sum(parts) - parts[3] - (parts[4] if len(parts) > 4 else 0.0)  # minus idle and iowait
-        me = os.times()
-        return busy / os.sysconf("SC_CLK_TCK"), me.user + me.system, time.monotonic()
-
-    def others(self) -> float | None:
-        end = self._read()
-        if self.start is None or end is None:
-            return None
-        busy, mine, wall = (e - s for e, s in zip(end, self.start))
-        return max(0.0, (busy - mine) / max(wall, 1e-9))
-
-
 def load_text() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
@@ -209,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}; Python "
-          f"{platform.python_version()}; {load_text()} at the start", flush=True)
+          f"{platform.python_version()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; "
+          f"{load_text()} at the start", flush=True)
     try:
         runs = [build(name, a) for name in a.recipes]
     except UserError as e:

@@ -35,7 +35,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +52,7 @@ from gan_core.data import ImageData
 from gan_core.models import build_models
 from gan_core.presets import PRESETS, preset_config
 from gan_core.trainer import Trainer
+from machine import LoadMeter, cpu_name
 
 
 @dataclass(frozen=True)
@@ -301,43 +301,6 @@ def gflops(step: Callable[[], object]) -> float | None:
 
 
 # ---- machine and load -------------------------------------------------------------------------------------------
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or platform.machine()
-
-
-class LoadMeter:
-    """CPU used by OTHER processes while the bench runs, in cores (from /proc/stat minus this process's time)."""
-
-    def __init__(self) -> None:
-        self.start = self._read()
-
-    @staticmethod
-    def _read() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat") as f:
-                parts = [float(x) for x in f.readline().split()[1:]]
-        except OSError:
-            return None
-        busy = sum(parts) - parts[3] - (parts[4] if len(parts) > 4 else 0.0)  # minus idle, iowait
-        tck = os.sysconf("SC_CLK_TCK")
-        me = os.times()
-        return busy / tck, me.user + me.system, time.monotonic()
-
-    def others(self) -> float | None:
-        end = self._read()
-        if self.start is None or end is None:
-            return None
-        busy, mine, wall = (e - s for e, s in zip(end, self.start))
-        return max(0.0, (busy - mine) / max(wall, 1e-9))
-
-
 def describe_machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}, "

@@ -41,7 +41,7 @@ def problems(trainer: Trainer) -> list[dict]:
 def test_broken_learning_rate_collapses_and_raises_alerts() -> None:
     # lr 1e-2 with beta1 0.9 (50x the default's rate, no Adam damping): the samples diversify for a few hundred
     # steps, then G collapses onto one image and D wins outright.
-    tr = Trainer(small_default(800, lr_g=1e-2, lr_d=1e-2, beta1=0.9))
+    tr = Trainer(small_default(600, lr_g=1e-2, lr_d=1e-2, beta1=0.9))
     tr.run()
     kinds = {a["kind"] for a in tr.alerts}
     assert kinds & PROBLEMS, f"no alert on a collapsing run: {tr.alerts}, last metrics {tr.history[-1]}"
@@ -58,19 +58,21 @@ def test_broken_learning_rate_collapses_and_raises_alerts() -> None:
 
 def test_discriminator_far_faster_than_generator_raises_d_wins() -> None:
     # D's learning rate 100x G's: D separates real from fake perfectly and G's loss climbs.
-    tr = Trainer(small_default(400, lr_g=2e-5, lr_d=2e-3))
+    tr = Trainer(small_default(300, lr_g=2e-5, lr_d=2e-3))
     tr.run()
     d_wins = [a for a in tr.alerts if a["kind"] == "d_wins"]
     assert d_wins, f"no d_wins alert: {tr.alerts}, last metrics {tr.history[-1]}"
-    last = tr.history[-1] if "D(x)" in tr.history[-1] else [h for h in tr.history if "D(x)" in h][-1]
-    assert last["D(x)"] > 0.9 and last["D(G(z))"] < 0.1  # D really does win
-    assert "lr_d" in d_wins[0]["message"] and "label smoothing" in d_wins[0]["message"]
-    assert d_wins[0]["step"] <= 300  # within about one window (20 log steps) of the start
+    alert = d_wins[0]
+    before = [h for h in tr.history if "D(x)" in h and h["step"] <= alert["step"]]
+    dominated = [h for h in before[-10:] if h["D(x)"] > 0.95 and h["D(G(z))"] < 0.05]
+    assert len(dominated) == 10, before[-10:]  # D really had won when the alert came
+    assert "lr_d" in alert["message"] and "label smoothing" in alert["message"]
+    assert alert["step"] <= 300  # within about one window (20 log steps) of the start
     assert len(d_wins) == 1  # told once, not every log step
 
 
 def test_healthy_default_run_stays_quiet() -> None:
-    tr = Trainer(small_default(800))
+    tr = Trainer(small_default(600))
     tr.run()
     assert problems(tr) == [], tr.alerts
     last = [h for h in tr.history if "D(x)" in h][-1]
