@@ -140,7 +140,7 @@ class HealthMonitor:
             what = f"only {int(m['coverage/classes'])}{of} classes appear in the samples"
         return [Alert("mode_collapse", step,
                       f"Mode collapse at step {step}: {what}, so the generator keeps producing the same few images; "
-                      "enable an EMA of the generator (ema 0.999), lower the learning rates, or switch to the "
+                      "enable an EMA of the generator (ema 0.995), lower the learning rates, or switch to the "
                       "WGAN-GP loss.")]
 
 
