@@ -117,10 +117,10 @@ def draw_snapshot(snap: app_state.JobSnapshot) -> None:
     else:
         total = max(snap.total_steps, 1)
         st.progress(min(snap.step / total, 1.0), text=f"Step {snap.step:,} / {snap.total_steps:,} · epoch {snap.epoch:.2f}")
-        c1, c2, c3 = st.columns(3)
-        c1.metric("ETA", app_state.format_seconds(snap.eta_seconds) if snap.active else "—")
-        c2.metric("Images / second", f"{snap.images_per_second:,.0f}")
-        c3.metric("Time trained", app_state.format_seconds(snap.train_seconds))
+        eta = app_state.format_seconds(snap.eta_seconds) if snap.active else "—"
+        # One line, not three metrics: the panel is half the page wide and big metric digits were cut off.
+        st.markdown(f"ETA **{eta}** · **{snap.images_per_second:,.0f}** images/second · "
+                    f"**{app_state.format_seconds(snap.train_seconds)}** trained")
     if snap.status == "failed":
         st.error(snap.error or "Training failed.")
     elif snap.error:  # a finished run whose last save failed (disk full, non-finite weights)
@@ -132,7 +132,7 @@ def draw_snapshot(snap: app_state.JobSnapshot) -> None:
     for alert in snap.alerts[-5:]:
         st.warning(f"Step {alert.get('step', '?')}: {alert.get('message', '')}")
     if snap.grid is not None:
-        st.image(app_live.grid_png(snap), width=384, caption=f"Fixed-noise samples at step {snap.grid_step:,}")
+        st.image(app_live.grid_png(snap), width="stretch", caption=f"Fixed-noise samples at step {snap.grid_step:,}")
     else:
         st.caption("Samples appear after the first step.")
 
@@ -171,7 +171,7 @@ def live_panel(first: app_state.JobSnapshot) -> None:
         draw_charts(current("charts"))
 
     active = first.active
-    left, right = st.columns([2, 3])
+    left, right = st.columns(2)
     with left:
         st.fragment(panel, run_every=app_state.POLL_SECONDS if active else None)()
     with right:
