@@ -69,5 +69,6 @@ pages = [
 ]
 st.set_page_config(page_title="GAN Workbench", layout="wide")
 navigation = st.navigation(pages)
+st.session_state[app_state.ENTERED_KEY] = True
 sidebar()
 navigation.run()

@@ -47,6 +47,24 @@ QUICK_SAMPLE_EVERY = int(os.environ.get("GAN_WORKBENCH_SAMPLE_EVERY") or 0)
 DATA_KEY = "data_config"  # session key of the chosen DataConfig (a plain dict), shared by Data and Train
 RUN_KEY = "train_run"  # session key of the run this browser session watches on the Train page
 FLASH_KEY = "flash"  # messages set in callbacks, shown once on the next run of a page
+ENTERED_KEY = "entered_via_app"  # set by app.py: this session's runs go through its navigation
+
+
+def run_inside_app() -> None:
+    """Called first by every page file: make sure the page runs inside app.py's navigation.
+
+    Streamlit sees the pages/ folder and, until some session has run app.py's st.navigation, runs a requested page
+    file alone as an old-style multipage app: a fresh server whose first visitor opens /Train (a bookmark, a reload)
+    would show every session pages without Home, sidebar or wide layout. Turning that mode off and rerunning sends
+    this and every later run through app.py. A session that came through app.py never needs the rerun (AppTest
+    runs pages that way after its first run, and a rerun would drop the click it is testing).
+    """
+    from streamlit.runtime.pages_manager import PagesManager  # internal: the flag st.navigation itself clears
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if not st.session_state.get(ENTERED_KEY):
+            st.rerun()
 
 
 # ---- process-wide objects (shared by every session, every tab, every rerun) ----------------------------------------

@@ -1,34 +1,43 @@
-"""Does the UI slow training? Images/second of the headless CLI versus `streamlit run app.py` with 1 and 10
-browser tabs polling the Train page (Debian chromium via Playwright), measured alternately. Prints a table.
+"""Does the UI slow training? Images/second of the headless CLI against `streamlit run app.py` training the same
+preset while N "tabs" poll the Train page, measured alternately. Prints a table.
 
-    python bench/ui_load.py --seconds 60 --tabs 1 10
+Tabs come in two kinds, so the server's cost and the browser's can be told apart:
+- `ws`: protocol clients (bench/st_client.py) that rerun the Train page's fragments at their intervals and fetch
+  each new grid image, as a browser does, but draw nothing: the load on the server alone.
+- `chromium`: real headless chromium pages (Playwright), which also lay out and draw every update.
+
+    python bench/ui_load.py --seconds 60 --modes server ws:1 ws:10 chromium:1
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
-from gan_core.checkpoints import latest_valid_checkpoint  # noqa: E402
+from machine import cpu_name  # noqa: E402
+from st_client import StreamlitTab  # noqa: E402
 from streamlit_server import StreamlitServer  # noqa: E402
 
-PRESET = "shapes-default"  # what the Home page's button trains
+from gan_core.checkpoints import latest_valid_checkpoint  # noqa: E402
+
+PRESET = "shapes-default"  # the default recipe of the Train page on the embedded data set (as the Home button)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+MODE_NAMES = {"server": "app, no tab open", "ws": "app, {n} protocol tab(s) polling Train",
+              "chromium": "app, {n} chromium tab(s) on Train"}
 
 
 def throughput(run_dir: Path, warmup_s: float) -> float:
@@ -36,8 +45,9 @@ def throughput(run_dir: Path, warmup_s: float) -> float:
     found = latest_valid_checkpoint(run_dir)
     if found is None:
         raise RuntimeError(f"no checkpoint in {run_dir}")
-    rates = [h["img/s"] for h in found[1]["history"] if "img/s" in h and h["time"] >= warmup_s]
-    return statistics.median(rates)
+    rates = [h["img/s"] for h in found[1]["history"] if "img/s" in h]
+    late = [h["img/s"] for h in found[1]["history"] if "img/s" in h and h["time"] >= warmup_s]
+    return statistics.median(late or rates)  # a stalled run may never get past the warm-up
 
 
 def cli_run(seconds: float, warmup_s: float, root: Path, k: int) -> float:
@@ -47,81 +57,106 @@ def cli_run(seconds: float, warmup_s: float, root: Path, k: int) -> float:
     return throughput(out, warmup_s)
 
 
-def ui_run(seconds: float, warmup_s: float, tabs: int, root: Path, k: int) -> tuple[float, int]:
-    """Train from the Home page's button with `tabs` tabs on the Train page; returns (img/s, health failures)."""
-    from playwright.sync_api import sync_playwright
+async def _trained(ck: Path, seconds: float, timeout: float = 180.0) -> Path:
+    """Wait for the run folder under ck, then `seconds` of wall time (the run trains meanwhile); returns it."""
+    deadline = time.monotonic() + timeout
+    while not (ck.is_dir() and any(ck.iterdir())):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no run folder appeared in {ck} within {timeout:.0f} s")
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(seconds)
+    return next(ck.iterdir())
 
-    ck = root / f"ui-{k}"
+
+async def _app_session(url: str, ck: Path, seconds: float, kind: str, tabs: int) -> tuple[Path, int]:
+    """Start the run from the Train page, keep `tabs` tabs of `kind` on it until it has trained `seconds`, stop it.
+    Returns (run folder, fragment reruns served)."""
+    starter = StreamlitTab(url, "Train")
+    await starter.open()
+    await starter.rerun(trigger="Start")
+    await starter.close()
+    clients = [StreamlitTab(url, "Train") for _ in range(tabs if kind == "ws" else 0)]
+    for c in clients:
+        await c.open()
+    browser = pages = None
+    if kind == "chromium":
+        from playwright.async_api import async_playwright
+
+        pw = await async_playwright().start()
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        pages = [await browser.new_page() for _ in range(tabs)]
+        for p in pages:
+            await p.goto(url + "/Train")
+    waiting = asyncio.create_task(_trained(ck, seconds))
+    polling = [asyncio.create_task(c.poll(seconds + 200)) for c in clients]
+    run = await waiting
+    for task in polling:
+        task.cancel()
+    served = sum(c.state.fragment_runs for c in clients)
+    for c in clients:
+        await c.close()
+    if browser is not None:
+        await browser.close()
+        await pw.stop()
+    stopper = StreamlitTab(url, "Train")  # any session can stop the run
+    await stopper.open()
+    await stopper.rerun(trigger="Stop")
+    await stopper.close()
+    return run, served
+
+
+def app_run(seconds: float, warmup_s: float, kind: str, tabs: int, root: Path, k: int) -> tuple[float, int]:
+    """Train in a fresh `streamlit run app.py` server; returns (img/s, fragment reruns served to ws tabs)."""
+    ck = root / f"app-{k}"
     server = StreamlitServer(root / f"server-{k}.log", {"GAN_WORKBENCH_CHECKPOINTS": str(ck),
                                                         "GAN_WORKBENCH_DATA": str(root / "data")})
     server.start()
-    unhealthy = 0
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            first = browser.new_page()
-            first.set_default_timeout(120_000)
-            first.goto(server.url + "/")
-            first.get_by_role("button", name="Train the default GAN on shapes").click()
-            first.wait_for_url(re.compile(r"/Train$"))
-            pages = [first]
-            for _ in range(tabs - 1):
-                p = browser.new_page()
-                p.goto(server.url + "/Train")
-                pages.append(p)
-            deadline = time.monotonic() + 120
-            while not (ck.is_dir() and any(ck.iterdir())) and time.monotonic() < deadline:
-                time.sleep(0.5)  # the run folder appears once the thread has loaded the data set
-            run = next(ck.iterdir())
-            end = time.monotonic() + seconds + 15  # loading the data set and the first steps come first
-            while time.monotonic() < end:
-                meta = json.loads((run / "meta.json").read_text()) if (run / "meta.json").exists() else {}
-                if meta.get("train_seconds", 0) >= seconds:
-                    break
-                try:
-                    urllib.request.urlopen(server.url + "/_stcore/health", timeout=5).read()
-                except OSError:
-                    unhealthy += 1
-                time.sleep(2)
-            pages[-1].get_by_role("button", name="Stop", exact=True).click()  # any tab can stop it
-            deadline = time.monotonic() + 60
-            while json.loads((run / "meta.json").read_text()).get("status") != "stopped" and time.monotonic() < deadline:
-                time.sleep(0.5)
-            browser.close()
-        return throughput(run, warmup_s), unhealthy
+        run, served = asyncio.run(_app_session(server.url, ck, seconds, kind, tabs))
+        deadline = time.monotonic() + 60
+        while json.loads((run / "meta.json").read_text()).get("status") != "stopped" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return throughput(run, warmup_s), served
     finally:
         server.stop()
 
 
+def parse_mode(text: str) -> tuple[str, int]:
+    kind, _, n = text.partition(":")
+    if kind not in MODE_NAMES or (kind != "server" and not n.isdigit()):
+        raise argparse.ArgumentTypeError(f"mode '{text}': use server, ws:N or chromium:N")
+    return kind, int(n or 0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=60, help="training seconds per measurement")
+    ap.add_argument("--seconds", type=float, default=60, help="seconds of training (CLI) or of wall time after the start (app) per measurement")
     ap.add_argument("--warmup", type=float, default=10, help="seconds of each run left out of the median")
-    ap.add_argument("--tabs", type=int, nargs="+", default=[1, 10])
+    ap.add_argument("--modes", type=parse_mode, nargs="+", default=[("server", 0), ("ws", 1), ("ws", 10),
+                                                                    ("chromium", 1)])
     ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="ui_load_"))
     cli: list[float] = []
-    ui: dict[int, list[float]] = {n: [] for n in a.tabs}
-    failures = 0
+    app: dict[tuple[str, int], list[float]] = {m: [] for m in a.modes}
     k = 0
-    for _ in range(a.rounds):  # CLI and UI alternate so drifting machine load hits both
-        for n in a.tabs:
+    for _ in range(a.rounds):  # the CLI runs before every app mode, so drifting machine load hits both
+        for kind, n in a.modes:
             cli.append(cli_run(a.seconds, a.warmup, root, k))
-            rate, bad = ui_run(a.seconds, a.warmup, n, root, k)
-            ui[n].append(rate)
-            failures += bad
+            rate, served = app_run(a.seconds, a.warmup, kind, n, root, k)
+            app[(kind, n)].append(rate)
             k += 1
-            print(f"round {k}: CLI {cli[-1]:,.0f} img/s, UI with {n} tab(s) {rate:,.0f} img/s", flush=True)
+            extra = f", {served / a.seconds:.1f} fragment reruns/s served" if kind == "ws" else ""
+            print(f"round {k}: CLI {cli[-1]:,.0f} img/s, {MODE_NAMES[kind].format(n=n)} {rate:,.0f} img/s{extra}",
+                  flush=True)
     base = statistics.median(cli)
-    print(f"\n{PRESET}, {a.seconds:.0f} s of training per measurement; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}\n")
+    print(f"\n{PRESET}, {a.seconds:.0f} s of training per measurement, median of {a.rounds} round(s); {cpu_name()}, "
+          f"{os.cpu_count()} cores, {platform.python_version()}; load average {os.getloadavg()[0]:.2f}\n")
     print("| mode | img/s (median) | vs CLI |\n| --- | ---: | ---: |")
     print(f"| headless CLI | {base:,.0f} | 100% |")
-    for n, rates in ui.items():
+    for (kind, n), rates in app.items():
         m = statistics.median(rates)
-        print(f"| app, {n} tab(s) on Train | {m:,.0f} | {m / base:.0%} |")
-    print(f"\nhealth-check failures during UI runs: {failures}")
+        print(f"| {MODE_NAMES[kind].format(n=n)} | {m:,.0f} | {m / base:.0%} |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .config import ARCH_NAMES, DATASET_NAMES, LOSS_NAMES, DataConfig, ModelConfig, RunConfig, TrainConfig
-from .errors import CheckpointError, UserError
+from .errors import CheckpointError, UserError, disk_error
 from .presets import PRESETS, default_preset_for, preset_config
 
 
@@ -285,8 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "eval": cmd_eval}[args.command]
     try:
         return handler(args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (UserError, OSError) as e:
+        user = e if isinstance(e, UserError) else disk_error(e)
+        if user is None:
+            raise
+        print(f"error: {user}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\naborted.", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class UserError(Exception):
     """An error the user can cause and fix; shown as a message (UI) or one line with exit code 2 (CLI)."""
@@ -21,3 +23,13 @@ class CheckpointError(UserError):
 
 class TrainingError(UserError):
     """Training stopped because it cannot go on (non-finite values, out of memory, disk full)."""
+
+
+def disk_error(e: BaseException) -> UserError | None:
+    """The user-facing form of a full or read-only disk hit anywhere (a grid, meta.json, cached statistics), else None."""
+    if not isinstance(e, OSError) or e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return None
+    what = "is read-only" if e.errno == errno.EROFS else "is full"
+    where = f" while writing {e.filename}" if e.filename else ""
+    return TrainingError(f"The disk {what}{where}: free some space (or choose another checkpoints folder), then resume "
+                         "the run from its last checkpoint; earlier checkpoints are untouched.")

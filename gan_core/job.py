@@ -16,7 +16,7 @@ import torch
 from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
-from .errors import UserError
+from .errors import UserError, disk_error
 from .models import Generator
 from .runs import RunWriter
 from .trainer import Trainer
@@ -159,8 +159,10 @@ class TrainingJob:
         except UserError as e:
             self._fail(trainer, writer, str(e))
         except Exception as e:  # noqa: BLE001 - any failure must reach the page, not kill the server
-            log.error("training thread failed:\n%s", traceback.format_exc())
-            self._fail(trainer, writer, f"{type(e).__name__}: {e}")
+            disk = disk_error(e)
+            if disk is None:
+                log.error("training thread failed:\n%s", traceback.format_exc())
+            self._fail(trainer, writer, str(disk) if disk is not None else f"{type(e).__name__}: {e}")
         finally:
             if trainer is not None:
                 self._generator = trainer.generator_snapshot() if trainer.weights_finite() else None

@@ -15,7 +15,7 @@ from typing import Any
 from .checkpoints import CHECKPOINT_SUFFIX, TEMP_PREFIX, find_checkpoints, save_checkpoint
 from .config import RunConfig
 from .errors import ConfigError, TrainingError
-from .images import grid_image
+from .images import grid_image, png_bytes
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 GRID_DIR = "grids"
@@ -55,15 +55,18 @@ def new_run_name(cfg: RunConfig, root: str | Path | None = None) -> str:
     return candidate
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """JSON written to a temp file in the same folder, then renamed over the target."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=path.parent)
+def write_atomic(path: Path, data: bytes) -> None:
+    """data written to a temp file in the same folder, then renamed over path: never a partial file at path.
+    An OSError names path (a full disk is reported with the file it was writing)."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, default=float)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:
+            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
 
 
@@ -127,7 +130,8 @@ class RunWriter:
 
     def on_step(self, trainer: Any, events: set[str]) -> None:
         if "grid" in events and trainer.latest_grid is not None:
-            grid_image(trainer.latest_grid).save(self.dir / GRID_DIR / f"step-{trainer.step_count:07d}.png")
+            path = self.dir / GRID_DIR / f"step-{trainer.step_count:07d}.png"
+            write_atomic(path, png_bytes(grid_image(trainer.latest_grid)))
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
 
@@ -170,4 +174,4 @@ class RunWriter:
             "config": cfg.to_dict(),
         }
         self.dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.dir / META_FILE, meta)
+        write_atomic(self.dir / META_FILE, json.dumps(meta, indent=1, default=float).encode())

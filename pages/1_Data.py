@@ -111,6 +111,7 @@ def preview(cfg: app_state.DataConfig) -> None:
     st.page_link("pages/2_Train.py", label="Train on this data", icon=":material/arrow_forward:")
 
 
+app_state.run_inside_app()
 st.title("Data")
 st.markdown("Choose the images the GAN learns to imitate. The choice carries over to the **Train** page.")
 app_state.show_flash()

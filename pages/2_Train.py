@@ -178,6 +178,7 @@ def live_panel(first: app_state.JobSnapshot) -> None:
         st.fragment(charts, run_every=app_state.CHART_SECONDS if active else None)()
 
 
+app_state.run_inside_app()
 st.title("Train")
 app_state.show_flash()
 data = app_state.chosen_data()

@@ -117,6 +117,7 @@ def explorer(source: app_state.ExploreSource) -> None:
                        key="explore_gif_btn", on_click="ignore")
 
 
+app_state.run_inside_app()
 st.title("Explore")
 st.markdown("Pick a trained run and look around its latent space.")
 chosen = pick_source()

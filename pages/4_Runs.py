@@ -86,6 +86,7 @@ def delete(run: app_state.RunInfo) -> None:
     st.button("Delete run", key="runs_delete_btn", on_click=on_delete, args=(run.name,))
 
 
+app_state.run_inside_app()
 st.title("Runs")
 st.markdown(f"Every training run saved under `{app_state.runs_folder()}`.")
 app_state.show_flash()

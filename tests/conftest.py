@@ -6,11 +6,15 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
 
 from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 # Small models run faster on one thread, and tests must not fight each other for the 2 cores.
 torch.set_num_threads(1)
@@ -46,6 +50,20 @@ if str(REPO) not in sys.path:  # the pages import app_state from the repo root, 
     sys.path.insert(0, str(REPO))
 
 APP = str(REPO / "app.py")
+
+
+def open_page(page: str, title: str, data: dict | None = None) -> AppTest:
+    """An AppTest session of the app switched to page (e.g. "pages/2_Train.py"), checked to show `title`.
+    data: the Data page's stored choice (what it keeps after "Load and preview"), or None."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    if data is not None:
+        at.session_state["data_config"] = data
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception and at.title[0].value == title, at.exception
+    return at
 
 
 @pytest.fixture

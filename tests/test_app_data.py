@@ -8,7 +8,7 @@ from pathlib import Path
 import app_state
 import gan_core.trainer
 import pytest
-from conftest import APP, wait_until
+from conftest import open_page, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -17,10 +17,7 @@ DATA_PAGE = "pages/1_Data.py"
 
 
 def data_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page(DATA_PAGE).run()
-    assert not at.exception and at.title[0].value == "Data"
-    return at
+    return open_page(DATA_PAGE, "Data")
 
 
 def png(color: tuple[int, int, int]) -> bytes:

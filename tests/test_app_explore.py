@@ -6,7 +6,7 @@ import re
 
 import app_state
 import pytest
-from conftest import APP, make_run, tiny_config, wait_until
+from conftest import open_page, make_run, tiny_config, wait_until
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -14,10 +14,7 @@ EXPLORE_PAGE = "pages/3_Explore.py"
 
 
 def explore_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page(EXPLORE_PAGE).run()
-    assert not at.exception and at.title[0].value == "Explore"
-    return at
+    return open_page(EXPLORE_PAGE, "Explore")
 
 
 def main_image(at: AppTest) -> str:

@@ -8,7 +8,7 @@ import math
 
 import app_state
 import pytest
-from conftest import APP, make_run, tiny_config, wait_until
+from conftest import open_page, make_run, tiny_config, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -17,10 +17,7 @@ RUNS_PAGE = "pages/4_Runs.py"
 
 
 def runs_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page(RUNS_PAGE).run()
-    assert not at.exception and at.title[0].value == "Runs"
-    return at
+    return open_page(RUNS_PAGE, "Runs")
 
 
 def test_table_lists_runs_with_their_settings_and_results() -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 import app_state
 import pytest
-from conftest import APP, tiny_data_config, wait_until
+from conftest import open_page, tiny_data_config, wait_until
 from gan_core.config import DataConfig
 from gan_core.job import TrainingJob
 from streamlit.testing.v1 import AppTest
@@ -16,13 +16,7 @@ TRAIN_PAGE = "pages/2_Train.py"
 
 
 def train_page(data: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    if data is not None:
-        at.session_state["data_config"] = data  # what the Data page stores after "Load and preview"
-    at.run()
-    at.switch_page(TRAIN_PAGE).run()
-    assert not at.exception and at.title[0].value == "Train"
-    return at
+    return open_page(TRAIN_PAGE, "Train", data)
 
 
 def start_tiny(at: AppTest, name: str, steps: int = 100_000) -> None:

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import REPO, tiny_config
-from gan_core import checkpoints
+from gan_core import checkpoints, runs
 from gan_core.checkpoints import clean_temp_files, find_checkpoints, latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from gan_core.errors import CheckpointError, TrainingError, UserError
 from gan_core.job import JobRegistry
@@ -153,6 +153,59 @@ def test_disk_full_stops_a_job_and_keeps_earlier_checkpoints(tmp_path, monkeypat
     snap = job.snapshot()
     assert snap.status == "failed" and "disk is full" in snap.error
     assert load_checkpoint(tmp_path / "run" / "ckpt-0000010.pt")["step"] == 10
+
+
+def _fill_disk_on_grid(monkeypatch: pytest.MonkeyPatch, after: int) -> None:
+    """Writes of grid PNGs fail with ENOSPC after `after` of them succeeded (a disk filling up mid-run)."""
+    real_fdopen, grids = os.fdopen, {"n": 0}
+
+    class FullFile:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[:10])  # part of it lands, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        f = real_fdopen(fd, mode, *args, **kwargs)
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".png"):
+            grids["n"] += 1
+            if grids["n"] > after:
+                return FullFile(f)
+        return f
+
+    monkeypatch.setattr(runs.os, "fdopen", fdopen)
+
+
+def test_disk_full_while_writing_a_grid_fails_the_job_naming_the_file(tmp_path, monkeypatch) -> None:
+    _fill_disk_on_grid(monkeypatch, after=2)
+    job = JobRegistry().start(tiny_config(steps=100, sample_every=5, checkpoint_every=5), tmp_path / "run")
+    assert job.join(60)
+    snap = job.snapshot()
+    assert snap.status == "failed" and snap.error.startswith("The disk is full while writing ")
+    assert "step-0000010.png" in snap.error and "Traceback" not in snap.error
+    files = sorted(p.name for p in (tmp_path / "run").rglob("*"))
+    assert not [n for n in files if n.startswith(".tmp-")]  # the partial grid was removed
+    assert [n for n in files if n.endswith(".png")] == ["step-0000001.png", "step-0000005.png"]
+    assert load_checkpoint(find_checkpoints(tmp_path / "run")[0])["step"] == 5
+
+
+def test_cli_reports_a_full_disk_in_one_line_with_exit_code_2(tmp_path, monkeypatch, capsys) -> None:
+    from gan_core.cli import main
+
+    _fill_disk_on_grid(monkeypatch, after=1)
+    args = ["train", "--dataset", "shapes", "--arch", "mlp", "--image-size", "16", "--batch-size", "16",
+            "--sample-every", "5", "--quality-every", "0", "--steps", "50", "--out", str(tmp_path / "run")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: The disk is full while writing" in err and "Traceback" not in err
 
 
 def test_non_finite_weights_are_never_saved(tmp_path) -> None:

@@ -124,3 +124,17 @@ def test_mode_collapse_from_coverage_and_warmup() -> None:
     early = HealthMonitor(real_diversity=1.0, patience=1, warmup_steps=200)
     assert early.update(0, {**healthy(0), "diversity": 0.01}) == []
     assert [a.kind for a in early.update(200, {**healthy(1), "diversity": 0.01})] == ["mode_collapse"]
+
+
+def test_mode_collapse_rearms_only_after_a_clear_recovery() -> None:
+    # A collapsed run whose diversity hovers around the threshold (0.2-0.3 of the real data's) alerts once,
+    # not at every dip; only `patience` readings clearly back (>= 0.4) re-arm it.
+    monitor = HealthMonitor(real_diversity=1.0, patience=2, warmup_steps=0)
+    hovering = [0.2, 0.2, 0.3, 0.2, 0.3, 0.3, 0.2, 0.2, 0.35, 0.35, 0.2, 0.2]
+    alerts = [a for i, d in enumerate(hovering) for a in monitor.update(100 * i, {**healthy(i), "diversity": d})]
+    assert [a.step for a in alerts] == [100]
+    # One clearly healthy reading is not enough (patience 2); two in a row re-arm the alert.
+    steps = iter(range(2000, 4000, 100))
+    for d in (0.9, 0.2, 0.2, 0.9, 0.9, 0.2, 0.2):
+        alerts += monitor.update(next(steps), {**healthy(0), "diversity": d})
+    assert [a.step for a in alerts] == [100, 2600]

@@ -13,6 +13,9 @@ D_FAKE_LOW = 0.05
 G_LOSS_HIGH = 3.0  # -log(0.05): the non-saturating G loss once D(G(z)) < 0.05
 DOMINATED_FRACTION = 0.8  # share of the window that must show a dominant D
 DIVERSITY_RATIO = 0.25  # samples less than a quarter as diverse as the real data = collapse
+# Hysteresis: a collapse alert re-arms only once diversity is clearly back (above this ratio) for `patience`
+# readings in a row; a run hovering around DIVERSITY_RATIO would otherwise alert at every dip.
+DIVERSITY_REARM_RATIO = 0.4
 
 
 @dataclass
@@ -69,6 +72,7 @@ class HealthMonitor:
         self._recent: deque[tuple[int, bool, float]] = deque(maxlen=window)
         self._armed = {"nan": True, "d_wins": True, "mode_collapse": True}
         self._collapse_streak = 0
+        self._healthy_streak = 0  # consecutive clearly healthy readings, to re-arm mode_collapse
         self.history: list[Alert] = []  # every alert raised so far, oldest first
 
     def update(self, step: int, metrics: dict[str, float]) -> list[Alert]:
@@ -112,28 +116,30 @@ class HealthMonitor:
     # --- mode collapse -------------------------------------------------------------------------
 
     def _check_mode_collapse(self, step: int, m: dict[str, float]) -> list[Alert]:
-        low_div = low_cov = False
-        seen = False
+        ref = self.real_diversity or 1.0
+        low = healthy = None  # None: not measured in this reading
         if "diversity" in m:
-            seen = True
-            low_div = float(m["diversity"]) < DIVERSITY_RATIO * (self.real_diversity or 1.0)
+            div = float(m["diversity"])
+            low, healthy = div < DIVERSITY_RATIO * ref, div >= DIVERSITY_REARM_RATIO * ref
         if "coverage/classes" in m:
-            seen = True
-            k = self.num_classes or 0
-            limit = 2 if k >= 5 else 1
-            low_cov = float(m["coverage/classes"]) <= limit
-        if not seen or step < self.warmup_steps:
+            limit = 2 if (self.num_classes or 0) >= 5 else 1
+            classes = float(m["coverage/classes"])
+            low = bool(low) or classes <= limit
+            healthy = (healthy is not False) and classes > limit + 1  # one class of margin
+        if low is None or step < self.warmup_steps:
             return []
-        if not (low_div or low_cov):
+        if not low:
             self._collapse_streak = 0
-            self._armed["mode_collapse"] = True
+            self._healthy_streak = self._healthy_streak + 1 if healthy else 0
+            if self._healthy_streak >= self.patience:
+                self._armed["mode_collapse"] = True
             return []
+        self._healthy_streak = 0
         self._collapse_streak += 1
         if self._collapse_streak < self.patience or not self._armed["mode_collapse"]:
             return []
         self._armed["mode_collapse"] = False
-        if low_div:
-            ref = self.real_diversity or 1.0
+        if "diversity" in m and float(m["diversity"]) < DIVERSITY_RATIO * ref:
             what = f"sample diversity is {float(m['diversity']) / ref:.0%} of the real data's"
         else:
             of = f" of {self.num_classes}" if self.num_classes else ""
