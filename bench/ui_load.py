@@ -2,7 +2,7 @@
 preset while N "tabs" poll the Train page, measured alternately. Prints a table.
 
 Tabs come in two kinds, so the server's cost and the browser's can be told apart:
-- `ws`: protocol clients (bench/st_client.py) that rerun the Train page's fragments at their intervals and fetch
+- `ws`: protocol clients (tests/e2e/st_client.py) that rerun the Train page's fragments at their intervals and fetch
   each new grid image, as a browser does, but draw nothing: the load on the server alone.
 - `chromium`: real headless chromium pages (Playwright), which also lay out and draw every update.
 
@@ -130,7 +130,8 @@ def parse_mode(text: str) -> tuple[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=60, help="seconds of training (CLI) or of wall time after the start (app) per measurement")
+    ap.add_argument("--seconds", type=float, default=60,
+                    help="per measurement: seconds of training (CLI), of wall time after the start (app)")
     ap.add_argument("--warmup", type=float, default=10, help="seconds of each run left out of the median")
     ap.add_argument("--modes", type=parse_mode, nargs="+", default=[("server", 0), ("ws", 1), ("ws", 10),
                                                                     ("chromium", 1)])
@@ -138,26 +139,27 @@ def main() -> None:
     a = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="ui_load_"))
     cli: list[float] = []
+    ratios: dict[tuple[str, int], list[float]] = {m: [] for m in a.modes}  # app / the CLI run just before it
     app: dict[tuple[str, int], list[float]] = {m: [] for m in a.modes}
     k = 0
-    for _ in range(a.rounds):  # the CLI runs before every app mode, so drifting machine load hits both
+    for _ in range(a.rounds):  # a CLI run before every app run: each app figure has a partner measured just before
         for kind, n in a.modes:
             cli.append(cli_run(a.seconds, a.warmup, root, k))
             rate, served = app_run(a.seconds, a.warmup, kind, n, root, k)
             app[(kind, n)].append(rate)
+            ratios[(kind, n)].append(rate / cli[-1])
             k += 1
             extra = f", {served / a.seconds:.1f} fragment reruns/s served" if kind == "ws" else ""
             print(f"round {k}: CLI {cli[-1]:,.0f} img/s, {MODE_NAMES[kind].format(n=n)} {rate:,.0f} img/s{extra}",
                   flush=True)
-    base = statistics.median(cli)
-    print(f"\n{PRESET}, {a.seconds:.0f} s of training per measurement, median of {a.rounds} round(s); {cpu_name()}, "
-          f"{os.cpu_count()} cores, {platform.python_version()}; load average {os.getloadavg()[0]:.2f}\n")
-    print("| mode | img/s (median) | vs CLI |\n| --- | ---: | ---: |")
-    print(f"| headless CLI | {base:,.0f} | 100% |")
-    for (kind, n), rates in app.items():
-        m = statistics.median(rates)
-        print(f"| {MODE_NAMES[kind].format(n=n)} | {m:,.0f} | {m / base:.0%} |")
-
+    print(f"\n{PRESET}, {a.seconds:.0f} s per measurement, {a.rounds} round(s); {cpu_name()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}\n")
+    print("| mode | img/s (median) | vs the CLI run before it: min / median / max |\n| --- | ---: | ---: |")
+    print(f"| headless CLI | {statistics.median(cli):,.0f} | 100% |")
+    for mode, rates in app.items():
+        r = ratios[mode]
+        print(f"| {MODE_NAMES[mode[0]].format(n=mode[1])} | {statistics.median(rates):,.0f} | "
+              f"{min(r):.0%} / **{statistics.median(r):.0%}** / {max(r):.0%} |")
 
 if __name__ == "__main__":
     main()

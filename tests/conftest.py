@@ -101,6 +101,23 @@ def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int
     return writer.dir
 
 
+def explode_discriminator_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
+    """Trainer.step multiplies D's weights by 1e20 at `step`: from then on the losses blow up, as a diverging
+    learning rate makes them."""
+    from gan_core.trainer import Trainer
+
+    real_step = Trainer.step
+
+    def exploding_step(self: Trainer) -> None:
+        if self.step_count == step:
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.mul_(1e20)
+        real_step(self)
+
+    monkeypatch.setattr(Trainer, "step", exploding_step)
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
     """Poll predicate (a training thread runs meanwhile) until true; fail the test after timeout seconds."""
     deadline = time.monotonic() + timeout

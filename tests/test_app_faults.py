@@ -10,11 +10,10 @@ import os
 import app_state
 import pytest
 import torch
-from conftest import make_run, open_page, tiny_data_config, wait_until
+from conftest import explode_discriminator_at, make_run, open_page, tiny_data_config, wait_until
 
 import gan_core.checkpoints
 from gan_core.checkpoints import find_checkpoints
-from gan_core.trainer import Trainer
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -88,16 +87,7 @@ def finished(name: str) -> None:
 
 
 def test_exploding_losses_stop_the_run_with_the_step_on_the_train_page(monkeypatch) -> None:
-    real_step = Trainer.step
-
-    def exploding_step(self) -> None:  # D's weights blow up at step 5, as a diverging learning rate makes them
-        if self.step_count == 5:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.mul_(1e30)
-        real_step(self)
-
-    monkeypatch.setattr(Trainer, "step", exploding_step)
+    explode_discriminator_at(monkeypatch, 5)
     at = open_page("pages/2_Train.py", "Train", tiny_data_config())
     start(at, "exploding")
     finished("exploding")

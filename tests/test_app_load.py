@@ -1,7 +1,8 @@
 """Ten sessions polling the Train page while one run trains: no errors, one trainer thread, any session stops it.
 
 Each AppTest session reruns the page back to back, a harder load than ten browser tabs polling once a second
-(bench/ui_load.py measures the slowdown with real tabs); this test checks correctness under that load.
+(tests/e2e/test_load.py polls a real server from ten protocol clients; bench/ui_load.py measures the slowdown);
+this test checks correctness under that load in-process, where it can see the threads.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import time
 import pytest
 import torch
 
-from conftest import REPO, tiny_config
+from conftest import REPO, explode_discriminator_at, tiny_config
 from gan_core import checkpoints, runs
 from gan_core.checkpoints import clean_temp_files, find_checkpoints, latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from gan_core.errors import CheckpointError, TrainingError, UserError
@@ -220,16 +220,7 @@ def test_non_finite_weights_are_never_saved(tmp_path) -> None:
 
 def test_exploding_job_fails_with_step_and_keeps_last_good_checkpoint(tmp_path, monkeypatch) -> None:
     cfg = tiny_config("mlp", "lsgan", steps=400, log_every=2, checkpoint_every=4, lr_g=0.5, lr_d=0.5)
-    real_step = Trainer.step
-
-    def exploding_step(self):  # from step 6 on, D's weights blow up as a diverging learning rate makes them
-        if self.step_count == 5:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.mul_(1e20)
-        real_step(self)
-
-    monkeypatch.setattr(Trainer, "step", exploding_step)
+    explode_discriminator_at(monkeypatch, 5)  # non-finite from step 6 on
     job = JobRegistry().start(cfg, tmp_path / "boom")
     assert job.join(60)
     snap = job.snapshot()

@@ -1,7 +1,7 @@
 """Two browser tabs on the Train page: both watch the one run (no second trainer), and the second tab can stop it.
 
-Ten polling sessions are load-tested without browsers in tests/test_app_load.py (ten chromium renderers alone
-saturate this 2-core machine).
+Ten tabs are load-tested without browsers (ten chromium renderers alone saturate this 2-core machine): as protocol
+clients of a real server in test_load.py, and as AppTest sessions in tests/test_app_load.py.
 """
 
 from __future__ import annotations
