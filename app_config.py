@@ -37,7 +37,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "train_epochs": ("train", "epochs"), "train_real_label": ("train", "real_label"),
     "train_fake_label": ("train", "fake_label"), "train_n_critic": ("train", "n_critic"), "train_ema": ("train", "ema"),
     "train_device": ("train", "device"), "train_seed": ("train", "seed"), "train_sample_every": ("train", "sample_every"),
-    "train_checkpoint_every": ("train", "checkpoint_every"),
+    "train_checkpoint_every": ("train", "checkpoint_every"), "train_amp": ("train", "amp"),
 }
 FLOAT_SETTINGS = {"train_lr_g", "train_lr_d", "train_beta1", "train_beta2", "train_epochs", "train_real_label",
                   "train_fake_label", "train_ema"}

@@ -49,6 +49,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from gan_core.config import RunConfig
 from gan_core.data import ImageData
+from gan_core.device import native_bf16
 from gan_core.models import build_models
 from gan_core.presets import PRESETS, preset_config
 from gan_core.trainer import Trainer
@@ -305,7 +306,9 @@ def describe_machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}, "
             f"{torch.get_num_threads()} intra-op threads by default, OMP_WAIT_POLICY="
-            f"{os.environ.get('OMP_WAIT_POLICY', 'unset (threads spin)')}; Python {platform.python_version()}; "
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset (threads spin)')}; engine precision: "
+            f"{'bf16 autocast (native bf16 CPU)' if native_bf16(torch.device('cpu')) else 'fp32'}; "
+            f"Python {platform.python_version()}; "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 

@@ -54,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--sample-every", type=int)
     tr.add_argument("--checkpoint-every", type=int)
     tr.add_argument("--quality-every", type=int, help="steps between quality scores (0 = off)")
-    for flag in ("compile", "amp", "channels-last"):
+    for flag in ("compile", "channels-last"):
         tr.add_argument(f"--{flag}", action="store_true", help=f"CUDA only: {flag.replace('-', ' ')}")
+    tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                    help="bf16 mixed precision where the hardware runs it natively (CUDA, CPUs with AVX512-BF16/AMX)")
 
     sp = sub.add_parser("sample", help="write samples of a trained generator")
     sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
@@ -92,7 +94,8 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
         t.steps, t.epochs = a.steps, None
     if a.epochs is not None:
         t.epochs = a.epochs
-    t.compile, t.amp, t.channels_last = a.compile or t.compile, a.amp or t.amp, a.channels_last or t.channels_last
+    t.compile, t.channels_last = a.compile or t.compile, a.channels_last or t.channels_last
+    t.amp = t.amp if a.amp is None else a.amp
     if t.loss == "wgan-gp" and m.d_norm == "batch":
         m.d_norm = "auto"
     return cfg.validate()

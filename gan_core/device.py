@@ -24,6 +24,20 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """True where bfloat16 math runs in hardware: CUDA GPUs that support it, CPUs with AVX512-BF16 or AMX (Linux)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: emulated bf16 is slower than fp32, so never assume it
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def describe_device(device: torch.device | None = None) -> str:
     """One line: the GPU's name and memory, or the CPU core count and torch thread count."""
     device = device or resolve_device("auto")

@@ -16,7 +16,7 @@ from torch import nn
 
 from .config import RunConfig
 from .data import ImageData, data_root, load_dataset, to_float, to_uint8
-from .device import resolve_device
+from .device import native_bf16, resolve_device
 from .errors import TrainingError
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
 from .metrics import HealthMonitor, QualityScorer, diversity
@@ -77,9 +77,11 @@ class Trainer:
             self._g_step = torch.compile(self.G)
             # Double backward through a compiled critic is unreliable: the gradient penalty stays eager.
             self._d_step = self.D if t.loss == "wgan-gp" else torch.compile(self.D)
-        self.amp = t.amp and self.device.type == "cuda"
-        self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+        # Mixed precision where the hardware runs bf16 natively (CUDA GPUs with bf16, CPUs with AVX512-BF16/AMX:
+        # convolutions ~1.6x faster on the CPU in bench/speed.py, same quality on MNIST). Weights and the optimizer
+        # stay fp32. Elsewhere the switch is ignored: emulated bf16 is slower, and fp16 would need loss scaling that
+        # GAN losses tolerate badly.
+        self.amp = t.amp and native_bf16(self.device)
         # One fixed-noise batch per run: grids are comparable across steps.
         self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.gen, device=self.device)
         self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
@@ -129,7 +131,7 @@ class Trainer:
         return z, y
 
     def _autocast(self):
-        return torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def step(self) -> None:
         """n_critic discriminator updates, then one generator update; metrics stay on the device."""
@@ -155,14 +157,15 @@ class Trainer:
                     d_real = self._d_step(real, ry)
                     d_fake = self._d_step(fake.detach(), fy)
                 loss_d = d_loss(t.loss, d_real.float(), d_fake.float(), t.real_label, t.fake_label)
-            if t.loss == "wgan-gp":
-                loss_d = loss_d + t.gp_lambda * gradient_penalty(self.D, real, fake.float(), ry)
+            if t.loss == "wgan-gp":  # under autocast too (PyTorch's AMP recipe): 1.36x faster critic steps in bf16
+                with amp():
+                    gp = gradient_penalty(self.D, real, fake.float(), ry)
+                loss_d = loss_d + t.gp_lambda * gp.float()
             self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(loss_d).backward(inputs=self._d_params)
+            loss_d.backward(inputs=self._d_params)
             if log_grads and i == t.n_critic - 1:
                 self._grad_norms[0] = _grad_norm(self.D)
-            self.scaler.step(self.opt_d)
-            self.scaler.update()
+            self.opt_d.step()
         with amp():
             if t.loss == "wgan-gp":  # critic steps used detached fakes: one fresh G forward for the G step
                 z, fy = self._noise(b)
@@ -171,11 +174,10 @@ class Trainer:
             loss_g = g_loss(t.loss, d_gen.float())
         self.opt_g.zero_grad(set_to_none=True)
         # inputs=G's parameters: autograd skips D's weight gradients, which the G step never uses.
-        self.scaler.scale(loss_g).backward(inputs=self._g_params)
+        loss_g.backward(inputs=self._g_params)
         if log_grads:
             self._grad_norms[1] = _grad_norm(self.G)
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
+        self.opt_g.step()
         if self.ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(list(self.ema.parameters()), list(self.G.parameters()), 1.0 - t.ema)

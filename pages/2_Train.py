@@ -88,12 +88,15 @@ def settings_form(custom: bool, conditional_possible: bool) -> None:
                  help=f"auto picks CUDA, then Apple MPS, then CPU. Found: {app_state.device_line()}")
     c2.text_input("Run name (its folder under checkpoints/)", key="train_run_name", persist_state="session")
     with st.expander("Advanced"):
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         c1.number_input("Random seed", 0, 2**31 - 1, key="train_seed", persist_state="session")
         c2.number_input("Sample grid every N steps", 1, 1_000_000, step=50, key="train_sample_every",
                         persist_state="session")
         c3.number_input("Checkpoint every N steps", 1, 10_000_000, step=100, key="train_checkpoint_every",
                         persist_state="session")
+        c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
+                    help="Faster where the hardware computes in bf16 natively (recent GPUs, CPUs with AVX512-BF16 "
+                         "or AMX); ignored elsewhere. Weights stay 32-bit.")
 
 
 def controls(snap: app_state.JobSnapshot | None) -> None:

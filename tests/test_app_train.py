@@ -63,6 +63,8 @@ def test_choosing_a_recipe_fills_its_settings_and_custom_trains_what_the_form_sa
     at.selectbox(key="train_loss").set_value("hinge")
     at.number_input(key="train_batch_size").set_value(16)
     at.number_input(key="train_latent_dim").set_value(8)
+    assert at.checkbox(key="train_amp").value  # bf16 where native: on by default
+    at.checkbox(key="train_amp").uncheck()
     at.radio(key="train_length").set_value("Epochs").run()
     at.number_input(key="train_epochs").set_value(1.0)
     at.text_input(key="train_run_name").set_value("custom-run")
@@ -70,6 +72,7 @@ def test_choosing_a_recipe_fills_its_settings_and_custom_trains_what_the_form_sa
     j = job("custom-run")
     cfg = j.config
     assert (cfg.model.arch, cfg.train.loss, cfg.model.latent_dim, cfg.train.epochs, cfg.train.steps) == ("mlp", "hinge", 8, 1.0, None)
+    assert not cfg.train.amp
     wait_until(lambda: not j.alive, what="one epoch")
     assert j.snapshot().status == "done" and j.snapshot().total_steps == 8  # 128 images / batch 16
 

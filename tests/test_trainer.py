@@ -126,3 +126,21 @@ def test_exploding_learning_rate_stops_with_the_step_number() -> None:
         tr.run()
     assert tr.step_count <= 4
     assert tr.alerts and tr.alerts[-1]["kind"] == "nan"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_mixed_precision_runs_where_bf16_is_native_and_is_ignored_elsewhere(monkeypatch, native: bool) -> None:
+    # Whether this CPU has AVX512-BF16 decides the default; both branches are tested on any CPU by stubbing the check.
+    monkeypatch.setattr("gan_core.trainer.native_bf16", lambda device: native)
+    tr = Trainer(tiny_config("dcgan", steps=4))
+    assert tr.config.train.amp and tr.amp == native
+    seen: list[torch.dtype] = []
+    conv = next(m for m in tr.D.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    tr.run()
+    assert set(seen) == {torch.bfloat16 if native else torch.float32}
+    assert all(p.dtype == torch.float32 for p in tr.G.parameters())  # weights and Adam stay fp32
+    last = next(h for h in reversed(tr.history) if "loss/D" in h)  # not a diversity-only entry
+    assert all(math.isfinite(last[k]) for k in STEP_METRICS)
+    off = Trainer(tiny_config("dcgan", steps=1, amp=False))  # the switch turns it off everywhere
+    assert not off.amp
