@@ -210,7 +210,8 @@ if config is not None:
     m, t = config.model, config.train
     length = f"{t.epochs:g} epochs" if t.epochs is not None else f"{t.steps:,} steps"
     st.caption(f"Model: {m.arch}{' (conditional)' if m.conditional else ''}, {t.loss} loss, latent {m.latent_dim}, "
-               f"batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, device {t.device}.")
+               f"batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, device {t.device}"
+               + (", bf16 where native." if t.amp else ", fp32."))
 with st.expander("Settings", expanded=preset == app_state.CUSTOM):
     settings_form(preset == app_state.CUSTOM, conditional_possible=(data or app_state.DataConfig()).name
                   not in ("celeba", "folder"))
