@@ -28,9 +28,7 @@ class PageState:
     media: set[str] = field(default_factory=set)  # media URLs already fetched
     pages: list[str] = field(default_factory=list)  # the page names of the last navigation message
     progress: str = ""  # the text of the last progress bar drawn (the Train page's "Step N / M · epoch E")
-    runs: int = 0  # finished script or fragment runs
-    fragment_runs: int = 0
-    bytes_in: int = 0
+    fragment_runs: int = 0  # fragment reruns this client asked for and the server finished
 
 
 class StreamlitTab:
@@ -41,6 +39,7 @@ class StreamlitTab:
         self.page = page
         self.state = PageState()
         self._ws = None
+        self._reader: asyncio.Task | None = None
         self._finished = asyncio.Event()
 
     async def open(self, timeout: float = 60.0) -> None:
@@ -92,7 +91,6 @@ class StreamlitTab:
 
     async def _read(self) -> None:
         async for raw in self._ws:
-            self.state.bytes_in += len(raw)
             msg = ForwardMsg()
             msg.ParseFromString(raw)
             kind = msg.WhichOneof("type")
@@ -109,7 +107,6 @@ class StreamlitTab:
             elif kind == "script_finished":
                 if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     continue  # st.rerun(): the run that follows is the one to wait for
-                self.state.runs += 1
                 self._finished.set()
 
     async def _element(self, el) -> None:  # el: streamlit.proto.Element
