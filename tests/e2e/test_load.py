@@ -89,7 +89,8 @@ def test_ten_tabs_poll_a_real_server_while_it_trains(server: StreamlitServer) ->
 
 def test_the_server_config_turns_off_streamlits_post_run_gc() -> None:
     # A gc.collect(2) after every fragment rerun walks every object while holding the interpreter lock: ten
-    # polling tabs starved training to 1% of its speed. The setting lives in .streamlit/config.toml, read from the repo root.
+    # polling tabs starved training to 1% of its speed. The setting is in .streamlit/config.toml, read from the
+    # folder the server starts in (the repo root).
     code = "from streamlit import config; print(config.get_option('runner.postScriptGC'))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
