@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import plotly.graph_objects as go
 
-from app_charts import curves_figure
+from app_charts import curves_figure, quality_keys
 from gan_core.images import grid_image, png_bytes, upscale
 from gan_core.job import JobSnapshot
 
@@ -49,6 +49,11 @@ def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str) 
     """The live curves of snap's run: rebuilt only when its history grows or the smoothing changes."""
     key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title)
     return _memo(key, lambda: curves_figure(thin(snap.history), keys, smoothing, title))
+
+
+def quality_curves(snap: JobSnapshot) -> list[str]:
+    """The quality metrics in snap's history (a scan of the whole history): once per history length, not per poll."""
+    return _memo(("quality keys", snap.run_name, len(snap.history)), lambda: quality_keys(snap.history))
 
 
 def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:

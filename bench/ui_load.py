@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from machine import cpu_name  # noqa: E402
-from st_client import StreamlitTab  # noqa: E402
+from st_client import StreamlitTab, press  # noqa: E402
 from streamlit_server import StreamlitServer  # noqa: E402
 
 from gan_core.checkpoints import latest_valid_checkpoint  # noqa: E402
@@ -71,10 +71,7 @@ async def _trained(ck: Path, seconds: float, timeout: float = 180.0) -> Path:
 async def _app_session(url: str, ck: Path, seconds: float, kind: str, tabs: int) -> tuple[Path, int]:
     """Start the run from the Train page, keep `tabs` tabs of `kind` on it until it has trained `seconds`, stop it.
     Returns (run folder, fragment reruns served)."""
-    starter = StreamlitTab(url, "Train")
-    await starter.open()
-    await starter.rerun(trigger="Start")
-    await starter.close()
+    await press(url, "Train", "Start")
     clients = [StreamlitTab(url, "Train") for _ in range(tabs if kind == "ws" else 0)]
     for c in clients:
         await c.open()
@@ -98,10 +95,7 @@ async def _app_session(url: str, ck: Path, seconds: float, kind: str, tabs: int)
     if browser is not None:
         await browser.close()
         await pw.stop()
-    stopper = StreamlitTab(url, "Train")  # any session can stop the run
-    await stopper.open()
-    await stopper.rerun(trigger="Stop")
-    await stopper.close()
+    await press(url, "Train", "Stop")  # any session can stop the run
     return run, served
 
 

@@ -143,13 +143,14 @@ def draw_snapshot(snap: app_state.JobSnapshot) -> None:
 def draw_charts(snap: app_state.JobSnapshot) -> None:
     smoothing = st.slider("Curve smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="train_smoothing",
                           persist_state="session")
-    quality = app_charts.quality_keys(snap.history)
+    quality = app_live.quality_curves(snap)
     cols = st.columns(2)
     cols[0].plotly_chart(app_live.chart(snap, app_charts.LOSS_KEYS, smoothing, "Losses"), key="train_chart_losses")
     cols[1].plotly_chart(app_live.chart(snap, app_charts.PROB_KEYS, smoothing, "D(x) and D(G(z))"),
                          key="train_chart_probs")
     if quality:  # next to the losses, below them
-        st.plotly_chart(app_live.chart(snap, quality, smoothing, "Quality (lower is better) and coverage"), key="train_chart_quality")
+        st.plotly_chart(app_live.chart(snap, quality, smoothing, "Quality (lower is better) and coverage"),
+                        key="train_chart_quality")
 
 
 def live_panel(first: app_state.JobSnapshot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -99,6 +100,16 @@ def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int
     reason = trainer.run(lambda: stop_at is not None and trainer.step_count >= stop_at, writer.on_step)
     writer.finish(trainer, "stopped" if reason == "stopped" else "done")
     return writer.dir
+
+
+class Exploit:
+    """A pickle payload: unpickling it creates the marker file, proof that code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {self.marker}",))
 
 
 def explode_discriminator_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:

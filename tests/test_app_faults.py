@@ -10,22 +10,12 @@ import os
 import app_state
 import pytest
 import torch
-from conftest import explode_discriminator_at, make_run, open_page, tiny_data_config, wait_until
+from conftest import Exploit, explode_discriminator_at, make_run, open_page, tiny_data_config, wait_until
 
 import gan_core.checkpoints
 from gan_core.checkpoints import find_checkpoints
 
 pytestmark = pytest.mark.usefixtures("app_env")
-
-
-class _Exploit:
-    """Unpickling this would create a marker file: proof that code ran."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def errors(at) -> list[str]:
@@ -40,7 +30,7 @@ def test_explore_shows_why_a_checkpoint_cannot_be_loaded(tmp_path, bad: str) -> 
     if bad == "random":
         ckpt.write_bytes(os.urandom(2048))
     elif bad == "exploit":
-        torch.save({"G": _Exploit(str(marker))}, ckpt)
+        torch.save({"G": Exploit(str(marker))}, ckpt)
     else:
         torch.save(torch.nn.Linear(2, 2), ckpt)
     at = open_page("pages/3_Explore.py", "Explore")

@@ -14,23 +14,13 @@ import time
 import pytest
 import torch
 
-from conftest import REPO, explode_discriminator_at, tiny_config
+from conftest import Exploit, REPO, explode_discriminator_at, tiny_config
 from gan_core import checkpoints, runs
 from gan_core.checkpoints import clean_temp_files, find_checkpoints, latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from gan_core.errors import CheckpointError, TrainingError, UserError
 from gan_core.job import JobRegistry
 from gan_core.runs import RunWriter
 from gan_core.trainer import Trainer
-
-
-class _Exploit:
-    """Unpickling this would create a marker file: proof that code ran."""
-
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture
@@ -44,7 +34,7 @@ def good_state():
 def test_code_running_pickle_is_refused_and_never_runs(tmp_path, writer: str) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "ckpt-0000001.pt"
-    payload = {"G": _Exploit(str(marker))}
+    payload = {"G": Exploit(str(marker))}
     if writer == "torch":
         torch.save(payload, path)
     else:

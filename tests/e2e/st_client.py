@@ -122,6 +122,14 @@ class StreamlitTab:
                     await asyncio.to_thread(_fetch, self.url + img.url if img.url.startswith("/") else img.url)
 
 
+async def press(url: str, page: str, label: str) -> None:
+    """Open page in a new session, press the button labelled label, wait for that run, close the session."""
+    tab = StreamlitTab(url, page)
+    await tab.open()
+    await tab.rerun(trigger=label)
+    await tab.close()
+
+
 def _fetch(url: str) -> int:
     with urllib.request.urlopen(url, timeout=30) as r:
         return len(r.read())
