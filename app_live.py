@@ -48,7 +48,10 @@ def thin(history: Sequence[dict[str, float]], max_points: int = MAX_POINTS) -> l
 def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str) -> go.Figure:
     """The live curves of snap's run: rebuilt only when its history grows or the smoothing changes."""
     key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title)
-    return _memo(key, lambda: curves_figure(thin(snap.history), keys, smoothing, title))
+    # Thin only the entries this chart draws: the app logs two grid-diversity entries per loss entry, and an even
+    # stride over the mixed history picked whole stretches of diversity entries only (gaps in the loss curves).
+    return _memo(key, lambda: curves_figure(thin([h for h in snap.history if any(k in h for k in keys)]), keys,
+                                            smoothing, title))
 
 
 def quality_curves(snap: JobSnapshot) -> list[str]:
