@@ -12,6 +12,7 @@ from .checkpoints import load_checkpoint
 from .config import RunConfig
 from .data import to_uint8
 from .models import Generator, build_models
+from .models.fused import fuse_upsample_conv
 
 
 def sample_latents(n: int, dim: int, seed: int, truncation: float | None = None) -> torch.Tensor:
@@ -86,6 +87,7 @@ def generator_from_state(state: dict[str, Any]) -> LoadedGenerator:
     cfg = RunConfig.from_dict(state["config"])
     g, _ = build_models(cfg.model, tuple(state["image_shape"]), int(state.get("num_classes", 0)), cfg.train.loss)
     g.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
+    fuse_upsample_conv(g)  # as the Trainer computes it: the same samples, bit for bit
     g.eval().requires_grad_(False)
     return LoadedGenerator(g, cfg, int(state["step"]), list(state.get("class_names") or []), state)
 

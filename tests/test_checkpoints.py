@@ -28,8 +28,9 @@ def test_checkpoint_is_self_describing(tmp_path) -> None:
     assert [h["step"] for h in state["history"] if "loss/D" in h] == [5] and state["epoch"] == pytest.approx(5 * 16 / 128)
 
 
-def test_loaded_generator_reproduces_the_trainers_samples(tmp_path) -> None:
-    tr = Trainer(tiny_config("dcgan", steps=5, ema=0.5))
+@pytest.mark.parametrize("arch", ["dcgan", "upsample-conv"])
+def test_loaded_generator_reproduces_the_trainers_samples(tmp_path, arch: str) -> None:
+    tr = Trainer(tiny_config(arch, steps=5, ema=0.5))
     tr.run()
     path = save_checkpoint(tr.state_dict(), tmp_path / "a.pt")
     lg = load_generator(path)

@@ -9,6 +9,7 @@ from torch import nn
 from gan_core.config import ModelConfig
 from gan_core.errors import ConfigError
 from gan_core.models import build_models
+from gan_core.models.fused import UpsampledConv2d, fuse_upsample_conv
 
 
 @pytest.mark.parametrize("arch", ["mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan"])
@@ -57,3 +58,35 @@ def test_conditional_models_use_labels() -> None:
 def test_unsupported_size_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="not supported"):
         build_models(ModelConfig(arch="dcgan"), (3, 30, 30))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fused_upsample_conv_computes_the_same_function_and_gradients(channels_last: bool) -> None:
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="upsample-conv", latent_dim=16, width=16)
+    ref, _ = build_models(cfg, (3, 28, 28))  # 7 -> 14 -> 28: odd sizes check the borders
+    fused, _ = build_models(cfg, (3, 28, 28))
+    fused.load_state_dict(ref.state_dict())
+    assert fuse_upsample_conv(fused) == 2
+    assert sum(isinstance(m, UpsampledConv2d) for m in fused.modules()) == 2
+    assert not any(isinstance(m, nn.Upsample) for m in fused.modules())
+    assert list(fused.state_dict()) == list(ref.state_dict())  # checkpoints load into either form
+    if channels_last:
+        fused.to(memory_format=torch.channels_last)
+    ref = ref.double()
+    fused = fused.double()
+    z = torch.randn(5, 16, dtype=torch.float64)
+    out_ref, out_fused = ref(z), fused(z)
+    torch.testing.assert_close(out_fused, out_ref, rtol=1e-10, atol=1e-10)
+    out_ref.square().sum().backward()
+    out_fused.square().sum().backward()
+    for (name, a), b in zip(ref.named_parameters(), fused.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-9, atol=1e-9, msg=name)
+
+
+def test_only_upsample_then_3x3_conv_pairs_are_fused() -> None:
+    g, d = build_models(ModelConfig(arch="dcgan", latent_dim=16, width=8), (3, 32, 32))
+    assert fuse_upsample_conv(g) == 0 and fuse_upsample_conv(d) == 0
+    bilinear = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(4, 4, 3, 1, 1))
+    strided = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(4, 4, 3, 2, 1))
+    assert fuse_upsample_conv(bilinear) == 0 and fuse_upsample_conv(strided) == 0
