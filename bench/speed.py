@@ -38,38 +38,19 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
-from gan_core.config import RunConfig
-from gan_core.data import ImageData
-from gan_core.device import native_bf16
-from gan_core.models import build_models
+from gan_core.device import cpu_bf16_speedup, describe_device, fast_bf16
 from gan_core.presets import PRESETS, preset_config
 from gan_core.trainer import Trainer
 from machine import LoadMeter, cpu_name
+from tutorials import RECIPES, recipe_config, synthetic, tutorial_loop
 
 
-@dataclass(frozen=True)
-class Recipe:
-    shape: tuple[int, int, int]  # C, H, W of the synthetic data
-    loop: str  # which tutorial loop (a) copies: see TUTORIAL LOOPS
-
-
-# Each tutorial recipe with the data shape it trains on (fashion-dcgan64 resizes Fashion-MNIST to 64x64).
-RECIPES: dict[str, Recipe] = {
-    "mnist-mlp-small": Recipe((1, 28, 28), "detach"),
-    "mnist-mlp-deep": Recipe((1, 28, 28), "realpython"),
-    "cifar10-upsample-conv": Recipe((3, 32, 32), "detach"),
-    "fashion-dcgan64": Recipe((1, 64, 64), "pytorch-dcgan"),
-    "cifar10-wgan-gp": Recipe((3, 32, 32), "wgan-gp"),
-}
 NATIVE_SHAPES = {"shapes": (3, 32), "mnist": (1, 28), "fashion_mnist": (1, 28), "cifar10": (3, 32),
                  "celeba": (3, 64), "folder": (3, 64)}
 # Self time of these operators is matrix work (GEMMs and convolutions, forward and backward, oneDNN or not).
@@ -81,179 +62,8 @@ MATRIX_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::ma
               "aten::_slow_conv2d_backward", "aten::thnn_conv2d", "aten::mkldnn_linear")
 
 
-# ---- data -------------------------------------------------------------------------------------------------------
-def synthetic(shape: tuple[int, int, int], n: int, seed: int = 0) -> ImageData:
-    g = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g)
-    labels = torch.randint(0, 10, (n,), generator=g)
-    return ImageData(images, labels, [str(i) for i in range(10)], name="synthetic")
-
-
-def recipe_config(name: str) -> RunConfig:
-    cfg = preset_config(name)
-    cfg.train.device = "cpu"
-    return cfg
-
-
-# ---- TUTORIAL LOOPS ---------------------------------------------------------------------------------------------
-# Each is an endless generator that does one generator step per next(); the epoch loop re-creates the DataLoader
-# iterator as `for epoch in range(num_epochs): for real, _ in loader:` does. Common to all, as the tutorials write it:
-#   dataset = TensorDataset(images_in_[-1,1], labels); loader = DataLoader(dataset, batch_size=B, shuffle=True)
-#   D ends in nn.Sigmoid() and the loss is nn.BCELoss() on its probabilities (not BCE with logits)
-#   torch.optim.Adam(params, lr, betas) with no foreach/fused flag; model.zero_grad() / opt.zero_grad() defaults
-#   loss.item() appended to a Python list every step (the tutorials' loss curves)
-def tutorial_loop(cfg: RunConfig, data: ImageData, style: str) -> Iterator[None]:
-    t, latent = cfg.train, cfg.model.latent_dim
-    torch.manual_seed(t.seed)
-    G, D_logits = build_models(cfg.model, data.shape, data.num_classes, t.loss)  # the engine's exact architecture
-    real_images = data.images.float() / 127.5 - 1.0  # the tutorials' ToTensor + Normalize((0.5,), (0.5,))
-    loader = DataLoader(TensorDataset(real_images, data.labels), batch_size=t.batch_size, shuffle=True, drop_last=True)
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-    opt_d = torch.optim.Adam(D_logits.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
-    G.train()
-    D_logits.train()
-    losses_d: list[float] = []
-    losses_g: list[float] = []
-
-    def batches() -> Iterator[torch.Tensor]:
-        while True:  # for epoch in range(num_epochs):
-            for real, _ in loader:  # for n, (real_samples, labels) in enumerate(train_loader):
-                yield real
-
-    if style == "wgan-gp":
-        # caogang/wgan-gp gan_cifar10.py (the usual PyTorch port of Gulrajani et al.): a fresh real batch per critic
-        # iteration from an endless DataLoader generator, three critic forwards (real, fake, interpolates), three
-        # backward calls, D frozen (requires_grad False) for the generator step; no Sigmoid, no BCE.
-        D = D_logits
-        one, mone = torch.tensor(1.0), torch.tensor(-1.0)
-        data_iter = batches()
-
-        def calc_gradient_penalty(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-            alpha = torch.rand(real.size(0), 1, 1, 1).expand(real.size())
-            interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-            disc_interpolates = D(interpolates)
-            gradients = torch.autograd.grad(outputs=disc_interpolates, inputs=interpolates,
-                                            grad_outputs=torch.ones(disc_interpolates.size()),
-                                            create_graph=True, retain_graph=True, only_inputs=True)[0]
-            gradients = gradients.view(gradients.size(0), -1)
-            return ((gradients.norm(2, dim=1) - 1) ** 2).mean() * t.gp_lambda
-
-        while True:
-            for p in D.parameters():
-                p.requires_grad = True
-            for _ in range(t.n_critic):
-                real = next(data_iter)
-                D.zero_grad()
-                D_real = D(real).mean()
-                D_real.backward(mone)
-                noise = torch.randn(t.batch_size, latent)
-                with torch.no_grad():
-                    fake = G(noise)
-                D_fake = D(fake).mean()
-                D_fake.backward(one)
-                gp = calc_gradient_penalty(real, fake)
-                gp.backward()
-                D_cost = D_fake - D_real + gp
-                Wasserstein_D = D_real - D_fake
-                opt_d.step()
-            for p in D.parameters():
-                p.requires_grad = False
-            G.zero_grad()
-            noise = torch.randn(t.batch_size, latent)
-            fake = G(noise)
-            G_cost = -D(fake).mean()
-            G_cost.backward()
-            opt_g.step()
-            losses_d.append(D_cost.item())
-            losses_g.append(G_cost.item())
-            losses_d.append(Wasserstein_D.item())
-            yield
-
-    D = nn.Sequential(D_logits, nn.Sigmoid())  # the tutorials' D ends in nn.Sigmoid()
-    criterion = nn.BCELoss()
-    data_iter = batches()
-    while True:
-        real = next(data_iter)
-        b = real.size(0)
-        if style == "realpython":
-            # Real Python "Generative Adversarial Networks: Build Your First Models" (MNIST, G 100-256-512-1024-784):
-            # real and generated samples concatenated into one D batch with label tensors, the fake batch NOT
-            # detached (D's backward also runs through G), then a second, fresh G forward for the generator step.
-            real_samples_labels = torch.ones((b, 1))
-            latent_space_samples = torch.randn((b, latent))
-            generated_samples = G(latent_space_samples)
-            generated_samples_labels = torch.zeros((b, 1))
-            all_samples = torch.cat((real, generated_samples))
-            all_samples_labels = torch.cat((real_samples_labels, generated_samples_labels))
-            D.zero_grad()
-            output_discriminator = D(all_samples).view(-1, 1)
-            loss_discriminator = criterion(output_discriminator, all_samples_labels)
-            loss_discriminator.backward()
-            opt_d.step()
-            latent_space_samples = torch.randn((b, latent))
-            G.zero_grad()
-            generated_samples = G(latent_space_samples)
-            output_discriminator_generated = D(generated_samples).view(-1, 1)
-            loss_generator = criterion(output_discriminator_generated, real_samples_labels)
-            loss_generator.backward()
-            opt_g.step()
-            losses_d.append(loss_discriminator.item())
-            losses_g.append(loss_generator.item())
-        elif style == "detach":
-            # The common "simple GAN" loop (one G forward per step): D on real and on fake.detach(), averaged
-            # BCE, then D called again on the same fake for the generator's loss.
-            noise = torch.randn(b, latent)
-            fake = G(noise)
-            disc_real = D(real).view(-1)
-            loss_d_real = criterion(disc_real, torch.ones_like(disc_real))
-            disc_fake = D(fake.detach()).view(-1)
-            loss_d_fake = criterion(disc_fake, torch.zeros_like(disc_fake))
-            loss_d = (loss_d_real + loss_d_fake) / 2
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            output = D(fake).view(-1)
-            loss_g = criterion(output, torch.ones_like(output))
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
-            losses_d.append(loss_d.item())
-            losses_g.append(loss_g.item())
-        elif style == "pytorch-dcgan":
-            # The PyTorch DCGAN tutorial (pytorch.org/tutorials/beginner/dcgan_faces_tutorial), with this recipe's
-            # smoothed labels (0.9 / 0.1): separate backward calls for real and fake, D(x), D(G(z)) read with .item().
-            D.zero_grad()
-            label = torch.full((b,), t.real_label, dtype=torch.float)
-            output = D(real).view(-1)
-            errD_real = criterion(output, label)
-            errD_real.backward()
-            D_x = output.mean().item()
-            noise = torch.randn(b, latent)
-            fake = G(noise)
-            label.fill_(t.fake_label)
-            output = D(fake.detach()).view(-1)
-            errD_fake = criterion(output, label)
-            errD_fake.backward()
-            D_G_z1 = output.mean().item()
-            errD = errD_real + errD_fake
-            opt_d.step()
-            G.zero_grad()
-            label.fill_(1.0)  # fake labels are real for generator cost
-            output = D(fake).view(-1)
-            errG = criterion(output, label)
-            errG.backward()
-            D_G_z2 = output.mean().item()
-            opt_g.step()
-            losses_g.append(errG.item())
-            losses_d.append(errD.item())
-            del D_x, D_G_z1, D_G_z2
-        else:
-            raise ValueError(style)
-        yield
-
-
 # ---- timing -----------------------------------------------------------------------------------------------------
-def time_tutorial(steps: Iterator[None], batch: int, seconds: float) -> float:
+def time_tutorial(steps: Iterator[tuple[float, float]], batch: int, seconds: float) -> float:
     """Images/second of the tutorial loop over a window of `seconds` (CPU: .item() already synchronises)."""
     n, t0 = 0, time.perf_counter()
     while True:
@@ -307,27 +117,35 @@ def describe_machine() -> str:
     return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}, "
             f"{torch.get_num_threads()} intra-op threads by default, OMP_WAIT_POLICY="
             f"{os.environ.get('OMP_WAIT_POLICY', 'unset (threads spin)')}; engine precision: "
-            f"{'bf16 autocast (native bf16 CPU)' if native_bf16(torch.device('cpu')) else 'fp32'}; "
+            f"{'bf16 autocast' if fast_bf16(torch.device('cpu')) else 'fp32'} ({bf16_note()}); "
             f"Python {platform.python_version()}; "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
+def bf16_note() -> str:
+    speedup = cpu_bf16_speedup()
+    if speedup is None:
+        return "no bf16 instructions"
+    return f"bf16 probe {speedup:.2f}x fp32's speed"
+
+
 # ---- table 1 ----------------------------------------------------------------------------------------------------
-def bench_recipes(names: list[str], seconds: float, rounds: int, n_images: int, warmup: float) -> None:
+def bench_recipes(names: list[str], seconds: float, rounds: int, n_images: int, warmup: float,
+                  device: str = "cpu") -> None:
     default_threads = torch.get_num_threads()
     rows = []
     for name in names:
         recipe = RECIPES[name]
-        cfg = recipe_config(name)
+        cfg = recipe_config(name, device)
         data = synthetic(recipe.shape, n_images)
         tutorial = tutorial_loop(cfg, data, recipe.loop)
         torch.set_num_threads(default_threads)
-        trainer = Trainer(recipe_config(name), data=data)
+        trainer = Trainer(recipe_config(name, device), data=data)
         engine_threads = torch.get_num_threads()  # the Trainer chooses its own thread count on the CPU
         same = engine_threads == default_threads
         # Matrix work per step, counted on throwaway copies (a failed count leaves a generator or trainer unusable).
         fa = gflops(lambda c=cfg, d=data, s=recipe.loop: next(tutorial_loop(c, d, s)))
-        fb = gflops(Trainer(recipe_config(name), data=data).step)
+        fb = gflops(Trainer(recipe_config(name, device), data=data).step)
         meter = LoadMeter()
         a_runs, s_runs, b_runs = [], [], []
         for r in range(rounds + 1):  # round 0 is the warm-up, not reported
@@ -420,6 +238,44 @@ def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -
               f"| {100 * overhead / step_ms:.0f}% | {thr} | {top} |")
 
 
+# ---- table 3 (CUDA) ---------------------------------------------------------------------------------------------
+# Each row adds one switch to the row above; the first is the engine with every CUDA switch off.
+CUDA_SWITCHES: tuple[tuple[str, dict[str, bool], bool], ...] = (  # (label, TrainConfig switches, cudnn.benchmark)
+    ("none: fp32, NCHW, eager, cudnn.benchmark off", {}, False),
+    ("+ cudnn.benchmark", {}, True),
+    ("+ channels_last", {"channels_last": True}, True),
+    ("+ bf16 autocast", {"channels_last": True, "amp": True}, True),
+    ("+ torch.compile (every switch on)", {"channels_last": True, "amp": True, "compile": True}, True),
+)
+
+
+def bench_cuda_switches(names: list[str], seconds: float, rounds: int, n_images: int, warmup: float) -> None:
+    """Images/second of the engine on CUDA with its switches added one at a time, measured alternately."""
+    print("\n### CUDA switches: engine images/second (medians over rounds)\n")
+    print("| recipe | switches | img/s | vs none min / median / max |")
+    print("| --- | --- | ---: | ---: |")
+    for name in names:
+        data = synthetic(RECIPES[name].shape, n_images)
+        runs = []
+        for label, switches, benchmark in CUDA_SWITCHES:
+            cfg = recipe_config(name, "cuda")
+            cfg.train.amp = cfg.train.channels_last = cfg.train.compile = False
+            for key, value in switches.items():
+                setattr(cfg.train, key, value)
+            runs.append((label, Trainer(cfg, data=data), benchmark, []))
+        for r in range(rounds + 1):  # round 0 warms up (and compiles), not reported
+            for _, trainer, benchmark, speeds in runs:
+                torch.backends.cudnn.benchmark = benchmark  # the Trainer turns it on; the first row turns it off
+                ips = time_engine(trainer, warmup if r == 0 else seconds)
+                if r > 0:
+                    speeds.append(ips)
+        base = runs[0][3]
+        for label, _, _, speeds in runs:
+            ratios = [s / b for s, b in zip(speeds, base)]
+            print(f"| {name} | {label} | {statistics.median(speeds):,.0f} | {min(ratios):.2f} / "
+                  f"**{statistics.median(ratios):.2f}** / {max(ratios):.2f} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\nTable 1")[0],
                                  epilog="Quick check: python bench/speed.py --quick  (2-4 minutes). "
@@ -434,6 +290,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile-steps", type=int, default=None, help="steps profiled per default preset (default 20)")
     ap.add_argument("--no-recipes", action="store_true", help="skip table 1")
     ap.add_argument("--no-defaults", action="store_true", help="skip table 2")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cuda: tables 1 and 3 (the CUDA switches) on the GPU; table 2 is CPU only")
+    ap.add_argument("--switch-recipes", nargs="+", choices=list(RECIPES), default=["fashion-dcgan64"],
+                    help="recipes for table 3 with --device cuda (default: fashion-dcgan64)")
     ap.add_argument("--threads", type=int, default=None,
                     help="intra-op threads for the tutorial loops (default: torch's default for this machine)")
     ap.add_argument("--quick", action="store_true",
@@ -444,15 +304,22 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in zip(("seconds", "rounds", "warmup", "images", "profile_steps"), preset):
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("error: --device cuda, but torch sees no CUDA GPU here: run on a machine with an NVIDIA GPU and a "
+                 "CUDA build of torch, or leave out --device to measure the CPU.")
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"# GAN Workbench training speed\n\n{describe_machine()}")
+    if args.device == "cuda":
+        print(describe_device(torch.device("cuda")))
     print(f"\nSettings: {args.seconds:g} s per window, {args.rounds} rounds after {args.warmup:g} s warm-up, "
-          f"{args.images} synthetic images per set, device cpu.")
+          f"{args.images} synthetic images per set, device {args.device}.")
     meter = LoadMeter()
     if not args.no_recipes:
-        bench_recipes(args.recipes, args.seconds, args.rounds, args.images, args.warmup)
-    if not args.no_defaults:
+        bench_recipes(args.recipes, args.seconds, args.rounds, args.images, args.warmup, args.device)
+    if args.device == "cuda":
+        bench_cuda_switches(args.switch_recipes, args.seconds, args.rounds, args.images, args.warmup)
+    elif not args.no_defaults:
         bench_defaults(args.seconds, max(1, args.rounds // 2), args.images, args.profile_steps)
     others = meter.others()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
