@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in ("compile", "channels-last"):
         tr.add_argument(f"--{flag}", action="store_true", help=f"CUDA only: {flag.replace('-', ' ')}")
     tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                    help="bf16 mixed precision where the hardware runs it natively (CUDA, CPUs with AVX512-BF16/AMX)")
+                    help="bf16 mixed precision where it is faster: CUDA with bf16; CPUs where a start-up probe "
+                         "measures it faster (default on; --no-amp: fp32)")
 
     sp = sub.add_parser("sample", help="write samples of a trained generator")
     sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
@@ -179,7 +180,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     if state is not None:
         trainer.load_state_dict(state)
         print(f"Resumed from step {trainer.step_count}.", file=sys.stderr)
-    print(f"Training {cfg.preset or cfg.model.arch} on {trainer.device} into {out}", file=sys.stderr)
+    print(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}", file=sys.stderr)
     writer = RunWriter(out)
     writer.start(trainer)
     stop = threading.Event()

@@ -85,7 +85,7 @@ class TrainConfig:
     quality_every: int = 500  # steps between quality scores (0 = off)
     num_fixed: int = 64  # fixed-noise samples per grid
     compile: bool = False  # torch.compile G and D (CUDA)
-    amp: bool = True  # bf16 mixed precision where the hardware runs it natively (CUDA, AVX512-BF16/AMX CPUs)
+    amp: bool = True  # bf16 mixed precision where it is faster (CUDA with bf16; CPUs: device.fast_bf16)
     channels_last: bool = False  # NHWC memory format (CUDA)
 
     def validate(self) -> None:

@@ -1,10 +1,14 @@
-"""Device choice ('auto' = cuda, then mps, then cpu) and a human description of the hardware."""
+"""Device choice ('auto' = cuda, then mps, then cpu), CPU threads, whether bf16 pays, and the hardware in words."""
 
 from __future__ import annotations
 
+import functools
+import math
 import os
+import time
 
 import torch
+import torch.nn.functional as F
 
 from .errors import ConfigError
 
@@ -24,18 +28,59 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def native_bf16(device: torch.device) -> bool:
-    """True where bfloat16 math runs in hardware: CUDA GPUs that support it, CPUs with AVX512-BF16 or AMX (Linux)."""
+# bf16 autocast is used on the CPU only where it measures at least this much faster than fp32: CPUs with bf16
+# instructions differ (an AMD EPYC with AVX512-BF16 trained the conv nets 1.6-2.5x faster in bf16; an Intel Xeon
+# with AVX512-BF16 but no AMX ran the same layers at 0.5-0.6x), so the flag alone cannot decide.
+BF16_MIN_SPEEDUP = 1.1
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """True where bf16 mixed precision speeds training up: CUDA GPUs with bf16; CPUs where a short probe says so."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type != "cpu":
         return False
+    speedup = cpu_bf16_speedup()
+    return speedup is not None and speedup >= BF16_MIN_SPEEDUP
+
+
+def _cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
+            return set(next((line for line in f if line.startswith("flags")), "").split())
     except OSError:  # not Linux: emulated bf16 is slower than fp32, so never assume it
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return set()
+
+
+@functools.cache
+def cpu_bf16_speedup() -> float | None:
+    """fp32 time over bf16-autocast time of two typical layers on this CPU, measured once per process (~0.05 s);
+    None where the CPU has no bf16 instructions (there bf16 is emulated and always slower)."""
+    if not {"avx512_bf16", "amx_bf16"} & _cpu_flags():
+        return None
+    return _probe_bf16()
+
+
+def _probe_bf16(reps: int = 5) -> float:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 784, generator=g)  # a deep-MLP layer at batch 64: 64 x 784 -> 64 x 1024
+    w = torch.randn(1024, 784, generator=g)
+    xc = torch.randn(16, 64, 16, 16, generator=g).to(memory_format=torch.channels_last)  # a DCGAN conv, NHWC as
+    wc = torch.randn(128, 64, 4, 4, generator=g).to(memory_format=torch.channels_last)  # trained: 16x64x16x16 -> x8x8
+    layers = (lambda: F.linear(x, w), lambda: F.conv2d(xc, wc, stride=2, padding=1))
+    speedups = []
+    with torch.no_grad():
+        for layer in layers:
+            best = {False: math.inf, True: math.inf}
+            for _ in range(reps):  # interleaved, best of reps: robust to another process taking the core a while
+                for bf16 in (False, True):
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                        t0 = time.perf_counter()
+                        layer()
+                        layer()
+                        best[bf16] = min(best[bf16], time.perf_counter() - t0)
+            speedups.append(best[False] / best[True])
+    return math.prod(speedups) ** (1 / len(speedups))  # geometric mean
 
 
 def describe_device(device: torch.device | None = None) -> str:
@@ -47,3 +92,25 @@ def describe_device(device: torch.device | None = None) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU: {os.cpu_count()} cores, {torch.get_num_threads()} training threads"
+
+
+_BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
+
+
+def cpu_threads(arch: str) -> int:
+    """Intra-op threads for training on the CPU (bench/speed.py measures the choice).
+
+    $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes split poorly (2 cores:
+    2 threads gained only 1.1x on mnist-mlp-small and 1.55x on mnist-mlp-deep on an idle machine, but ran 0.27x and
+    0.40x as fast as 1 thread while one other process was busy, and 0.01-0.13x with OpenMP's default spinning);
+    else all the threads torch had before the first Trainer, so a caller's torch.set_num_threads is a ceiling.
+    Results on the CPU depend on the thread count (sums run in a different order), so it is a fixed rule, never
+    tuned from timings.
+    """
+    global _BASE_THREADS
+    if _BASE_THREADS is None:
+        _BASE_THREADS = torch.get_num_threads()
+    env = os.environ.get("GAN_WORKBENCH_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return 1 if arch.startswith("mlp") else _BASE_THREADS

@@ -44,6 +44,7 @@ class JobSnapshot:
     message: str = ""  # loading progress or the last notice
     checkpoint: str | None = None  # the newest checkpoint written
     class_names: list[str] = field(default_factory=list)
+    hardware: str = ""  # Trainer.hardware: device, threads, precision
 
     @property
     def active(self) -> bool:
@@ -141,7 +142,8 @@ class TrainingJob:
             writer.start(trainer)
             self._publish(trainer, {"log", "grid"}, writer)
             self._set(status="running" if not self._paused.is_set() else "paused",
-                      message=" ".join(trainer.data.notices), class_names=list(trainer.data.class_names or []))
+                      message=" ".join(trainer.data.notices), class_names=list(trainer.data.class_names or []),
+                      hardware=trainer.hardware)
 
             def on_step(t: Trainer, events: set[str]) -> None:
                 writer.on_step(t, events)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +15,12 @@ from torch import nn
 
 from .config import RunConfig
 from .data import ImageData, data_root, load_dataset, to_float, to_uint8
-from .device import native_bf16, resolve_device
+from .device import cpu_threads, fast_bf16, resolve_device
 from .errors import TrainingError
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
 from .metrics import HealthMonitor, QualityScorer, diversity
 from .models import Generator, build_models
+from .models.fused import fuse_upsample_conv
 
 # Stable metric names, in the order the per-step device buffer stores them.
 STEP_METRICS = ("loss/D", "loss/G", "D(x)", "D(G(z))")
@@ -39,7 +39,7 @@ class Trainer:
         t = config.train
         self.device = resolve_device(t.device)
         if self.device.type == "cpu":  # set in the training thread: OpenMP thread counts are per thread
-            torch.set_num_threads(_cpu_threads(config.model.arch))
+            torch.set_num_threads(cpu_threads(config.model.arch))
         elif self.device.type == "cuda":  # fixed shapes: let cuDNN pick the fastest algorithms once
             torch.backends.cudnn.benchmark = True
         self.num_threads = torch.get_num_threads()
@@ -53,6 +53,9 @@ class Trainer:
         self.labels = None if self.data.labels is None else self.data.labels.to(self.device)
         self.conditional = config.model.conditional and self.num_classes > 0
         self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss)
+        # upsample-conv's (Upsample, 3x3 conv) pairs as one transposed conv: same function and state_dict, 2.25x
+        # fewer multiply-adds in those layers (bench/speed.py: cifar10-upsample-conv steps ~1.5x faster on the CPU).
+        fuse_upsample_conv(self.G)
         self.G.to(self.device)
         self.D.to(self.device)
         # NHWC: on CUDA when asked; on the CPU always for the conv nets (oneDNN convs measured 1.2-1.4x faster).
@@ -77,11 +80,11 @@ class Trainer:
             self._g_step = torch.compile(self.G)
             # Double backward through a compiled critic is unreliable: the gradient penalty stays eager.
             self._d_step = self.D if t.loss == "wgan-gp" else torch.compile(self.D)
-        # Mixed precision where the hardware runs bf16 natively (CUDA GPUs with bf16, CPUs with AVX512-BF16/AMX:
-        # convolutions ~1.6x faster on the CPU in bench/speed.py, same quality on MNIST). Weights and the optimizer
-        # stay fp32. Elsewhere the switch is ignored: emulated bf16 is slower, and fp16 would need loss scaling that
-        # GAN losses tolerate badly.
-        self.amp = t.amp and native_bf16(self.device)
+        # bf16 mixed precision where it is faster (CUDA GPUs with bf16; CPUs where device.fast_bf16's probe measures
+        # it: the conv nets trained 1.6-2.5x faster on an AMD EPYC with AVX512-BF16, same quality on MNIST). Weights
+        # and the optimizer stay fp32. Elsewhere the switch is ignored: fp16 would need loss scaling that GAN losses
+        # tolerate badly.
+        self.amp = t.amp and fast_bf16(self.device)
         # One fixed-noise batch per run: grids are comparable across steps.
         self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.gen, device=self.device)
         self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
@@ -115,6 +118,17 @@ class Trainer:
     @property
     def epoch(self) -> float:
         return self.step_count * self.config.train.batch_size / max(1, len(self.data))
+
+    @property
+    def hardware(self) -> str:
+        """Where and how this run computes, e.g. 'CPU, 1 thread, fp32' or 'CUDA, bf16 mixed precision, compiled'."""
+        parts = [self.device.type.upper()]
+        if self.device.type == "cpu":
+            parts.append(f"{self.num_threads} thread{'s' if self.num_threads != 1 else ''}")
+        parts.append("bf16 mixed precision" if self.amp else "fp32")
+        if self._g_step is not self.G:
+            parts.append("compiled")
+        return ", ".join(parts)
 
     # ---- one iteration --------------------------------------------------------------------------
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -393,27 +407,6 @@ class Trainer:
         """True when every parameter of G, D (and EMA) is finite: non-finite weights are never saved."""
         modules: list[nn.Module] = [self.G, self.D] + ([self.ema] if self.ema is not None else [])
         return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
-
-
-_BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
-
-
-def _cpu_threads(arch: str) -> int:
-    """Intra-op threads for training on the CPU (bench/speed.py measures the choice).
-
-    $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes are too small to
-    split (on 2 cores, 1 thread measured 2x faster than 2 with passive OpenMP waiting, and 10-100x faster with the
-    default spinning when another process holds a core); else all the threads torch had before the first
-    Trainer, so a caller's torch.set_num_threads is a ceiling. Results on the CPU depend on the thread count
-    (convolutions sum in a different order), so it is a fixed rule and never tuned from timings.
-    """
-    global _BASE_THREADS
-    if _BASE_THREADS is None:
-        _BASE_THREADS = torch.get_num_threads()
-    env = os.environ.get("GAN_WORKBENCH_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return 1 if arch.startswith("mlp") else _BASE_THREADS
 
 
 def _grad_norm(module: nn.Module) -> torch.Tensor:

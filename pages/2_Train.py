@@ -95,8 +95,8 @@ def settings_form(custom: bool, conditional_possible: bool) -> None:
         c3.number_input("Checkpoint every N steps", 1, 10_000_000, step=100, key="train_checkpoint_every",
                         persist_state="session")
         c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
-                    help="Faster where the hardware computes in bf16 natively (recent GPUs, CPUs with AVX512-BF16 "
-                         "or AMX); ignored elsewhere. Weights stay 32-bit.")
+                    help="Used where it is faster: GPUs with bf16, and CPUs with bf16 instructions where a short "
+                         "test at the start measures it faster than 32-bit. Weights stay 32-bit.")
 
 
 def controls(snap: app_state.JobSnapshot | None) -> None:
@@ -123,7 +123,8 @@ def draw_snapshot(snap: app_state.JobSnapshot) -> None:
         eta = app_state.format_seconds(snap.eta_seconds) if snap.active else "—"
         # One line, not three metrics: the panel is half the page wide and big metric digits were cut off.
         st.markdown(f"ETA **{eta}** · **{snap.images_per_second:,.0f}** images/second · "
-                    f"**{app_state.format_seconds(snap.train_seconds)}** trained")
+                    f"**{app_state.format_seconds(snap.train_seconds)}** trained"
+                    + (f" · {snap.hardware}" if snap.hardware else ""))
     if snap.status == "failed":
         st.error(snap.error or "Training failed.")
     elif snap.error:  # a finished run whose last save failed (disk full, non-finite weights)
@@ -212,7 +213,7 @@ if config is not None:
     length = f"{t.epochs:g} epochs" if t.epochs is not None else f"{t.steps:,} steps"
     st.caption(f"Model: {m.arch}{' (conditional)' if m.conditional else ''}, {t.loss} loss, latent {m.latent_dim}, "
                f"batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, device {t.device}"
-               + (", bf16 where native." if t.amp else ", fp32."))
+               + (", bf16 where faster." if t.amp else ", fp32."))
 with st.expander("Settings", expanded=preset == app_state.CUSTOM):
     settings_form(preset == app_state.CUSTOM, conditional_possible=(data or app_state.DataConfig()).name
                   not in ("celeba", "folder"))

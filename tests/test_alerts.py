@@ -27,8 +27,8 @@ def small_default(steps: int, **train: object):
     cfg = preset_config("shapes-default", num_samples=512, image_size=16)
     cfg.model.width = 16
     t = cfg.train
-    # fp32 everywhere: these runs are tuned to go wrong (or not) in a known way, and bf16 (native on some CPUs,
-    # ignored on others) would change their trajectory with the machine.
+    # fp32 everywhere: these runs are tuned to go wrong (or not) in a known way, and bf16 (faster on some CPUs,
+    # not used on others) would change their trajectory with the machine.
     t.steps, t.device, t.quality_every, t.amp = steps, "cpu", 0, False
     assert (t.log_every, t.sample_every) == (10, 200)  # the app's cadence: these runs see what the app would see
     for k, v in train.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import app_state
 import pytest
@@ -63,7 +64,7 @@ def test_choosing_a_recipe_fills_its_settings_and_custom_trains_what_the_form_sa
     at.selectbox(key="train_loss").set_value("hinge")
     at.number_input(key="train_batch_size").set_value(16)
     at.number_input(key="train_latent_dim").set_value(8)
-    assert at.checkbox(key="train_amp").value  # bf16 where native: on by default
+    assert at.checkbox(key="train_amp").value  # bf16 where faster: on by default
     at.checkbox(key="train_amp").uncheck()
     at.radio(key="train_length").set_value("Epochs").run()
     at.number_input(key="train_epochs").set_value(1.0)
@@ -85,6 +86,7 @@ def test_tiny_run_starts_pauses_resumes_and_stops_with_a_checkpoint(tmp_path) ->
     wait_until(lambda: j.snapshot().step >= 3, what="a few training steps")
     at.run()
     assert any("ui-tiny" in m.value and "running" in m.value for m in at.markdown)
+    assert any(re.search(r"images/second .* · CPU, 1 thread, (fp32|bf16 mixed precision)$", m.value) for m in at.markdown)
     assert not at.button(key="train_pause_btn").disabled
     at.button(key="train_pause_btn").click().run()
     assert j.snapshot().status == "paused" and not at.button(key="train_resume_btn").disabled

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -34,6 +35,7 @@ def test_train_resume_and_sample(tmp_path, capsys) -> None:
     assert load_checkpoint(find_checkpoints(run)[0])["step"] == 25
     err = capsys.readouterr().err
     assert "Resumed from step 10" in err and "step 25/25" in err and "img/s" in err
+    assert re.search(r"Training \S+ on CPU, \d+ threads?, (fp32|bf16 mixed precision) into ", err)
 
     png, npy = tmp_path / "s.png", tmp_path / "s.npy"
     assert main(["sample", "--checkpoint", str(run), "--num", "9", "--out", str(png), "--seed", "3"]) == 0

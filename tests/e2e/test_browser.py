@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
-from browser import (TIMEOUT_MS, VIEWPORT, assert_no_errors, chart_last_step, go_to, image_srcs, main, poll, progress_step,
-                     run_status_line)
+from browser import (SCREENSHOTS_ENV, TIMEOUT_MS, VIEWPORT, assert_no_errors, chart_last_step, go_to, image_srcs,
+                     main, poll, progress_step, run_status_line)
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
 pytestmark = NEEDS_BROWSER
+DOCS_STEPS = 3000  # shapes-default draws filled coloured shapes by then (2-3 minutes beside the browser on 2 cores)
 
 
 # ---- the test --------------------------------------------------------------------------------------------------------------
@@ -42,6 +44,8 @@ def test_train_watch_reload_stop_explore(server: StreamlitServer, chromium, shot
         poll(updated_twice, 150, "the chart and the grid to update twice", interval=0.25)
         steps = [v for v in chart_values if v is not None]
         assert steps == sorted(steps), f"the chart went back in steps: {chart_values}"
+        if os.environ.get(SCREENSHOTS_ENV):  # pictures for the README: train until the samples show shapes
+            poll(lambda: (progress_step(page) or 0) >= DOCS_STEPS, 900, f"step {DOCS_STEPS} for the screenshots")
         main(page).get_by_text("Curve smoothing (EMA)").evaluate("e => e.scrollIntoView({block: 'center'})")
         assert_no_errors(page, "Train")
         shots(page, "train")
@@ -55,7 +59,7 @@ def test_train_watch_reload_stop_explore(server: StreamlitServer, chromium, shot
         # Stop: the run saves a checkpoint and says so.
         main(page).get_by_role("button", name="Stop", exact=True).click()
         poll(lambda: run_status_line(page) == f"Run {run_name}: stopped", 120, "the run to show 'stopped'")
-        main(page).get_by_text(re.compile(r"Run stopped at step \d+\. Checkpoint: .*\.pt")).wait_for()
+        main(page).get_by_text(re.compile(r"Run stopped at step [\d,]+\. Checkpoint: .*\.pt")).wait_for()
 
         # Explore: the stopped run is selected; moving a slider redraws the main image.
         go_to(page, "Explore")
@@ -93,13 +97,13 @@ def test_train_watch_reload_stop_explore(server: StreamlitServer, chromium, shot
         # Runs: the table, and the run in the one-run picker.
         go_to(page, "Runs")
         main(page).locator('[data-testid="stDataFrame"]').wait_for()
-        main(page).get_by_text(re.compile(r"^Status: stopped · step \d+/[\d,]+")).wait_for()
+        main(page).get_by_text(re.compile(r"^Status: stopped · step [\d,]+/[\d,]+")).wait_for()
         assert_no_errors(page, "Runs")
         shots(page, "runs")
 
         # Home: the recent run with its latest samples.
         go_to(page, "Home")
-        main(page).get_by_text(re.compile(rf"^{run_name} — stopped, step \d+/[\d,]+$")).wait_for()
+        main(page).get_by_text(re.compile(rf"^{run_name} — stopped, step [\d,]+/[\d,]+$")).wait_for()
         assert_no_errors(page, "Home")
         shots(page, "home")
     except BaseException:

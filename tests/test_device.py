@@ -1,0 +1,62 @@
+"""Device choice and the CPU's bf16 probe: bf16 is used only where it measures faster."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gan_core import device
+from gan_core.errors import ConfigError
+
+
+@pytest.fixture
+def fresh_probe():
+    """Clear the once-per-process probe result before and after, so each test measures its own case."""
+    device.cpu_bf16_speedup.cache_clear()
+    yield
+    device.cpu_bf16_speedup.cache_clear()
+
+
+def test_no_bf16_instructions_means_fp32_without_probing(monkeypatch, fresh_probe) -> None:
+    monkeypatch.setattr(device, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(device, "_probe_bf16", lambda: pytest.fail("probed a CPU without bf16 instructions"))
+    assert device.cpu_bf16_speedup() is None
+    assert not device.fast_bf16(torch.device("cpu"))
+
+
+@pytest.mark.parametrize(("speedup", "expected"), [(0.5, False), (1.05, False), (1.6, True)])
+def test_bf16_instructions_use_bf16_only_where_the_probe_measures_it_faster(monkeypatch, fresh_probe,
+                                                                            speedup: float, expected: bool) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(device, "_cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr(device, "_probe_bf16", lambda: calls.append(1) or speedup)
+    assert device.fast_bf16(torch.device("cpu")) is expected
+    assert device.fast_bf16(torch.device("cpu")) is expected
+    assert calls == [1]  # measured once per process, not per Trainer
+
+
+def test_the_real_probe_times_both_precisions() -> None:
+    # Runs on any CPU (bf16 is emulated where the instructions are missing): a positive, finite time ratio.
+    speedup = device._probe_bf16(reps=2)
+    assert math.isfinite(speedup) and speedup > 0
+
+
+def test_forced_devices_that_are_missing_are_user_errors() -> None:
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            device.resolve_device("cuda")
+    assert device.resolve_device("cpu").type == "cpu"
+    assert not device.fast_bf16(torch.device("meta"))
+
+
+def test_thread_rule_one_for_mlps_all_for_conv_nets_and_the_environment_wins(monkeypatch) -> None:
+    monkeypatch.setattr(device, "_BASE_THREADS", 4)  # torch's count before the first Trainer
+    monkeypatch.delenv("GAN_WORKBENCH_THREADS", raising=False)
+    assert [device.cpu_threads(a) for a in ("mlp-small", "mlp-deep", "upsample-conv", "dcgan")] == [1, 1, 4, 4]
+    monkeypatch.setenv("GAN_WORKBENCH_THREADS", "3")
+    assert device.cpu_threads("mlp") == 3 and device.cpu_threads("dcgan") == 3
+    for junk in ("0", "two", ""):
+        monkeypatch.setenv("GAN_WORKBENCH_THREADS", junk)
+        assert device.cpu_threads("dcgan") == 4
