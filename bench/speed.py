@@ -6,11 +6,12 @@ Run by hand (never a timed test):
     python bench/speed.py --quick    # 2-4 minutes: 3 rounds x 1 s windows, smaller data sets, short profiles
     OMP_WAIT_POLICY=PASSIVE python bench/speed.py --quick   # OpenMP threads sleep instead of spinning
     python bench/speed.py --recipes mnist-mlp-small fashion-dcgan64 --seconds 5 --rounds 7
+    python bench/speed.py --device cuda --quick                # on a GPU: tables 1 and 3
 
 Table 1, per tutorial recipe at its own batch size, images/second of
   (a) the tutorial's loop as the tutorial wrote it: a DataLoader over a TensorDataset of float images in [-1, 1],
       a discriminator ending in Sigmoid + nn.BCELoss, default Adam and zero_grad(), `.item()` on the losses every
-      step (see TUTORIAL LOOPS below for which tutorial each loop copies, line by line);
+      step (bench/tutorials.py says which tutorial each loop copies, line by line);
   (b) the engine: gan_core.trainer.Trainer on the same architecture (both are built by gan_core.models.build_models
       from the preset's config), the same data (kept as uint8 on the device) and batch size, calling trainer.step()
       and trainer.flush_metrics() every log_every steps as Trainer.run does.
@@ -25,6 +26,9 @@ Table 2, per data set: images/second of the tuned default preset through the Tra
 according to the PyTorch profiler: "matrix" is the self time of matrix multiplications and convolutions (forward and
 backward), "overhead" is everything else in the step's wall time (elementwise ops, normalisation, the optimizer,
 Python and dispatch), with the biggest non-matrix operators listed so the next bottleneck is visible.
+
+Table 3, with --device cuda only: the engine's images/second on the GPU with its CUDA switches (cudnn.benchmark,
+channels_last, bf16 autocast, torch.compile) added one at a time, for --switch-recipes (default fashion-dcgan64).
 
 The data are random images of each set's shape (no files needed): speed does not depend on pixel values.
 """
