@@ -88,7 +88,7 @@ def settings_form(custom: bool, conditional_possible: bool) -> None:
                  help=f"auto picks CUDA, then Apple MPS, then CPU. Found: {app_state.device_line()}")
     c2.text_input("Run name (its folder under checkpoints/)", key="train_run_name", persist_state="session")
     with st.expander("Advanced"):
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")  # the checkbox level with the inputs' boxes
         c1.number_input("Random seed", 0, 2**31 - 1, key="train_seed", persist_state="session")
         c2.number_input("Sample grid every N steps", 1, 1_000_000, step=50, key="train_sample_every",
                         persist_state="session")
