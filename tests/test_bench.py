@@ -47,3 +47,18 @@ def test_speed_bench_prints_both_cpu_tables(capsys) -> None:
 def test_speed_bench_on_cuda_without_a_gpu_says_what_to_do() -> None:
     with pytest.raises(SystemExit, match="no CUDA GPU"):
         speed.main(["--device", "cuda"])
+
+
+def test_cuda_switch_table_logic_runs_on_the_cpu(monkeypatch, capsys) -> None:
+    # The table's own logic (one Trainer per switch row, alternating windows, ratios to the first row) checked on the
+    # CPU, where the Trainer ignores the CUDA-only switches; the GPU figures themselves need a GPU.
+    monkeypatch.setattr(speed, "recipe_config", lambda name, device: tutorials.recipe_config(name, "cpu"))
+    threads, benchmark = torch.get_num_threads(), torch.backends.cudnn.benchmark
+    try:
+        speed.bench_cuda_switches(["mnist-mlp-small"], 0.05, 2, 256, 0.05)
+    finally:
+        torch.set_num_threads(threads)
+        torch.backends.cudnn.benchmark = benchmark
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| mnist-mlp-small |")]
+    assert [r.split("|")[2].strip() for r in rows] == [label for label, _, _ in speed.CUDA_SWITCHES]
+    assert rows[0].endswith("| 1.00 / **1.00** / 1.00 |")  # the first row is the baseline of every ratio
