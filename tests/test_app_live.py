@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import conftest  # noqa: F401 - puts the repository root on sys.path for app_live
 from app_live import MAX_POINTS, chart, thin
 from gan_core.job import JobSnapshot
 

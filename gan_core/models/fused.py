@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -10,6 +12,12 @@ from torch import nn
 # taps (w0, w1, w2) and odd outputs 2i+1 see (i, i, i+1). A 4-tap, stride-2, padding-1 transposed convolution puts
 # tap k of input i on output 2i - 1 + k, so its taps are (w2, w1 + w2, w0 + w1, w0): row k here sums those 3x3 taps.
 _TAPS = ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.0, 0.0))  # 4 x 3
+
+
+@functools.cache
+def _taps(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # Made once per dtype and device: a fresh host-to-GPU copy in every forward would sync the host each step.
+    return torch.tensor(_TAPS, dtype=dtype, device=device)
 
 
 class UpsampledConv2d(nn.Conv2d):
@@ -21,7 +29,7 @@ class UpsampledConv2d(nn.Conv2d):
         return "2x nearest upsampling, then " + super().extra_repr()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # N x in x H x W -> N x out x 2H x 2W
-        taps = torch.tensor(_TAPS, dtype=self.weight.dtype, device=self.weight.device)
+        taps = _taps(self.weight.dtype, self.weight.device)
         kernel = torch.einsum("ka,oiab,lb->iokl", taps, self.weight, taps)  # in x out x 4 x 4 (transposed layout)
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             kernel = kernel.contiguous(memory_format=torch.channels_last)  # oneDNN wants matching layouts
