@@ -1,0 +1,23 @@
+"""Stable metric names: every writer (trainer, scorers, health checks) and reader (CLI, UI, runs) uses these."""
+
+from __future__ import annotations
+
+STEP = "step"
+EPOCH = "epoch"
+TIME = "time"
+LOSS_D = "loss/D"
+LOSS_G = "loss/G"
+D_REAL = "D(x)"  # mean probability D gives real images (a critic's raw score for WGAN-GP)
+D_FAKE = "D(G(z))"  # the same for generated images
+GRAD_D = "grad/D"
+GRAD_G = "grad/G"
+IMAGES_PER_SECOND = "img/s"
+QUALITY = "quality"  # Fréchet distance in random features: lower is better
+KID = "kid"
+DIVERSITY = "diversity"  # pixel diversity of the fixed-noise grid
+
+STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order the trainer's device buffer holds them
+LOSS_KEYS = (LOSS_D, LOSS_G)
+PROB_KEYS = (D_REAL, D_FAKE)
+GRAD_KEYS = (GRAD_D, GRAD_G)
+QUALITY_PREFIXES = (QUALITY, KID, "coverage")  # quality-score entries: quality, kid, coverage/...
