@@ -1,35 +1,35 @@
-"""Sample quality per CPU minute: each recipe trains on the real MNIST files for a fixed training-time budget.
+"""Time-to-quality: recipes train for fixed training-time budgets and held-out classifiers judge their samples.
 
 Run by hand (never a timed test):
 
-    python bench/quality.py                                   # 180 s per recipe, scored at 60/120/180 s (~10 min)
-    python bench/quality.py --budget 90 --points 30 60 90     # shorter
-    python bench/quality.py --recipes mnist-default --budget 60 --out /tmp/trial
-    python bench/quality.py --threads 1 --clock cpu          # on a busy machine: count CPU seconds, one thread each
+    python bench/quality.py                                     # shapes-default and mnist-default, 3 seeds,
+                                                                # scored at 30 60 120 180 300 s (~35 min)
+    python bench/quality.py --candidates shapes-default mnist-default mnist-mlp-small --seeds 0 --points 60 180
+    python bench/quality.py --candidates hinge=shapes-default:train.loss=hinge,model.d_norm=spectral \
+        base=shapes-default --threads 1 --clock cpu --points 60 120 180   # compare variants of a recipe
 
-Each recipe (default: the tuned `mnist-default` against the small and deep MNIST tutorial recipes) is built with
-`preset_config(name, data_dir=...)` and trained by the engine's Trainer until its *training* time
-(`trainer.train_seconds`: steps, metric flushes and fixed-noise grids, as the app counts it) reaches each point.
-There training pauses and 1,000 fresh samples of the sampling generator (the EMA copy where the recipe has one)
-are scored with the QualityScorer, outside the training time: "quality" is the Fréchet distance in the fixed
-random-feature space (lower is better; two halves of the real set ~0.02, one image repeated ~2, noise 20+),
-"classes" the digits that get at least 5% of the samples by the coverage classifier, "KL" KL(generated || real)
-of the predicted class histograms (0 = right proportions, log 10 = 2.3 = a single class), "diversity" the pixel
-diversity of the samples relative to the real set's (1 = as varied as real digits, near 0 = one image).
+A candidate is `PRESET` or `NAME=PRESET:section.key=value,...` (values parsed as JSON where they can be). Every
+candidate trains with every seed in one process, interleaved (--slice seconds of training each, in turn), so a
+change in the machine's load hits all of them alike. At each point training pauses and --samples fresh samples of
+the sampling generator (the EMA copy where the recipe has one; classes drawn evenly for conditional models) are
+scored outside the training time:
 
-By default the recipes train interleaved in one process (--slice seconds of training each, in turn), so a change in
-the machine's load hits every recipe alike; --sequential trains them one after another. Each keeps its own thread
-count (the Trainer's choice on this CPU, or --threads). Training time is wall-clock time, so other processes on the
-machine slow every recipe down; with --clock cpu the budget counts this process's CPU seconds instead, which
-other processes barely change (use it with --threads 1, where CPU seconds and idle-machine seconds agree). The fixed-noise grid of each recipe at each point is saved
-under --out (default /tmp/gan_bench) as <recipe>-<t>s.png, and the last as <recipe>.png.
+- by the set's held-out judge (bench/judges.py): **recognisable** (share classified with p >= 0.9), the class
+  shares, and **fd**, the Fréchet distance in the judge's features, printed with the real-vs-real floor;
+- by the engine's own QualityScorer: **quality**, the Fréchet distance in fixed random features (lower is better).
+
+Shapes candidates train on the renderer's seed-0 set and are judged by a classifier trained on another seed; MNIST
+candidates train on one fixed half of the MNIST test set in --data-dir and are judged by a classifier trained on the
+other half. Grids of the fixed noise are saved under --out as <candidate>-s<seed>-<t>s.png.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,26 +41,29 @@ sys.path.insert(0, str(REPO))
 import gan_core  # noqa: E402, F401  (before torch: the engine's OpenMP settings apply only then)
 import torch  # noqa: E402
 
-from gan_core.data import data_root  # noqa: E402
-from gan_core.errors import UserError  # noqa: E402
+from gan_core.config import RunConfig  # noqa: E402
+from gan_core.data import ImageData, data_root, load_dataset  # noqa: E402
+from gan_core.errors import ConfigError, UserError  # noqa: E402
 from gan_core.images import grid_image  # noqa: E402
-from gan_core.metrics import QualityScorer, diversity  # noqa: E402
-from gan_core.presets import PRESETS, preset_config  # noqa: E402
+from gan_core.metrics import QualityScorer  # noqa: E402
+from gan_core.presets import preset_config  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
+from judges import Judge, build_judge, mnist_halves, shapes_real  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
 
-DEFAULT_RECIPES = ["mnist-default", "mnist-mlp-small", "mnist-mlp-deep"]
+DEFAULT_CANDIDATES = ["shapes-default", "mnist-default"]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
-NUM_SAMPLES = 1000
+JUDGED_SETS = ("shapes", "mnist")
 
 
 @dataclass
 class Run:
     name: str
+    seed: int
     trainer: Trainer
     threads: int
-    points: list[dict[str, float]] = field(default_factory=list)
-    cpu: float = 0.0  # CPU seconds spent in training (process time; the recipes train on one thread here)
+    points: list[dict] = field(default_factory=list)
+    cpu: float = 0.0  # CPU seconds of this process spent training this run
 
     def clock(self, kind: str) -> float:
         return self.trainer.train_seconds if kind == "train" else self.cpu
@@ -68,49 +71,67 @@ class Run:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--budget", type=float, default=180.0, help="training seconds per recipe (default 180)")
-    p.add_argument("--points", type=float, nargs="+", help="training times to score at (default: thirds of the budget)")
-    p.add_argument("--recipes", nargs="+", default=DEFAULT_RECIPES, choices=sorted(PRESETS), metavar="PRESET",
-                   help=f"presets to compare (default: {' '.join(DEFAULT_RECIPES)})")
-    p.add_argument("--data-dir", default=str(DEFAULT_DATA), help=f"folder with the IDX files (default {DEFAULT_DATA})")
-    p.add_argument("--threads", type=int, help="intra-op threads for every recipe (default: the Trainer's choice)")
+    p.add_argument("--candidates", nargs="+", default=DEFAULT_CANDIDATES, metavar="[NAME=]PRESET[:OVERRIDES]",
+                   help=f"recipes to compare (default: {' '.join(DEFAULT_CANDIDATES)})")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
+    p.add_argument("--points", type=float, nargs="+", default=[30, 60, 120, 180, 300],
+                   help="training seconds to score at (default 30 60 120 180 300)")
+    p.add_argument("--samples", type=int, default=2000, help="samples scored per point (default 2000)")
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA), help=f"folder with the MNIST IDX files ({DEFAULT_DATA})")
+    p.add_argument("--threads", type=int, help="intra-op threads for every run (default: the Trainer's choice)")
     p.add_argument("--out", default="/tmp/gan_bench", help="folder for the sample grids (default /tmp/gan_bench)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--slice", type=float, default=10.0, help="training seconds per turn when interleaving")
-    p.add_argument("--sequential", action="store_true", help="train the recipes one after another, not interleaved")
     p.add_argument("--clock", choices=("train", "cpu"), default="train",
-                   help="what the budget and points count: 'train' = the Trainer's training time (wall clock, as the "
-                        "app shows it; default), 'cpu' = CPU seconds of this process while training (robust to other "
-                        "processes on a busy machine; with one thread per recipe the two agree on an idle one)")
+                   help="what the points count: 'train' = the Trainer's training time (wall clock, as the app shows "
+                        "it; default), 'cpu' = CPU seconds of this process while training (robust to other "
+                        "processes; with --threads 1 the two agree on an idle machine)")
+    p.add_argument("--json", help="also write every scored point to this JSON-lines file")
     a = p.parse_args(argv)
-    a.points = sorted(set(a.points)) if a.points else [a.budget * k / 3 for k in (1, 2, 3)]
-    if a.points[-1] > a.budget:
-        a.budget = a.points[-1]
+    a.points = sorted(set(a.points))
     return a
 
 
-# ---- machine -----------------------------------------------------------------------------------------------------
-def load_text() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+def parse_candidate(spec: str) -> tuple[str, RunConfig]:
+    """'[NAME=]PRESET[:section.key=value,...]' -> (name, config); raises ConfigError with the bad part named."""
+    name, _, rest = spec.rpartition("=") if "=" in spec.split(":", 1)[0] else ("", "", spec)
+    preset, _, overrides = rest.partition(":")
+    cfg = preset_config(preset)
+    d = cfg.to_dict()
+    for item in filter(None, overrides.split(",")):
+        key, sep, raw = item.partition("=")
+        section, _, field_name = key.partition(".")
+        if not sep or section not in ("data", "model", "train") or field_name not in d[section]:
+            raise ConfigError(f"Cannot read override {item!r} of candidate {spec!r}: use section.key=value.")
+        try:
+            d[section][field_name] = json.loads(raw)
+        except json.JSONDecodeError:
+            d[section][field_name] = raw
+    return name or preset, RunConfig.from_dict(d)
 
 
-# ---- one recipe --------------------------------------------------------------------------------------------------
-def build(name: str, a: argparse.Namespace) -> Run:
-    cfg = preset_config(name, data_dir=a.data_dir)
+def bench_data(cfg: RunConfig, data_dir: str) -> tuple[ImageData, ImageData]:
+    """(what the GAN trains on, the judge's real images) for a candidate's data set."""
+    if cfg.data.name == "mnist":
+        return mnist_halves(data_dir)
+    if cfg.data.name == "shapes" and cfg.data.shapes_mode == "mixed":
+        data = load_dataset(cfg.data)
+        return data, shapes_real(size=data.shape[1])
+    raise ConfigError(f"No held-out judge for {cfg.data.name!r}: the bench judges {', '.join(JUDGED_SETS)}.")
+
+
+def build(name: str, cfg: RunConfig, seed: int, data: ImageData, threads: int | None) -> Run:
     t = cfg.train
-    t.device, t.seed = "cpu", a.seed
-    t.steps, t.epochs = 10**9, None  # time decides, not steps
+    t.device, t.seed = "cpu", seed
+    t.steps, t.epochs, t.max_seconds = 10**9, None, None  # time decides, not steps
     t.quality_every = 0  # scored here, at the chosen training times
-    t.max_seconds = None
-    if a.threads:
-        os.environ["GAN_WORKBENCH_THREADS"] = str(a.threads)
-    trainer = Trainer(cfg)  # sets the recipe's thread count
-    return Run(name, trainer, torch.get_num_threads())
+    if threads:
+        os.environ["GAN_WORKBENCH_THREADS"] = str(threads)
+    trainer = Trainer(cfg, data=data)  # sets the recipe's thread count
+    return Run(name, seed, trainer, torch.get_num_threads())
 
 
 def train_until(run: Run, seconds: float, clock: str) -> None:
-    torch.set_num_threads(run.threads)  # process-wide: every recipe trains with its own count
+    torch.set_num_threads(run.threads)  # process-wide: every run trains with its own count
     tr = run.trainer
     start, base = time.process_time(), run.cpu
     if clock == "train":
@@ -120,53 +141,49 @@ def train_until(run: Run, seconds: float, clock: str) -> None:
     run.cpu = base + time.process_time() - start
 
 
-def score(run: Run, scorer: QualityScorer, out: Path, clock: str) -> dict[str, float]:
-    """1,000 fresh samples scored against the real set (not training time); saves the fixed-noise grid."""
+def score(run: Run, judge: Judge, scorer: QualityScorer, n: int, out: Path, label: str) -> dict:
+    """n fresh samples scored by the judge and the random-feature scorer (not training time); saves the grid."""
     tr = run.trainer
-    tr.quality = scorer
-    rng = torch.get_rng_state()  # scoring must not change the training's random stream
-    grid = tr.sample_fixed()  # also copies BatchNorm statistics into the EMA generator
-    samples = tr.sample(NUM_SAMPLES)
-    torch.set_rng_state(rng)
-    entry: dict[str, float] = {"step": tr.step_count}
-    entry.update(scorer.score(samples))
-    entry["diversity"] = diversity(samples)
-    tr.report(dict(entry))  # into the history and the health monitor, as the app's quality scores go
-    recent = [h for h in tr.history if "img/s" in h][-5:]
-    entry.update(time=tr.train_seconds, cpu=run.cpu, epoch=tr.epoch,
-                 **{"img/s": sum(h["img/s"] for h in recent) / max(len(recent), 1)})
-    label = f"{run.clock(clock):.0f}s"
-    grid_image(grid).save(out / f"{run.name}-{label}.png")
-    grid_image(grid).save(out / f"{run.name}.png")
+    samples = tr.sample(n, balanced=True)
+    entry = {"candidate": run.name, "seed": run.seed, "time": round(tr.train_seconds, 1), "cpu": round(run.cpu, 1),
+             "step": tr.step_count, **judge.score(samples), "quality": scorer.score(samples)["quality"]}
+    grid_image(tr.sample_fixed()).save(out / f"{run.name}-s{run.seed}-{label}.png")
     return entry
 
 
-# ---- tables ------------------------------------------------------------------------------------------------------
-def fmt(v: float | None, digits: int = 2) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
-def print_tables(runs: list[Run], points: list[float], clock: str) -> None:
-    print("\nOver time (1,000 samples per score; quality = Fréchet distance, lower is better):\n")
-    print("| recipe | training s | CPU s | steps | epochs | img/s | quality | KID | classes | KL | diversity |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in runs:
-        for e in r.points:
-            print(f"| {r.name} | {e['time']:.0f} | {e['cpu']:.0f} | {e['step']:.0f} | {e['epoch']:.1f} | {e['img/s']:,.0f} | "
-                  f"{e['quality']:.2f} | {e['kid']:.3g} | {e.get('coverage/classes', float('nan')):.0f} | "
-                  f"{fmt(e.get('coverage/kl'))} | {e['diversity/real']:.2f} |")
-    heads = " | ".join(f"score@{p:.0f}s" for p in points)
+def print_tables(runs: list[Run], points: list[float], judges: dict[str, Judge], clock: str) -> None:
+    names = list(dict.fromkeys(r.name for r in runs))
     what = "training seconds (wall clock)" if clock == "train" else "CPU seconds of training"
-    print(f"\nSummary (points in {what}; score = quality, lower is better; classes, KL and diversity at the last "
-          f"point, diversity relative to the real set's):\n")
-    print(f"| recipe | {heads} | classes covered | KL | diversity | alerts |")
-    print("| --- | " + " | ".join("---:" for _ in points) + " | ---: | ---: | ---: | --- |")
-    for r in runs:
-        last = r.points[-1]
-        kinds = sorted({a["kind"] for a in r.trainer.alerts})
-        cells = " | ".join(f"{e['quality']:.2f}" for e in r.points)
-        print(f"| {r.name} | {cells} | {last.get('coverage/classes', float('nan')):.0f}/{r.trainer.num_classes} | {fmt(last.get('coverage/kl'))} | "
-              f"{last['diversity/real']:.2f} | {', '.join(kinds) or 'none'} |")
+    heads = " | ".join(f"@{p:.0f}s" for p in points)
+    print(f"\nRecognisable (judge p >= 0.9), median over seeds [min-max], at {what}:\n")
+    print(f"| candidate | {heads} | steps @last |")
+    print("| --- | " + " | ".join("---:" for _ in points) + " | ---: |")
+    for name in names:
+        group = [r for r in runs if r.name == name]
+        cells = []
+        for i in range(len(points)):
+            vals = [r.points[i]["recognisable"] for r in group]
+            cells.append(f"{median(vals):.1%} [{min(vals):.0%}-{max(vals):.0%}]")
+        steps = median([r.points[-1]["step"] for r in group])
+        print(f"| {name} | {' | '.join(cells)} | {steps:,.0f} |")
+    print("\nAt the last point, median over seeds: class shares (min and max share), judge fd / real-vs-real floor, "
+          "random-feature quality:\n")
+    print("| candidate | set | class shares (median run) | min share | max share | fd | floor | fd/floor | quality |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in names:
+        group = [r for r in runs if r.name == name]
+        last = sorted((r.points[-1] for r in group), key=lambda e: e["fd"])
+        mid = last[len(last) // 2]
+        judge = judges[group[0].trainer.data.name]
+        shares = ", ".join(f"{c} {s:.0%}" for c, s in zip(judge.class_names, mid["shares"]))
+        fd = median([e["fd"] for e in last])
+        print(f"| {name} | {judge.name} | {shares} | {median([min(e['shares']) for e in last]):.1%} | "
+              f"{median([max(e['shares']) for e in last]):.1%} | {fd:.2f} | {judge.floor:.2f} | "
+              f"{fd / judge.floor:.1f}x | {median([e['quality'] for e in last]):.3f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,70 +191,51 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}; Python "
-          f"{platform.python_version()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; "
-          f"{load_text()} at the start", flush=True)
+          f"{platform.python_version()}; load average {os.getloadavg()[0]:.2f} at the start", flush=True)
+    judges: dict[str, Judge] = {}
+    scorers: dict[str, QualityScorer] = {}
+    runs: list[Run] = []
     try:
-        runs = [build(name, a) for name in a.recipes]
+        for spec in a.candidates:
+            name, cfg = parse_candidate(spec)
+            data, real = bench_data(cfg, a.data_dir)
+            if data.name not in judges:
+                t0 = time.monotonic()
+                judges[data.name] = build_judge(real, data_root() / "stats")
+                scorers[data.name] = QualityScorer(data, data_root() / "stats")
+                j = judges[data.name]
+                print(f"{data.name} judge ready in {time.monotonic() - t0:.0f}s: held-out accuracy {j.accuracy:.3f}, "
+                      f"on real images {j.score(real.images[:a.samples])['recognisable']:.1%} recognisable, "
+                      f"fd floor {j.floor:.2f}", flush=True)
+            for seed in a.seeds:
+                runs.append(build(name, cfg.copy(), seed, data, a.threads))
+            print(f"{name}: {len(data):,} training images, {runs[-1].threads} thread(s), {runs[-1].trainer.hardware}",
+                  flush=True)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for r in runs:
-        n = len(r.trainer.data)
-        notices = "; ".join(r.trainer.data.notices)
-        print(f"{r.name}: {PRESETS[r.name].description} [{n:,} images, {r.threads} thread(s)]"
-              + (f" ({notices})" if notices else ""), flush=True)
-    scorers: dict[str, tuple[QualityScorer, float]] = {}  # per data set: scorer, diversity of real images
-    for r in runs:
-        name = r.trainer.config.data.name
-        if name not in scorers:
-            t0 = time.monotonic()
-            real = r.trainer.data
-            pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:NUM_SAMPLES]
-            scorers[name] = (QualityScorer(real, data_root() / "stats"), diversity(real.images[pick]))
-            s, d = scorers[name]  # real statistics and classifier are cached on disk after the first time
-            print(f"{name} scorer ready in {time.monotonic() - t0:.0f}s (classifier accuracy "
-                  f"{fmt(s.classifier_accuracy, 3)}); real diversity {d:.2f}", flush=True)
-    meter = LoadMeter()
-    started = time.monotonic()
-
-    def checkpoint(r: Run) -> None:
-        scorer, real_div = scorers[r.trainer.config.data.name]
-        e = score(r, scorer, out, a.clock)
-        e["diversity/real"] = e["diversity"] / real_div
-        r.points.append(e)
-        print(f"  {r.name:18s} train {e['time']:5.0f}s cpu {e['cpu']:5.0f}s step {e['step']:6.0f} quality {e['quality']:6.2f} "
-              f"classes {e.get('coverage/classes', float('nan')):2.0f} KL {fmt(e.get('coverage/kl'))} "
-              f"diversity {e['diversity/real']:.2f} | {load_text()}", flush=True)
-
-    if a.sequential:
+    meter, started = LoadMeter(), time.monotonic()
+    log = open(a.json, "a") if a.json else None  # noqa: SIM115 - open for the whole run
+    targets = sorted(set(a.points) | {min(x * a.slice, a.points[-1]) for x in range(1, int(a.points[-1] / a.slice) + 1)})
+    for target in targets:
         for r in runs:
-            for p in a.points:
-                train_until(r, p, a.clock)
-                checkpoint(r)
-    else:
-        targets = sorted(set(a.points) | {min(x, a.budget) for x in _range(a.slice, a.budget, a.slice)})
-        for target in targets:
-            for r in runs:
-                train_until(r, target, a.clock)
-                if any(abs(target - p) < 1e-9 for p in a.points):
-                    checkpoint(r)
+            train_until(r, target, a.clock)
+            if target in a.points:
+                e = score(r, judges[r.trainer.data.name], scorers[r.trainer.data.name], a.samples, out,
+                          f"{target:.0f}s")
+                r.points.append(e)
+                shares = "/".join(f"{s:.0%}" for s in e["shares"])
+                print(f"  {r.name:24s} seed {r.seed} t {e['time']:5.0f}s cpu {e['cpu']:5.0f}s step {e['step']:6d} "
+                      f"recognisable {e['recognisable']:6.1%} shares {shares} fd {e['fd']:7.2f} "
+                      f"quality {e['quality']:.3f}", flush=True)
+                if log:
+                    log.write(json.dumps(e) + "\n")
     others = meter.others()
     print(f"\nWall time {time.monotonic() - started:.0f}s; other processes used "
-          f"{'?' if others is None else f'{others:.2f}'} of {os.cpu_count()} cores meanwhile; {load_text()} at the end.")
-    print_tables(runs, a.points, a.clock)
-    for r in runs:
-        for alert in r.trainer.alerts:
-            print(f"alert [{r.name}, step {alert['step']}]: {alert['message']}")
-    print(f"\nGrids: {out}/<recipe>.png (last) and <recipe>-<t>s.png (each point).")
+          f"{'?' if others is None else f'{others:.2f}'} of {os.cpu_count()} cores meanwhile.")
+    print_tables(runs, a.points, judges, a.clock)
+    print(f"\nGrids: {out}/<candidate>-s<seed>-<t>s.png")
     return 0
-
-
-def _range(start: float, stop: float, step: float) -> list[float]:
-    out, x = [], start
-    while x < stop + 1e-9:
-        out.append(x)
-        x += step
-    return out + [stop]
 
 
 if __name__ == "__main__":
