@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app_live import MAX_POINTS, chart, thin
 from gan_core.job import JobSnapshot
+from workbench.live import MAX_POINTS, chart, thin
 
 
 def mixed_history(log_steps: int) -> list[dict[str, float]]:
