@@ -140,3 +140,20 @@ def tiny_data_config() -> dict:
     import dataclasses
 
     return dataclasses.asdict(DataConfig(name="shapes", shapes_mode="triangles", num_samples=128, image_size=16))
+
+
+BATCHNORM_WGAN = "wgan-batchnorm"  # a recipe that breaks the WGAN-GP rule: see the fixture below
+
+
+@pytest.fixture
+def batchnorm_wgan_recipe(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Adds a seconds-long recipe whose critic has BatchNorm under the WGAN-GP loss (RunConfig.validate refuses it;
+    no built-in recipe or widget can ask for it, so this is how the CLI and the Train page meet the rule)."""
+    from gan_core.presets import PRESETS, Preset
+
+    monkeypatch.setitem(PRESETS, BATCHNORM_WGAN, Preset(
+        "WGAN-GP with a BatchNorm critic (invalid).",
+        {"name": "shapes", "num_samples": 128, "image_size": 16},
+        {"arch": "dcgan", "latent_dim": 8, "width": 8, "d_norm": "batch"},
+        {"loss": "wgan-gp", "batch_size": 16, "steps": 4, "quality_every": 0, "device": "cpu"}))
+    return BATCHNORM_WGAN

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core.config import DataConfig
 from gan_core.job import TrainingJob
 from gan_core.presets import PRESETS
+from gan_core.runs import checkpoint_root
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -154,3 +155,15 @@ def test_taken_or_invalid_run_names_are_refused(tmp_path) -> None:
     at.button(key="train_start_btn").click().run()
     assert any("Invalid run name" in e.value for e in at.error)
     assert not job_registry().jobs
+
+
+def test_a_recipe_breaking_the_wgan_gp_rule_is_explained_and_not_started(batchnorm_wgan_recipe: str) -> None:
+    at = train_page(tiny_data_config())
+    at.selectbox(key="train_preset").set_value(batchnorm_wgan_recipe).run()
+    rule = "WGAN-GP needs a critic without BatchNorm"
+    assert any(rule in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="train_run_name").set_value("never")
+    at.button(key="train_start_btn").click().run()
+    assert not at.exception
+    assert any(rule in e.value for e in at.error)
+    assert not job_registry().jobs and not (checkpoint_root() / "never").exists()
