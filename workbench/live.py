@@ -1,8 +1,4 @@
-"""Renderings of a live run shared by every tab that polls it: each figure and grid image is built once per change.
-
-Ten tabs polling once a second would otherwise build ten copies of the same figures a second, all in Python, and
-take the interpreter lock from the training thread.
-"""
+"""Renderings of a live run shared by every tab that polls it: each figure and grid image is built once per change."""
 
 from __future__ import annotations
 
@@ -20,6 +16,8 @@ from gan_core.timefmt import UNKNOWN, format_seconds
 from workbench.charts import curves_figure, quality_keys
 
 MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenly (the last entry always kept)
+# Ten tabs polling once a second would otherwise build ten copies of the same figures a second, all in Python, and
+# take the interpreter lock from the training thread: one cache for the whole process.
 _lock = threading.Lock()
 _cache: OrderedDict[tuple, Any] = OrderedDict()
 T = TypeVar("T")
