@@ -15,7 +15,9 @@ import numpy as np
 
 from .config import ARCH_NAMES, DATASET_NAMES, LOSS_NAMES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import CheckpointError, UserError, disk_error
+from .metric_names import IMAGES_PER_SECOND, LOSS_D, LOSS_G, QUALITY
 from .presets import PRESETS, default_preset_for, preset_config
+from .timefmt import format_seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,8 +99,6 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
         t.epochs = a.epochs
     t.compile, t.channels_last = a.compile or t.compile, a.channels_last or t.channels_last
     t.amp = t.amp if a.amp is None else a.amp
-    if t.loss == "wgan-gp" and m.d_norm == "batch":
-        m.d_norm = "auto"
     return cfg.validate()
 
 
@@ -137,21 +137,17 @@ class ProgressLine:
         frac = step / max(total, 1)
         bar = "#" * int(frac * 24) + "." * (24 - int(frac * 24))
         eta = (total - step) * seconds / step if step else 0.0
-        text = (f"[{bar}] {frac:5.1%} step {step}/{total} | ETA {_hms(eta)} | {metrics.get('img/s', 0):,.0f} img/s"
-                f" | D {metrics.get('loss/D', float('nan')):.3f} G {metrics.get('loss/G', float('nan')):.3f}")
-        if "quality" in metrics:
-            text += f" | quality {metrics['quality']:.2f}"
+        text = (f"[{bar}] {frac:5.1%} step {step}/{total} | ETA {format_seconds(eta)} | "
+                f"{metrics.get(IMAGES_PER_SECOND, 0):,.0f} img/s | D {metrics.get(LOSS_D, float('nan')):.3f} "
+                f"G {metrics.get(LOSS_G, float('nan')):.3f}")
+        if QUALITY in metrics:
+            text += f" | quality {metrics[QUALITY]:.2f}"
         self.stream.write(("\r" + text) if self.tty else text + "\n")
         self.stream.flush()
 
     def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
-
-
-def _hms(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def cmd_train(a: argparse.Namespace) -> int:

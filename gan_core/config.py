@@ -12,6 +12,7 @@ DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folde
 ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
 LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
 
 
 @dataclass
@@ -128,8 +129,12 @@ class RunConfig:
         self.data.validate()
         self.model.validate()
         self.train.validate()
-        if self.model.conditional and self.data.name in ("celeba", "folder"):
+        if self.model.conditional and self.data.name in UNLABELED_DATASETS:
             raise ConfigError(f"A conditional model needs class labels; '{self.data.name}' has none.")
+        if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
+            # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
+            raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
+                              "'none', or choose another loss.")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,8 +16,10 @@ from .checkpoints import CHECKPOINT_SUFFIX, TEMP_PREFIX, find_checkpoints, save_
 from .config import RunConfig
 from .errors import ConfigError, TrainingError
 from .images import grid_image, png_bytes
+from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+_GRID_RE = re.compile(r"^step-(\d+)\.png$")  # the names grid_path gives
 GRID_DIR = "grids"
 META_FILE = "meta.json"
 
@@ -70,6 +72,17 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def grid_path(run_dir: str | Path, step: int) -> Path:
+    """Where the fixed-noise grid of `step` is saved: grids/step-0000123.png."""
+    return Path(run_dir) / GRID_DIR / f"step-{step:07d}.png"
+
+
+def grid_step(path: str | Path) -> int | None:
+    """The step of a grid file named by grid_path, or None for any other file name."""
+    match = _GRID_RE.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
 @dataclass
 class RunInfo:
     """What the Runs page and the CLI show about one run folder, without loading any checkpoint."""
@@ -80,7 +93,9 @@ class RunInfo:
 
     @property
     def grids(self) -> list[Path]:
-        return sorted((self.path / GRID_DIR).glob("step-*.png"))
+        """The run's grid files in step order (by number: past step 9,999,999 the names no longer sort)."""
+        steps = {p: grid_step(p) for p in (self.path / GRID_DIR).glob("*.png")}
+        return sorted((p for p, step in steps.items() if step is not None), key=steps.__getitem__)
 
     @property
     def checkpoints(self) -> list[Path]:
@@ -130,8 +145,7 @@ class RunWriter:
 
     def on_step(self, trainer: Any, events: set[str]) -> None:
         if "grid" in events and trainer.latest_grid is not None:
-            path = self.dir / GRID_DIR / f"step-{trainer.step_count:07d}.png"
-            write_atomic(path, png_bytes(grid_image(trainer.latest_grid)))
+            write_atomic(grid_path(self.dir, trainer.step_count), png_bytes(grid_image(trainer.latest_grid)))
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
 
@@ -161,15 +175,15 @@ class RunWriter:
 
     def write_meta(self, trainer: Any, status: str, error: str | None = None) -> None:
         cfg: RunConfig = trainer.config
-        last = next((h for h in reversed(trainer.history) if "loss/D" in h), {})
-        quality = next((h for h in reversed(trainer.history) if "quality" in h), {})
+        last = next((h for h in reversed(trainer.history) if LOSS_D in h), {})
+        quality = next((h for h in reversed(trainer.history) if QUALITY in h), {})
         meta = {
             "name": self.dir.name, "status": status, "error": error, "preset": cfg.preset,
             "dataset": cfg.data.name, "arch": cfg.model.arch, "loss": cfg.train.loss,
             "image_shape": list(trainer.image_shape), "step": trainer.step_count, "total_steps": trainer.total_steps,
             "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(),
-            "last": {k: last[k] for k in ("loss/D", "loss/G", "D(x)", "D(G(z))") if k in last},
-            "quality": {k: v for k, v in quality.items() if k != "step"},
+            "last": {k: last[k] for k in STEP_METRICS if k in last},
+            "quality": {k: v for k, v in quality.items() if k != STEP},
             "alerts": [a["message"] for a in trainer.alerts[-5:]],
             "config": cfg.to_dict(),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import app_state
+from workbench import data, navigation, session
 
 LABELS = {
     "shapes": "Shapes (synthetic, no download)", "mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST",
@@ -20,29 +20,29 @@ def size_label(option: str) -> str:
     return "native size" if option == "native" else f"{option} x {option}"
 
 
-def data_form(stored: app_state.DataConfig) -> tuple[app_state.DataConfig | None, list]:
+def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
     """The widgets of the chosen set; returns the DataConfig they describe (data_dir None for uploads) and uploads."""
-    app_state.default("data_name", stored.name)
-    name = st.selectbox("Data set", list(app_state.DATASETS), key="data_name", format_func=LABELS.get,
+    session.default("data_name", stored.name)
+    name = st.selectbox("Data set", data.dataset_names(), key="data_name", format_func=LABELS.get,
                         persist_state="session")
-    st.caption(app_state.DATASETS[name][0])
+    st.caption(data.dataset_description(name))
     same = stored.name == name  # start from the stored choice only for the set it describes
     values: dict = {"name": name}
     uploads: list = []
     col1, col2 = st.columns(2)
     with col1:
         if name == "shapes":
-            app_state.default("data_shapes_mode", stored.shapes_mode)
+            session.default("data_shapes_mode", stored.shapes_mode)
             values["shapes_mode"] = st.radio("Shapes", ["mixed", "triangles"], key="data_shapes_mode", horizontal=True,
                                              persist_state="session",
                                              format_func={"mixed": "mixed (triangles, squares, circles)",
                                                           "triangles": "colored triangles (tutorial)"}.get)
-            app_state.default("data_num_samples", int(stored.num_samples))
+            session.default("data_num_samples", int(stored.num_samples))
             values["num_samples"] = int(st.number_input("Number of images", 16, 200_000, step=256,
                                                         key="data_num_samples", persist_state="session"))
         else:
             key = f"data_dir_{name}"
-            app_state.default(key, (stored.data_dir or "") if same else "")
+            session.default(key, (stored.data_dir or "") if same else "")
             label = {"celeba": "Folder or img_align_celeba.zip (required)",
                      "folder": "...or a folder / .zip on this machine"}.get(name, "Folder with local files (optional)")
             if name == "folder":
@@ -51,75 +51,68 @@ def data_form(stored: app_state.DataConfig) -> tuple[app_state.DataConfig | None
             values["data_dir"] = st.text_input(label, key=key, persist_state="session",
                                                placeholder="/path/to/images").strip() or None
             if name in TORCHVISION_SETS:
-                app_state.default("data_download", bool(stored.download))
+                session.default("data_download", bool(stored.download))
                 values["download"] = st.checkbox("Download when no local files are found", key="data_download",
                                                  persist_state="session")
     with col2:
-        app_state.default("data_image_size", str(stored.image_size) if same and stored.image_size else "native")
+        session.default("data_image_size", str(stored.image_size) if same and stored.image_size else "native")
         size = st.selectbox("Image size", SIZES, key="data_image_size", format_func=size_label, persist_state="session")
         values["image_size"] = None if size == "native" else int(size)
         if name != "shapes":
             channels_default = {None: "native", 3: "RGB (3)", 1: "grayscale (1)"}[stored.channels if same else None]
-            app_state.default("data_channels", channels_default)
+            session.default("data_channels", channels_default)
             channels = st.selectbox("Channels", CHANNELS, key="data_channels", persist_state="session")
             values["channels"] = {"native": None, "RGB (3)": 3, "grayscale (1)": 1}[channels]
-            app_state.default("data_max_images", int(stored.max_images or 0) if same else 0)
+            session.default("data_max_images", int(stored.max_images or 0) if same else 0)
             cap = st.number_input("Use at most this many images (0 = all)", 0, 10_000_000, step=1000,
                                   key="data_max_images", persist_state="session")
             values["max_images"] = int(cap) or None
-    return app_state.DataConfig(**values), uploads
+    return data.form_config(values), uploads
 
 
-def load(cfg: app_state.DataConfig, uploads: list) -> None:
+def load(cfg: data.DataConfig, uploads: list) -> None:
     """Load with a progress bar; on success the config becomes the session's chosen data set."""
     bar = st.progress(0.0, text=f"Loading {cfg.name}...")
     try:
-        if uploads:
-            cfg.data_dir = str(app_state.save_uploaded(uploads))  # uploads win over a typed folder
-        cfg.validate()
-        app_state.load_data(cfg, lambda f, msg: bar.progress(min(max(float(f), 0.0), 1.0), text=msg))
-    except app_state.UserError as e:
-        bar.empty()
+        data.load_choice(cfg, uploads, lambda f, msg: bar.progress(min(max(float(f), 0.0), 1.0), text=msg))
+    except session.USER_ERRORS as e:
         st.error(str(e))
-        return
     bar.empty()
-    app_state.choose_data(cfg)
 
 
-def preview(cfg: app_state.DataConfig) -> None:
-    data = app_state.data_store().get(cfg)
-    if data is None:
-        st.info(f"Chosen data set: {app_state.dataset_summary(cfg)}. Press **Load and preview** to see its images.")
+def preview(cfg: data.DataConfig) -> None:
+    images = data.data_store().get(cfg)
+    if images is None:
+        st.info(f"Chosen data set: {data.dataset_summary(cfg)}. Press **Load and preview** to see its images.")
         return
-    c, h, w = data.shape
+    c, h, w = images.shape
     st.subheader("Chosen data set")
     cols = st.columns(4)
-    cols[0].metric("Images", f"{len(data):,}")
+    cols[0].metric("Images", f"{len(images):,}")
     cols[1].metric("Size", f"{h} x {w}")
     cols[2].metric("Channels", "RGB (3)" if c == 3 else "grayscale (1)")
-    cols[3].metric("Classes", str(data.num_classes) if data.num_classes else "none")
-    st.markdown(f"**{len(data):,} images** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
-                + (f"; classes: {', '.join(data.class_names)}" if data.class_names else "."))
-    notices = list(data.notices)
+    cols[3].metric("Classes", str(images.num_classes) if images.num_classes else "none")
+    st.markdown(f"**{len(images):,} images** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
+                + (f"; classes: {', '.join(images.class_names)}" if images.class_names else "."))
+    notices = list(images.notices)
     if notices:
         st.warning(notices[0])
         if len(notices) > 1:
             with st.expander(f"All {len(notices)} notices (skipped files and why)"):
                 st.text("\n".join(notices[1:]))
-    grid = app_state.grid_image(data.images[:64])
-    st.image(app_state.upscale(grid, 384), caption="The first real images", width="content")
-    st.page_link("pages/2_Train.py", label="Train on this data", icon=":material/arrow_forward:")
+    st.image(data.preview_image(images), caption="The first real images", width="content")
+    st.page_link(navigation.TRAIN_PAGE, label="Train on this data", icon=":material/arrow_forward:")
 
 
-app_state.run_inside_app()
+navigation.run_inside_app()
 st.title("Data")
 st.markdown("Choose the images the GAN learns to imitate. The choice carries over to the **Train** page.")
-app_state.show_flash()
-stored = app_state.chosen_data()
-cfg, uploads = data_form(stored or app_state.DataConfig())
+session.show_flash()
+stored = data.chosen_data()
+cfg, uploads = data_form(data.form_start())
 if st.button("Load and preview", key="data_load_btn", type="primary"):
     load(cfg, uploads)
-    stored = app_state.chosen_data()
+    stored = data.chosen_data()
 elif stored is not None and (stored.name != cfg.name or (cfg.name == "shapes" and stored != cfg)):
     st.caption("The settings above differ from the chosen data set: press **Load and preview** to use them.")
 if stored is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,10 +45,7 @@ def tiny() -> RunConfig:
     return tiny_config()
 
 
-# ---- Streamlit app tests (tests/test_app_*.py) ------------------------------------------------------------------------
-if str(REPO) not in sys.path:  # the pages import app_state from the repo root, as `streamlit run app.py` allows
-    sys.path.insert(0, str(REPO))
-
+# ---- Streamlit app tests (tests/test_app_*.py) -----------------------------------------------------------------------
 APP = str(REPO / "app.py")
 
 
@@ -75,9 +71,9 @@ def app_env() -> Iterator[None]:
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
-    import app_state
+    from workbench.jobs import job_registry
 
-    registry = app_state.job_registry()
+    registry = job_registry()
     jobs = list(registry.jobs.values())
     for job in jobs:
         job.stop()
@@ -87,8 +83,9 @@ def app_env() -> Iterator[None]:
     assert not stuck, f"training threads did not stop: {stuck}"
 
 
-def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int | None = None, **train: object) -> Path:
-    """A finished (or, with stop_at, stopped) tiny run on disk: grids, checkpoint, meta, in the temporary checkpoints."""
+def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int | None = None,
+             **train: object) -> Path:
+    """A finished (or, with stop_at, stopped) tiny run on disk: grids, checkpoint, meta, in the temporary folder."""
     from gan_core.runs import RunWriter, run_path
     from gan_core.trainer import Trainer
 
@@ -143,3 +140,20 @@ def tiny_data_config() -> dict:
     import dataclasses
 
     return dataclasses.asdict(DataConfig(name="shapes", shapes_mode="triangles", num_samples=128, image_size=16))
+
+
+BATCHNORM_WGAN = "wgan-batchnorm"  # a recipe that breaks the WGAN-GP rule: see the fixture below
+
+
+@pytest.fixture
+def batchnorm_wgan_recipe(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Adds a seconds-long recipe whose critic has BatchNorm under the WGAN-GP loss (RunConfig.validate refuses it;
+    no built-in recipe or widget can ask for it, so this is how the CLI and the Train page meet the rule)."""
+    from gan_core.presets import PRESETS, Preset
+
+    monkeypatch.setitem(PRESETS, BATCHNORM_WGAN, Preset(
+        "WGAN-GP with a BatchNorm critic (invalid).",
+        {"name": "shapes", "num_samples": 128, "image_size": 16},
+        {"arch": "dcgan", "latent_dim": 8, "width": 8, "d_norm": "batch"},
+        {"loss": "wgan-gp", "batch_size": 16, "steps": 4, "quality_every": 0, "device": "cpu"}))
+    return BATCHNORM_WGAN

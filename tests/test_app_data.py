@@ -1,16 +1,17 @@
-"""AppTest of the Data page: per-set widgets, shapes preview, folder errors, uploads, offline sets, carry-over to Train."""
+"""AppTest of the Data page: per-set widgets, shapes preview, folder errors, uploads, offline sets, carry-over."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-import app_state
-import gan_core.trainer
 import pytest
 from conftest import open_page, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+import gan_core.trainer
+from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
 DATA_PAGE = "pages/1_Data.py"
@@ -29,14 +30,15 @@ def png(color: tuple[int, int, int]) -> bytes:
 def test_every_data_set_is_offered_with_its_own_options() -> None:
     at = data_page()
     assert at.selectbox(key="data_name").options == [
-        "Shapes (synthetic, no download)", "MNIST digits", "Fashion-MNIST", "CIFAR-10", "CelebA faces", "Your own images"]
-    assert at.radio(key="data_shapes_mode").value == "mixed" and at.number_input(key="data_num_samples")
+        "Shapes (synthetic, no download)", "MNIST digits", "Fashion-MNIST", "CIFAR-10", "CelebA faces",
+        "Your own images"]
+    assert at.radio(key="data_shapes_mode").value == "mixed" and at.number_input(key="data_num_samples").value == 10_000
     at.selectbox(key="data_name").set_value("cifar10").run()
-    assert at.text_input(key="data_dir_cifar10") and at.checkbox(key="data_download").value is True
+    assert at.text_input(key="data_dir_cifar10").value == "" and at.checkbox(key="data_download").value is True
     at.selectbox(key="data_name").set_value("folder").run()
     uploader = at.file_uploader(key="data_upload_files")
     assert uploader.accept_multiple_files and ".zip" in uploader.allowed_type
-    assert at.text_input(key="data_dir_folder")
+    assert at.text_input(key="data_dir_folder").value == ""
 
 
 def test_shapes_preview_shows_count_size_and_real_images() -> None:
@@ -50,7 +52,8 @@ def test_shapes_preview_shows_count_size_and_real_images() -> None:
     assert [m.value for m in at.metric][:3] == ["256", "28 x 28", "RGB (3)"]
     assert len(at.image) == 1  # the grid of real images
     chosen = at.session_state["data_config"]
-    assert (chosen["name"], chosen["shapes_mode"], chosen["num_samples"], chosen["image_size"]) == ("shapes", "triangles", 256, 28)
+    assert (chosen["name"], chosen["shapes_mode"], chosen["num_samples"], chosen["image_size"]) == (
+        "shapes", "triangles", 256, 28)
 
 
 def test_missing_folder_is_an_error_message_not_a_traceback() -> None:
@@ -86,7 +89,7 @@ def test_offline_set_without_local_files_says_where_to_put_them() -> None:
     at.button(key="data_load_btn").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "not found" in at.error[0].value and "folder box" in at.error[0].value
-    assert at.text_input(key="data_dir_mnist")  # ...and the box to point at local files is right there
+    assert at.text_input(key="data_dir_mnist").value == ""  # ...and the box to point at local files is right there
 
 
 def test_chosen_data_carries_over_to_the_train_page() -> None:
@@ -99,7 +102,8 @@ def test_chosen_data_carries_over_to_the_train_page() -> None:
     assert at.selectbox(key="train_preset").value == "shapes-default"
     assert any("shapes, triangles, 128 images" in c.value for c in at.caption)
     at.switch_page(DATA_PAGE).run()  # and the Data page still shows the choice
-    assert at.radio(key="data_shapes_mode").value == "triangles" and at.number_input(key="data_num_samples").value == 128
+    assert at.radio(key="data_shapes_mode").value == "triangles"
+    assert at.number_input(key="data_num_samples").value == 128
 
 
 def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,6 +121,6 @@ def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: p
     at.number_input(key="train_batch_size").set_value(16)
     at.text_input(key="train_run_name").set_value("reuse")
     at.button(key="train_start_btn").click().run()
-    job = app_state.job_registry().get("reuse")
+    job = job_registry().get("reuse")
     wait_until(lambda: not job.alive, what="the two-step run")
     assert job.snapshot().status == "done", job.snapshot().error

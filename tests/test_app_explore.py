@@ -1,13 +1,15 @@
-"""AppTest of the Explore page: runs listed, images rendered, sliders/seeds/classes change them, live runs, downloads."""
+"""AppTest of the Explore page: runs listed, images drawn, sliders/seeds/classes change them, live runs, downloads."""
 
 from __future__ import annotations
 
 import re
 
-import app_state
 import pytest
-from conftest import open_page, make_run, tiny_config, wait_until
+from conftest import make_run, open_page, tiny_config, wait_until
 from streamlit.testing.v1 import AppTest
+
+from gan_core.runs import checkpoint_root
+from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
 EXPLORE_PAGE = "pages/3_Explore.py"
@@ -32,7 +34,8 @@ def test_checkpoint_is_listed_and_sliders_change_the_image() -> None:
     at = explore_page()
     assert at.selectbox(key="explore_run").options == ["explore-run"]
     assert at.slider(key="explore_pc_0").value == 0.0 and at.slider(key="explore_dim_0").value == 0.0
-    assert at.slider(key="explore_pc_7") and at.slider(key="explore_dim_7")  # k = 8 of each
+    assert at.slider(key="explore_pc_7").label == "PC 8" and at.slider(key="explore_dim_7").label == "z[7] offset"
+    assert "explore_pc_8" not in {s.key for s in at.slider}  # k = 8 of each
     first = main_image(at)
     at.slider(key="explore_pc_0").set_value(2.5).run()
     moved = main_image(at)
@@ -79,17 +82,23 @@ def test_conditional_model_offers_its_classes() -> None:
     assert main_image(at) != first
 
 
-def test_the_run_training_now_is_explored_through_a_copy() -> None:
+def copy_step(at: AppTest) -> int:
+    """The step of the live copy the page explores, from its caption."""
+    caption = next(c.value for c in at.caption if "live copy at step" in c.value)
+    return int(re.search(r"live copy at step (\d+)", caption).group(1))
 
+
+def test_the_run_training_now_is_explored_through_a_copy() -> None:
     cfg = tiny_config(steps=100_000)
-    job = app_state.job_registry().start(cfg, app_state.runs_folder() / "live-run")
+    job = job_registry().start(cfg, checkpoint_root() / "live-run")
     wait_until(lambda: job.snapshot().step >= 2, what="the live run to train")
     at = explore_page()
     assert at.selectbox(key="explore_run").value == "live-run"
-    assert any("live copy at step" in c.value for c in at.caption)
-    assert main_image(at)
-    step_before = job.snapshot().step
-    wait_until(lambda: job.snapshot().step > step_before, what="training to go on")  # exploring did not stop it
+    first = copy_step(at)
+    main_image(at)  # drawn from the copy (StopIteration without it)
+    wait_until(lambda: job.snapshot().step > first, what="training to go on")  # exploring did not stop it
     assert job.alive
+    at.run()
+    assert copy_step(at) == first  # the session keeps its copy...
     at.button(key="explore_refresh_btn").click().run()
-    assert not at.exception
+    assert not at.exception and copy_step(at) > first  # ...until it asks for a fresh one

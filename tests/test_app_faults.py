@@ -7,13 +7,14 @@ from __future__ import annotations
 import errno
 import os
 
-import app_state
 import pytest
 import torch
 from conftest import Exploit, explode_discriminator_at, make_run, open_page, tiny_data_config, wait_until
 
 import gan_core.checkpoints
 from gan_core.checkpoints import find_checkpoints
+from gan_core.runs import run_path
+from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -59,7 +60,7 @@ def test_resume_of_a_run_without_a_valid_checkpoint_says_so() -> None:
     at.button(key="runs_resume_btn").click().run()
     assert not at.exception
     assert any("no valid checkpoint" in e for e in errors(at)), errors(at)
-    assert app_state.job_registry().active() is None
+    assert job_registry().active() is None
 
 
 def start(at, name: str, **numbers: int) -> None:
@@ -72,7 +73,7 @@ def start(at, name: str, **numbers: int) -> None:
 
 
 def finished(name: str) -> None:
-    job = app_state.job_registry().get(name)
+    job = job_registry().get(name)
     wait_until(lambda: not job.alive, what=f"run {name} to end")
 
 
@@ -83,7 +84,7 @@ def test_exploding_losses_stop_the_run_with_the_step_on_the_train_page(monkeypat
     finished("exploding")
     at.run()
     assert any("non-finite at step" in e and "learning rate" in e for e in errors(at)), errors(at)
-    assert app_state.job_registry().active() is None  # the lock is free: a new run may start
+    assert job_registry().active() is None  # the lock is free: a new run may start
 
 
 def test_a_full_disk_is_reported_on_the_train_page_and_earlier_checkpoints_stay(monkeypatch) -> None:
@@ -101,6 +102,6 @@ def test_a_full_disk_is_reported_on_the_train_page_and_earlier_checkpoints_stay(
     finished("full-disk")
     at.run()
     assert any("disk is full" in e for e in errors(at)), errors(at)
-    run = app_state.run_path("full-disk")
+    run = run_path("full-disk")
     assert [p.name for p in find_checkpoints(run)] == ["ckpt-0000020.pt"]
     assert not [p.name for p in run.iterdir() if p.name.startswith(".tmp-")]  # no partial file left

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import app_state
 import pytest
 from conftest import APP, make_run
 from streamlit.testing.v1 import AppTest
+
+from workbench.jobs import RUN_KEY, job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -36,9 +37,9 @@ def test_quick_start_trains_the_default_and_opens_the_train_page() -> None:
     at.button(key="home_quick_start_btn").click().run()
     assert not at.exception
     assert at.title[0].value == "Train"  # st.switch_page took us there
-    job = app_state.job_registry().active()
+    job = job_registry().active()
     assert job is not None and job.config.preset == "shapes-default" and job.config.data.name == "shapes"
-    assert at.session_state[app_state.RUN_KEY] == job.run_dir.name
+    assert at.session_state[RUN_KEY] == job.run_dir.name
     assert any(job.run_dir.name in m.value for m in at.markdown)  # the live panel shows that run
     job.stop()
     assert job.join(timeout=60)
@@ -47,10 +48,10 @@ def test_quick_start_trains_the_default_and_opens_the_train_page() -> None:
 def test_quick_start_is_refused_while_another_run_trains() -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.button(key="home_quick_start_btn").click().run()
-    first = app_state.job_registry().active()
+    first = job_registry().active()
     second_tab = AppTest.from_file(APP, default_timeout=30).run()
     assert any(first.run_dir.name in c.value for c in second_tab.sidebar.caption)  # "Training now: ..."
     second_tab.button(key="home_quick_start_btn").click().run()
     assert second_tab.title[0].value == "GAN Workbench"  # stayed on Home
     assert any("still training" in e.value for e in second_tab.error)
-    assert [j for j in app_state.job_registry().jobs.values() if j.alive] == [first]
+    assert [j for j in job_registry().jobs.values() if j.alive] == [first]

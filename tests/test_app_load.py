@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 import time
 
-import app_state
 import pytest
 from conftest import APP, tiny_config, wait_until
-from gan_core.runs import run_path
 from streamlit.testing.v1 import AppTest
+
+from gan_core.runs import run_path
+from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
 SESSIONS = 10
@@ -25,7 +26,7 @@ def status_line(at: AppTest) -> str:
 
 
 def test_ten_polling_sessions_share_one_run(tmp_path) -> None:
-    job = app_state.job_registry().start(tiny_config("dcgan", steps=10**6, log_every=5, sample_every=5),
+    job = job_registry().start(tiny_config("dcgan", steps=10**6, log_every=5, sample_every=5),
                                          run_path("loaded"))
     wait_until(lambda: job.snapshot().step >= 5, what="the run to start")
     sessions = []
@@ -40,7 +41,8 @@ def test_ten_polling_sessions_share_one_run(tmp_path) -> None:
             at.run()
             assert not at.exception, at.exception
             assert status_line(at) == "**Run `loaded`: running**"
-            assert len(at.get("plotly_chart")) >= 2 and any(c.startswith("Fixed-noise samples") for i in at.image for c in i.captions)
+            assert len(at.get("plotly_chart")) >= 2
+            assert any(c.startswith("Fixed-noise samples") for i in at.image for c in i.captions)
     assert job.snapshot().step > start, "training must go on while ten sessions poll"
     trainers = [t for t in threading.enumerate() if t.name.startswith("train-") and t.is_alive()]
     assert [t.name for t in trainers] == ["train-loaded"]

@@ -6,11 +6,14 @@ import io
 import json
 import math
 
-import app_state
 import pytest
-from conftest import open_page, make_run, tiny_config, wait_until
+from conftest import make_run, open_page, tiny_config, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from gan_core.runs import checkpoint_root, list_runs
+from workbench.jobs import job_registry
+from workbench.runs import timeline_gif
 
 pytestmark = pytest.mark.usefixtures("app_env")
 RUNS_PAGE = "pages/4_Runs.py"
@@ -47,8 +50,8 @@ def test_curves_overlay_and_timeline_with_gif() -> None:
     timeline.set_value(10).run()
     assert any(c.endswith("samples at step 10") for img in at.image for c in img.captions)
     assert any(b.label == "Download the timeline as a GIF" for b in at.get("download_button"))
-    run = next(r for r in app_state.runs() if r.name == "run-a")
-    gif = app_state.timeline_gif(run)
+    run = next(r for r in list_runs() if r.name == "run-a")
+    gif = timeline_gif(run)
     assert gif.startswith(b"GIF8")
     with Image.open(io.BytesIO(gif)) as im:
         assert im.n_frames == 3  # one frame per saved grid
@@ -70,14 +73,14 @@ def test_delete_needs_confirmation_and_removes_the_folder() -> None:
 
 
 def test_delete_is_refused_while_the_run_trains() -> None:
-    job = app_state.job_registry().start(tiny_config(steps=100_000), app_state.runs_folder() / "busy")
+    job = job_registry().start(tiny_config(steps=100_000), checkpoint_root() / "busy")
     wait_until(lambda: job.snapshot().step >= 1, what="the run to start")
     at = runs_page()
     at.selectbox(key="runs_selected").set_value("busy").run()
     at.checkbox(key="runs_delete_confirm").check().run()
     at.button(key="runs_delete_btn").click().run()
     assert any("is training" in e.value for e in at.error)
-    assert (app_state.runs_folder() / "busy").is_dir() and job.alive
+    assert (checkpoint_root() / "busy").is_dir() and job.alive
 
 
 def test_resume_continues_a_stopped_run_and_opens_train() -> None:
@@ -88,9 +91,9 @@ def test_resume_continues_a_stopped_run_and_opens_train() -> None:
     assert at.number_input(key="runs_resume_total").value == 16  # default: the planned end of the run
     at.button(key="runs_resume_btn").click().run()
     assert not at.exception and at.title[0].value == "Train"
-    job = app_state.job_registry().get("paused-run")
+    job = job_registry().get("paused-run")
     wait_until(lambda: not job.alive, what="the resumed run to finish")
     snap = job.snapshot()
     assert snap.status == "done" and snap.step == 16 and snap.total_steps == 16
     assert snap.history[0]["step"] <= 10  # the history continued from the checkpoint, not from scratch
-    assert app_state.runs()[0].meta["step"] == 16 and folder.is_dir()
+    assert list_runs()[0].meta["step"] == 16 and folder.is_dir()

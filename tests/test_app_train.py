@@ -1,16 +1,19 @@
-"""AppTest of the Train page: recipes and settings, a tiny run started/paused/stopped, failures, one trainer at a time."""
+"""AppTest of the Train page: recipes and settings, a tiny run started/paused/stopped, failures, one run at a time."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 
-import app_state
 import pytest
 from conftest import open_page, tiny_data_config, wait_until
+from streamlit.testing.v1 import AppTest
+
 from gan_core.config import DataConfig
 from gan_core.job import TrainingJob
-from streamlit.testing.v1 import AppTest
+from gan_core.presets import PRESETS
+from gan_core.runs import checkpoint_root
+from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
 TRAIN_PAGE = "pages/2_Train.py"
@@ -32,7 +35,7 @@ def start_tiny(at: AppTest, name: str, steps: int = 100_000) -> None:
 
 
 def job(name: str) -> TrainingJob:
-    found = app_state.job_registry().get(name)
+    found = job_registry().get(name)
     assert found is not None, f"no job {name}"
     return found
 
@@ -40,11 +43,11 @@ def job(name: str) -> TrainingJob:
 def test_every_recipe_and_the_controls_are_offered() -> None:
     at = train_page()
     recipe = at.selectbox(key="train_preset")
-    assert recipe.options[-1] == "Custom" and len(recipe.options) == len(app_state.PRESETS) + 1
+    assert recipe.options[-1] == "Custom" and len(recipe.options) == len(PRESETS) + 1
     assert recipe.value == "shapes-default"  # no data chosen: the embedded default
-    for key in ("train_latent_dim", "train_batch_size", "train_lr_g", "train_lr_d", "train_beta1", "train_beta2",
-                "train_steps", "train_real_label", "train_fake_label", "train_n_critic", "train_ema", "train_seed"):
-        assert at.number_input(key=key) is not None
+    assert {"train_latent_dim", "train_batch_size", "train_lr_g", "train_lr_d", "train_beta1", "train_beta2",
+            "train_steps", "train_real_label", "train_fake_label", "train_n_critic", "train_ema",
+            "train_seed"} <= {w.key for w in at.number_input}
     assert at.selectbox(key="train_device").options == ["auto", "cpu", "cuda", "mps"]
     assert at.text_input(key="train_run_name").value.startswith("shapes-default-")
     assert not at.button(key="train_start_btn").disabled
@@ -72,7 +75,8 @@ def test_choosing_a_recipe_fills_its_settings_and_custom_trains_what_the_form_sa
     at.button(key="train_start_btn").click().run()
     j = job("custom-run")
     cfg = j.config
-    assert (cfg.model.arch, cfg.train.loss, cfg.model.latent_dim, cfg.train.epochs, cfg.train.steps) == ("mlp", "hinge", 8, 1.0, None)
+    assert (cfg.model.arch, cfg.train.loss, cfg.model.latent_dim, cfg.train.epochs, cfg.train.steps) == (
+        "mlp", "hinge", 8, 1.0, None)
     assert not cfg.train.amp
     wait_until(lambda: not j.alive, what="one epoch")
     assert j.snapshot().status == "done" and j.snapshot().total_steps == 8  # 128 images / batch 16
@@ -86,7 +90,8 @@ def test_tiny_run_starts_pauses_resumes_and_stops_with_a_checkpoint(tmp_path) ->
     wait_until(lambda: j.snapshot().step >= 3, what="a few training steps")
     at.run()
     assert any("ui-tiny" in m.value and "running" in m.value for m in at.markdown)
-    assert any(re.search(r"images/second .* · CPU, 1 thread, (fp32|bf16 mixed precision)$", m.value) for m in at.markdown)
+    speed = r"images/second .* · CPU, 1 thread, (fp32|bf16 mixed precision)$"
+    assert any(re.search(speed, m.value) for m in at.markdown)
     assert not at.button(key="train_pause_btn").disabled
     at.button(key="train_pause_btn").click().run()
     assert j.snapshot().status == "paused" and not at.button(key="train_resume_btn").disabled
@@ -134,8 +139,8 @@ def test_second_start_is_refused_and_a_second_tab_sees_the_same_run() -> None:
     other_tab.text_input(key="train_run_name").set_value("second")
     other_tab.button(key="train_start_btn").click().run()
     assert any("still training" in e.value and "first" in e.value for e in other_tab.error)
-    assert app_state.job_registry().get("second") is None
-    assert [j for j in app_state.job_registry().jobs.values() if j.alive] == [first]
+    assert job_registry().get("second") is None
+    assert [j for j in job_registry().jobs.values() if j.alive] == [first]
     at.button(key="train_start_btn").click().run()  # the same tab pressing Start again is refused too
     assert any("still training" in e.value for e in at.error)
 
@@ -149,4 +154,16 @@ def test_taken_or_invalid_run_names_are_refused(tmp_path) -> None:
     at.text_input(key="train_run_name").set_value("../escape")
     at.button(key="train_start_btn").click().run()
     assert any("Invalid run name" in e.value for e in at.error)
-    assert not app_state.job_registry().jobs
+    assert not job_registry().jobs
+
+
+def test_a_recipe_breaking_the_wgan_gp_rule_is_explained_and_not_started(batchnorm_wgan_recipe: str) -> None:
+    at = train_page(tiny_data_config())
+    at.selectbox(key="train_preset").set_value(batchnorm_wgan_recipe).run()
+    rule = "WGAN-GP needs a critic without BatchNorm"
+    assert any(rule in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="train_run_name").set_value("never")
+    at.button(key="train_start_btn").click().run()
+    assert not at.exception
+    assert any(rule in e.value for e in at.error)
+    assert not job_registry().jobs and not (checkpoint_root() / "never").exists()

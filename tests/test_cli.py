@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
 from gan_core.checkpoints import find_checkpoints, load_checkpoint
 from gan_core.cli import main
 
@@ -65,6 +65,13 @@ def test_user_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv: l
     assert main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) >= 1 and lines[-1].startswith("error:") and needle.lower() in lines[-1].lower()
+
+
+def test_wgan_gp_with_a_batchnorm_critic_exits_2_with_the_rule(tmp_path, capsys, batchnorm_wgan_recipe) -> None:
+    assert main(["train", "--preset", batchnorm_wgan_recipe, "--out", str(tmp_path / "run")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: WGAN-GP needs a critic without BatchNorm: set model.d_norm")
+    assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
 def test_user_error_in_a_real_process_has_no_traceback(tmp_path) -> None:

@@ -66,3 +66,15 @@ def test_every_tutorial_recipe_and_data_set_default_exists() -> None:
 def test_unknown_preset_points_to_the_list() -> None:
     with pytest.raises(ConfigError, match="gan_core list"):
         preset_config("nope")
+
+
+def test_wgan_gp_refuses_a_batchnorm_critic_with_what_to_do() -> None:
+    cfg = preset_config("cifar10-wgan-gp")
+    cfg.model.d_norm = "batch"
+    with pytest.raises(ConfigError, match=r"WGAN-GP needs a critic without BatchNorm: set model.d_norm to"):
+        cfg.validate()
+    for d_norm in ("auto", "layer", "none"):  # what the message offers is accepted
+        cfg.model.d_norm = d_norm
+        cfg.validate()
+    cfg.model.d_norm, cfg.train.loss = "batch", "bce"  # BatchNorm itself is fine for the other losses
+    cfg.validate()

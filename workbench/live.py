@@ -1,8 +1,4 @@
-"""Renderings of a live run shared by every tab that polls it: each figure and grid image is built once per change.
-
-Ten tabs polling once a second would otherwise build ten copies of the same figures a second, all in Python, and
-take the interpreter lock from the training thread.
-"""
+"""Renderings of a live run shared by every tab that polls it: each figure and grid image is built once per change."""
 
 from __future__ import annotations
 
@@ -13,11 +9,15 @@ from typing import Any, TypeVar
 
 import plotly.graph_objects as go
 
-from app_charts import curves_figure, quality_keys
 from gan_core.images import grid_image, png_bytes, upscale
 from gan_core.job import JobSnapshot
+from gan_core.metric_names import LOSS_KEYS, PROB_KEYS
+from gan_core.timefmt import UNKNOWN, format_seconds
+from workbench.charts import curves_figure, quality_keys
 
 MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenly (the last entry always kept)
+# Ten tabs polling once a second would otherwise build ten copies of the same figures a second, all in Python, and
+# take the interpreter lock from the training thread: one cache for the whole process.
 _lock = threading.Lock()
 _cache: OrderedDict[tuple, Any] = OrderedDict()
 T = TypeVar("T")
@@ -59,7 +59,25 @@ def quality_curves(snap: JobSnapshot) -> list[str]:
     return _memo(("quality keys", snap.run_name, len(snap.history)), lambda: quality_keys(snap.history))
 
 
+def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
+    """The Train page's charts by name: "losses", "probs" (D's outputs), and "quality" once the run has scores."""
+    charts = {"losses": chart(snap, LOSS_KEYS, smoothing, "Losses"),
+              "probs": chart(snap, PROB_KEYS, smoothing, "D(x) and D(G(z))")}
+    quality = quality_curves(snap)
+    if quality:
+        charts["quality"] = chart(snap, quality, smoothing, "Quality (lower is better) and coverage")
+    return charts
+
+
 def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:
     """The latest fixed-noise grid as PNG bytes, enlarged: encoded once per new grid."""
     key = ("grid", snap.run_name, snap.grid_step, min_side)
     return _memo(key, lambda: png_bytes(upscale(grid_image(snap.grid), min_side)))
+
+
+def speed_line(snap: JobSnapshot) -> str:
+    """ETA, images/second, time trained and hardware, as one markdown line."""
+    eta = format_seconds(snap.eta_seconds) if snap.active else UNKNOWN
+    # One line, not three metrics: the panel is half the page wide and big metric digits were cut off.
+    return (f"ETA **{eta}** · **{snap.images_per_second:,.0f}** images/second · "
+            f"**{format_seconds(snap.train_seconds)}** trained" + (f" · {snap.hardware}" if snap.hardware else ""))

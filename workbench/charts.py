@@ -1,4 +1,4 @@
-"""Plotly figures for the pages: metric curves with EMA smoothing (no Streamlit, no gan_core)."""
+"""Plotly figures of metric curves, with EMA smoothing: one run's metrics, or several runs overlaid."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import plotly.graph_objects as go
 
-# Metric groups drawn side by side on the Train page; quality-like metrics are added when present.
-LOSS_KEYS = ("loss/D", "loss/G")
-PROB_KEYS = ("D(x)", "D(G(z))")
-QUALITY_PREFIXES = ("quality", "kid", "coverage")
+from gan_core.metric_names import GRAD_KEYS, LOSS_KEYS, PROB_KEYS, QUALITY, QUALITY_PREFIXES, STEP
+
+# The curves the Runs page offers to overlay, and the ones it starts with.
+CURVE_CHOICES = (*LOSS_KEYS, *PROB_KEYS, *GRAD_KEYS, QUALITY)
+DEFAULT_CURVES = LOSS_KEYS
 
 
 def ema_smooth(values: Sequence[float], smoothing: float) -> list[float]:
@@ -46,8 +47,8 @@ def series(history: Iterable[Mapping[str, float]], key: str) -> tuple[list[float
     """(steps, values) of one metric; entries without the metric are skipped (quality is logged less often)."""
     xs, ys = [], []
     for entry in history:
-        if key in entry and "step" in entry:
-            xs.append(float(entry["step"]))
+        if key in entry and STEP in entry:
+            xs.append(float(entry[STEP]))
             ys.append(float(entry[key]))
     return xs, ys
 

@@ -1,0 +1,73 @@
+"""Explore helpers: the generator of a run (newest valid checkpoint), latents from the widgets, one-pass drawings."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from conftest import make_run
+from PIL import Image
+
+from gan_core.checkpoints import find_checkpoints
+from gan_core.latent import sample_latents
+from gan_core.runs import list_runs
+from workbench.explore import (
+    PCA_K,
+    ExploreSource,
+    checkpoint_source,
+    direction_names,
+    direction_vector,
+    draw,
+    explorable_runs,
+    latent_vector,
+    source,
+)
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+
+@pytest.fixture
+def explored() -> ExploreSource:
+    make_run("explored", steps=10, checkpoint_every=5)
+    got = source("explored")
+    assert isinstance(got, ExploreSource), got
+    return got
+
+
+def test_a_run_is_explored_from_its_newest_checkpoint_that_loads(explored: ExploreSource) -> None:
+    assert explored.label == "explored · step 10" and explored.num_directions == PCA_K
+    newest = find_checkpoints(list_runs()[0].path)[0]
+    newest.write_bytes(b"corrupt")
+    older = checkpoint_source(list_runs()[0])
+    assert isinstance(older, ExploreSource) and older.label == "explored · step 5"
+    assert explorable_runs() == (["explored"], None)
+    assert source("deleted-meanwhile") == "Run 'deleted-meanwhile' no longer exists."
+
+
+def test_the_latent_is_the_seeds_noise_moved_by_the_sliders(explored: ExploreSource) -> None:
+    noise = sample_latents(1, explored.latent_dim, 3)[0]
+    assert torch.equal(latent_vector(explored, 3, 0.0, [0.0] * 8, [0.0] * PCA_K), noise)
+    moved = latent_vector(explored, 3, 0.0, [1.0, -2.0], [0.5])
+    assert torch.allclose(moved, noise + torch.tensor([1.0, -2.0] + [0.0] * (explored.latent_dim - 2))
+                          + 0.5 * explored.directions[0])
+    truncated = latent_vector(explored, 3, 0.5, [], [])
+    assert truncated.abs().max() <= 0.5
+
+
+def test_directions_are_named_as_shown_and_read_back(explored: ExploreSource) -> None:
+    names = direction_names(explored, 2)
+    assert names == [f"PC {i}" for i in range(1, PCA_K + 1)] + ["dim 1", "dim 2"]
+    assert torch.equal(direction_vector(explored, "PC 2"), explored.directions[1])
+    unit = direction_vector(explored, "dim 2")
+    assert unit[1] == 1.0 and unit.sum() == 1.0
+
+
+def test_draw_makes_the_sample_and_a_row_along_a_direction(explored: ExploreSource) -> None:
+    drawing = draw(explored, 3, 0.0, [], [], "PC 1", 3.0, None, row_len=5)
+    with Image.open(io.BytesIO(drawing.main_png)) as main:
+        assert main.size == (256, 256)  # a 16 px sample enlarged 16 times
+    assert drawing.row.size[0] > 4 * drawing.row.size[1]  # five samples side by side
+    assert drawing.milliseconds > 0
+    other_seed = draw(explored, 4, 0.0, [], [], "PC 1", 3.0, None, row_len=5)
+    assert other_seed.main_png != drawing.main_png

@@ -1,0 +1,76 @@
+"""Live renderings shared by polling tabs: built once per change, long mixed histories drawn to their newest step."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from PIL import Image
+
+from gan_core.job import JobSnapshot
+from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY, STEP
+from workbench.live import MAX_POINTS, chart, grid_png, speed_line, thin, train_charts
+
+
+def mixed_history(log_steps: int) -> list[dict[str, float]]:
+    """The app's cadence: a loss entry every 10 steps and a grid-diversity entry every 5 steps."""
+    history: list[dict[str, float]] = []
+    for step in range(5, 10 * log_steps + 1, 5):
+        history.append({STEP: step, "diversity": 0.5})
+        if step % 10 == 0:
+            history.append({STEP: step, LOSS_D: 1.0, LOSS_G: 2.0})
+    return history
+
+
+def test_thin_keeps_the_newest_entry_and_an_even_stride() -> None:
+    history = [{STEP: i} for i in range(1, 1001)]
+    thinned = thin(history)
+    assert len(thinned) <= MAX_POINTS and thinned[-1][STEP] == 1000
+    assert len({b[STEP] - a[STEP] for a, b in zip(thinned, thinned[1:])}) == 1
+    assert thin(history[:10]) == history[:10]
+
+
+def test_loss_chart_of_a_long_mixed_history_has_no_gaps_and_reaches_the_last_step() -> None:
+    snap = JobSnapshot(run_name="long-mixed", status="running", history=mixed_history(900))  # 2,700 entries
+    fig = chart(snap, [LOSS_D, LOSS_G], 0.0, "Losses")
+    for trace in fig.data:
+        steps = list(trace.x)
+        assert steps[-1] == 9000, trace.name
+        assert 300 <= len(steps) <= MAX_POINTS, trace.name
+        assert max(b - a for a, b in zip(steps, steps[1:])) <= 30, trace.name  # an even stride of loss entries
+
+
+def test_a_chart_is_built_once_per_history_length_and_rebuilt_when_it_grows() -> None:
+    snap = JobSnapshot(run_name="memo", status="running", history=mixed_history(3))
+    first = chart(snap, [LOSS_D], 0.5, "Losses")
+    assert chart(JobSnapshot(run_name="memo", status="running", history=list(snap.history)), [LOSS_D], 0.5,
+                 "Losses") is first  # another tab's snapshot of the same state: the same figure object
+    snap.history.append({STEP: 40, LOSS_D: 0.1})
+    grown = chart(snap, [LOSS_D], 0.5, "Losses")
+    assert grown is not first and list(grown.data[-1].x)[-1] == 40
+
+
+def test_the_train_page_charts_add_quality_once_the_run_is_scored() -> None:
+    snap = JobSnapshot(run_name="scored", status="running", history=mixed_history(2))
+    assert list(train_charts(snap, 0.0)) == ["losses", "probs"]
+    snap.history.append({STEP: 20, QUALITY: 1.5})
+    charts = train_charts(snap, 0.0)
+    assert list(charts) == ["losses", "probs", "quality"]
+    assert [t.name for t in charts["quality"].data] == [QUALITY]
+    assert [t.name for t in charts["losses"].data] == [LOSS_D, LOSS_G]
+
+
+def test_grid_png_is_the_latest_grid_enlarged() -> None:
+    grid = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
+    png = grid_png(JobSnapshot(run_name="grid", status="running", grid=grid, grid_step=7), min_side=100)
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and im.size == (88, 88)  # 2 x 2 cells of 8 px + 2 px padding = 22 px, times 4
+
+
+def test_speed_line_shows_eta_only_while_active() -> None:
+    snap = JobSnapshot(run_name="s", status="running", step=100, total_steps=400, train_seconds=61.0,
+                       images_per_second=1234.4, hardware="CPU, 2 threads, fp32")
+    assert speed_line(snap) == ("ETA **0:03:03** · **1,234** images/second · **0:01:01** trained · "
+                                "CPU, 2 threads, fp32")
+    snap.status, snap.hardware = "stopped", ""
+    assert speed_line(snap) == "ETA **—** · **1,234** images/second · **0:01:01** trained"

@@ -1,0 +1,132 @@
+"""The data set chosen on the Data page (carried to Train), and loaded data sets kept for training to reuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from PIL import Image
+
+from gan_core.config import DataConfig
+from gan_core.data import DATASETS, ImageData, data_root, load_dataset
+from gan_core.data.folder import save_uploads
+from gan_core.images import grid_image, upscale
+from workbench.session import default
+
+DATA_KEY = "data_config"  # session key of the chosen DataConfig (a plain dict), shared by Data and Train
+
+
+def dataset_names() -> list[str]:
+    return list(DATASETS)
+
+
+def dataset_description(name: str) -> str:
+    return DATASETS[name][0]
+
+
+def dataset_summary(cfg: DataConfig | None) -> str:
+    """One line naming the data set and the choices that matter (mode, count, folder, size)."""
+    if cfg is None:
+        return "none chosen yet"
+    parts = [cfg.name]
+    if cfg.name == "shapes":
+        parts.append(f"{cfg.shapes_mode}, {cfg.num_samples:,} images")
+    if cfg.data_dir:
+        parts.append(f"from {cfg.data_dir}")
+    if cfg.image_size:
+        parts.append(f"{cfg.image_size}x{cfg.image_size}")
+    return ", ".join(parts)
+
+
+# ---- the session's choice ------------------------------------------------------------------------------------------
+def chosen_data() -> DataConfig | None:
+    """The data set picked on the Data page, or None when the user has not picked one."""
+    d = st.session_state.get(DATA_KEY)
+    return DataConfig(**d) if isinstance(d, dict) else None
+
+
+def choose_data(cfg: DataConfig) -> None:
+    st.session_state[DATA_KEY] = dataclasses.asdict(cfg)
+
+
+def form_start() -> DataConfig:
+    """What the Data page's widgets start from: the chosen data set, else the defaults (shapes)."""
+    return chosen_data() or DataConfig()
+
+
+def form_config(values: dict[str, Any]) -> DataConfig:
+    """The data set the Data page's widget values describe (validated when loaded, not here)."""
+    return DataConfig(**values)
+
+
+# ---- loaded data sets (shared by every session) --------------------------------------------------------------------
+class DataStore:
+    """Loaded data sets keyed by their DataConfig, newest kept; training reuses them instead of loading again."""
+
+    def __init__(self, max_entries: int = 2) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, ImageData] = OrderedDict()
+        self.max_entries = max_entries
+
+    def get(self, cfg: DataConfig) -> ImageData | None:
+        with self._lock:
+            data = self._items.get(config_key(cfg))
+            if data is not None:
+                self._items.move_to_end(config_key(cfg))
+            return data
+
+    def put(self, cfg: DataConfig, data: ImageData) -> None:
+        with self._lock:
+            self._items[config_key(cfg)] = data
+            while len(self._items) > self.max_entries:  # whole data sets are big: keep only the recent ones
+                self._items.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def data_store() -> DataStore:
+    return DataStore()
+
+
+def config_key(cfg: DataConfig | None) -> str:
+    """A stable string for a data choice ("" for none): equal choices give equal keys."""
+    return json.dumps(dataclasses.asdict(cfg), sort_keys=True) if cfg is not None else ""
+
+
+def load_choice(cfg: DataConfig, uploads: Sequence[Any], progress: Callable[[float, str], None]) -> None:
+    """Save uploads (they win over a typed folder), validate, load into the store, and make cfg the session's choice.
+
+    Raises UserError with the fix when the data cannot be loaded; the choice is then left as it was.
+    """
+    if uploads:
+        cfg.data_dir = str(save_uploaded(uploads))
+    cfg.validate()
+    store = data_store()
+    if store.get(cfg) is None:
+        store.put(cfg, load_dataset(cfg, progress))
+    choose_data(cfg)
+
+
+def save_uploaded(files: Sequence[Any]) -> Path:
+    """Write uploaded files (images or zips) once per distinct set into <data root>/uploads/<session>/<digest>."""
+    session = default("uploads_session", uuid.uuid4().hex[:12])
+    pairs = [(f.name, f.getvalue()) for f in files]
+    digest = hashlib.sha256()
+    for name, data in pairs:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    dest = data_root() / "uploads" / session / digest.hexdigest()[:16]
+    if not dest.is_dir():  # the same upload on every rerun: write it once
+        save_uploads(pairs, dest)
+    return dest
+
+
+def preview_image(data: ImageData, count: int = 64, min_side: int = 384) -> Image.Image:
+    """A grid of the data set's first images, enlarged for the page."""
+    return upscale(grid_image(data.images[:count]), min_side)

@@ -1,0 +1,185 @@
+"""Explore helpers: generators to explore (checkpoints or a live copy) with PCA directions, latents, images, paths."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+import torch
+from PIL import Image
+
+from gan_core.errors import UserError
+from gan_core.images import gif_bytes, grid_image, png_bytes, tensor_image, upscale
+from gan_core.job import TrainingJob
+from gan_core.latent import LoadedGenerator, lerp, load_generator, pca_directions, sample_latents, slerp
+from gan_core.runs import RunInfo
+from workbench.jobs import job_registry
+from workbench.runs import runs
+
+PCA_K = 8  # PCA directions offered as sliders
+LIVE_KEY = "explore_live"  # session key of this session's copy of the generator training now
+
+
+@dataclasses.dataclass
+class ExploreSource:
+    """A generator to explore and what is cached with it: key identifies the weights (path+mtime or live step)."""
+
+    key: str
+    loaded: LoadedGenerator
+    directions: torch.Tensor  # k x latent unit PCA directions
+    label: str
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.loaded.generator.latent_dim)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.loaded.generator.num_classes)
+
+    @property
+    def num_directions(self) -> int:
+        return int(self.directions.shape[0])
+
+    def class_names(self) -> list[str]:
+        names = list(self.loaded.class_names)
+        return names if len(names) == self.num_classes else [f"class {i}" for i in range(self.num_classes)]
+
+
+# ---- which generator -------------------------------------------------------------------------------------------------
+def explorable_runs() -> tuple[list[str], str | None]:
+    """(run names to offer, the one training now or None): runs with a checkpoint, and the live run first."""
+    active = job_registry().active()
+    live = active.run_dir.name if active is not None else None
+    options = [r.name for r in runs() if r.checkpoints or r.name == live]
+    if live is not None and live not in options:
+        options.insert(0, live)
+    return options, live
+
+
+def source(name: str, refresh: bool = False) -> ExploreSource | str:
+    """The generator of run `name`: a copy of it while it trains (refresh: take a new one), else its checkpoint.
+    A str is the reason there is none."""
+    active = job_registry().active()
+    if active is not None and active.run_dir.name == name:
+        return live_source(active, refresh)
+    run = next((r for r in runs() if r.name == name), None)
+    return checkpoint_source(run) if run is not None else f"Run '{name}' no longer exists."
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _checkpoint_source(path: str, mtime_ns: int) -> ExploreSource | str:
+    """Generator and PCA directions of one checkpoint file, computed once per file version; a str is the error."""
+    try:
+        lg = load_generator(path)
+    except UserError as e:
+        return str(e)
+    lg.state = {k: v for k, v in lg.state.items() if k not in ("D", "opt_G", "opt_D", "G", "EMA")}  # keep memory small
+    directions = pca_directions(lg.generator, PCA_K)
+    return ExploreSource(f"{path}:{mtime_ns}", lg, directions, f"{Path(path).parent.name} · step {lg.step}")
+
+
+def checkpoint_source(run: RunInfo) -> ExploreSource | str:
+    """The newest checkpoint of run that loads (corrupt newer files are skipped), or the reason there is none."""
+    error = f"Run '{run.name}' has no checkpoint yet."
+    for path in run.checkpoints:
+        got = _checkpoint_source(str(path), path.stat().st_mtime_ns)
+        if isinstance(got, ExploreSource):
+            return got
+        error = got
+    return error
+
+
+def live_source(job: TrainingJob, refresh: bool = False) -> ExploreSource | str:
+    """A snapshot copy of the generator training now (job.generator()), kept per session until refreshed."""
+    store = st.session_state.get(LIVE_KEY)
+    if store is None or store.key.split("@")[0] != job.run_dir.name or refresh:
+        g = job.generator()  # None while the run still loads its data set
+        if g is None:
+            return "The run is still loading its data set: try again in a moment."
+        snap = job.snapshot()
+        lg = LoadedGenerator(g, job.config, snap.step, snap.class_names, {})
+        store = ExploreSource(f"{job.run_dir.name}@{snap.step}", lg, pca_directions(g, PCA_K),
+                              f"{job.run_dir.name} · live copy at step {snap.step}")
+        st.session_state[LIVE_KEY] = store
+    return store
+
+
+# ---- latents and images ----------------------------------------------------------------------------------------------
+def random_seed() -> int:
+    return random.randrange(0, 2**31 - 1)
+
+
+def direction_names(source: ExploreSource, n_dims: int) -> list[str]:
+    """'PC 1'... then 'dim 1'... (1-based, as shown to the user); direction_vector reads them back."""
+    return [f"PC {i + 1}" for i in range(source.num_directions)] + [f"dim {i + 1}" for i in range(n_dims)]
+
+
+def latent_vector(source: ExploreSource, seed: int, truncation: float, dim_offsets: Sequence[float],
+                  pc_amounts: Sequence[float]) -> torch.Tensor:
+    """(latent,) z: the seed's noise (truncated), plus offsets on the first dimensions and PCA moves."""
+    z = sample_latents(1, source.latent_dim, int(seed), truncation if truncation > 0 else None)[0].clone()
+    k = min(len(dim_offsets), source.latent_dim)
+    z[:k] += torch.tensor(list(dim_offsets[:k]), dtype=z.dtype)
+    amounts = torch.tensor(list(pc_amounts[: source.num_directions]), dtype=z.dtype)
+    return z + amounts @ source.directions[: len(amounts)]
+
+
+def direction_vector(source: ExploreSource, name: str) -> torch.Tensor:
+    """The unit latent direction named 'PC n' or 'dim n' (1-based, as shown to the user)."""
+    kind, index = name.split(" ")
+    i = int(index) - 1
+    if kind == "PC":
+        return source.directions[i]
+    v = torch.zeros(source.latent_dim)
+    v[i] = 1.0
+    return v
+
+
+def render(source: ExploreSource, z: torch.Tensor, label: int | None) -> torch.Tensor:
+    """uint8 N x C x H x W for latents z (N x latent); one forward pass."""
+    labels = None
+    if source.num_classes and label is not None:
+        labels = torch.full((z.shape[0],), int(label), dtype=torch.long)
+    return source.loaded.images(z, labels)
+
+
+@dataclasses.dataclass
+class Drawing:
+    """What the explorer shows for one setting of its widgets."""
+
+    main_png: bytes  # the sample, enlarged to 256 px
+    row: Image.Image  # row_len samples along one direction, enlarged
+    milliseconds: float  # time to make both
+
+
+def draw(source: ExploreSource, seed: int, truncation: float, dim_offsets: Sequence[float],
+         pc_amounts: Sequence[float], direction: str, span: float, label: int | None, row_len: int = 7) -> Drawing:
+    """The sample at the widgets' latent and a row from -span to +span along `direction`, in one forward pass."""
+    started = time.perf_counter()
+    z = latent_vector(source, seed, truncation, dim_offsets, pc_amounts)
+    steps = torch.linspace(-span, span, row_len).unsqueeze(1)  # row_len x 1
+    row = z.unsqueeze(0) + steps * direction_vector(source, direction).unsqueeze(0)  # row_len x latent
+    images = render(source, torch.cat([z.unsqueeze(0), row]), label)
+    main_png = png_bytes(upscale(tensor_image(images[0]), 256))
+    strip = upscale(grid_image(images[1:], nrow=row_len), 96)
+    return Drawing(main_png, strip, 1000 * (time.perf_counter() - started))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def interpolation(_source: ExploreSource, source_key: str, seed_a: int, seed_b: int, mode: str, steps: int,
+                  truncation: float, label: int | None) -> tuple[bytes, bytes]:
+    """(PNG strip, animated GIF) from seed_a to seed_b; cached by the weights' key and the settings."""
+    t = truncation if truncation > 0 else None
+    a = sample_latents(1, _source.latent_dim, seed_a, t)[0]
+    b = sample_latents(1, _source.latent_dim, seed_b, t)[0]
+    path = (slerp if mode == "slerp" else lerp)(a, b, steps)
+    images = render(_source, path, label)
+    strip = grid_image(images, nrow=steps)
+    frames = [upscale(tensor_image(im), 256) for im in images]
+    frames += frames[-2:0:-1]  # there and back, so the loop has no jump
+    return png_bytes(upscale(strip, 96)), gif_bytes(frames, 120)
