@@ -1,4 +1,4 @@
-"""Headless command line: python -m gan_core list | train | sample | eval (same API as the app)."""
+"""Headless command line: python -m gan_core list | train | sample | eval | export (same API as the app)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,8 @@ import numpy as np
 
 from .config import ARCH_NAMES, DATASET_NAMES, LOSS_NAMES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import CheckpointError, UserError, disk_error
-from .metric_names import IMAGES_PER_SECOND, LOSS_D, LOSS_G, QUALITY
 from .presets import PRESETS, default_preset_for, preset_config
-from .timefmt import format_seconds
+from .progress import TaskProgress, TrainProgress
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
     ev.add_argument("--num", type=int, default=1000)
     ev.add_argument("--data-dir", help="where the real data set's files are, if not where training found them")
+
+    ex = sub.add_parser("export", help="the sampling generator (EMA weights, eval mode) as an ONNX file")
+    ex.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
+    ex.add_argument("--format", default="onnx", help="file format: onnx (the one so far; default)")
+    ex.add_argument("--out", default="generator.onnx", help="FILE.onnx (default: generator.onnx)")
     return p
 
 
@@ -121,37 +124,9 @@ def resolve_checkpoint(path: str) -> Path:
     return p
 
 
-class ProgressLine:
-    """A one-line progress bar (ETA, images/second, losses) on stderr; periodic lines when not a terminal."""
-
-    def __init__(self, stream: Any = None):
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.last_print = 0.0
-
-    def update(self, step: int, total: int, seconds: float, metrics: dict[str, float], force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and not self.tty and now - self.last_print < 10:
-            return
-        self.last_print = now
-        frac = step / max(total, 1)
-        bar = "#" * int(frac * 24) + "." * (24 - int(frac * 24))
-        eta = (total - step) * seconds / step if step else 0.0
-        text = (f"[{bar}] {frac:5.1%} step {step}/{total} | ETA {format_seconds(eta)} | "
-                f"{metrics.get(IMAGES_PER_SECOND, 0):,.0f} img/s | D {metrics.get(LOSS_D, float('nan')):.3f} "
-                f"G {metrics.get(LOSS_G, float('nan')):.3f}")
-        if QUALITY in metrics:
-            text += f" | quality {metrics[QUALITY]:.2f}"
-        self.stream.write(("\r" + text) if self.tty else text + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-
-
 def cmd_train(a: argparse.Namespace) -> int:
     from .checkpoints import clean_temp_files, load_checkpoint
+    from .metrics import QualityScorer
     from .runs import RunWriter, checkpoint_root, new_run_name
     from .trainer import Trainer
 
@@ -170,17 +145,22 @@ def cmd_train(a: argparse.Namespace) -> int:
     if out.parent.is_dir():
         clean_temp_files(out.parent)
     print(f"Loading data set '{cfg.data.name}'...", file=sys.stderr)
-    trainer = Trainer(cfg)
+    with TaskProgress() as progress:
+        trainer = Trainer(cfg, progress=progress)
     for notice in trainer.data.notices:
         print(f"notice: {notice}", file=sys.stderr)
     if state is not None:
         trainer.load_state_dict(state)
         print(f"Resumed from step {trainer.step_count}.", file=sys.stderr)
     print(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}", file=sys.stderr)
+    if cfg.train.quality_every:
+        with TaskProgress() as progress:  # real statistics (and a coverage classifier) now, not under the step bar
+            trainer.quality = QualityScorer(trainer.data, trainer.cache_dir, progress=progress)
     writer = RunWriter(out)
     writer.start(trainer)
     stop = threading.Event()
-    bar = ProgressLine()
+    bar = TrainProgress(trainer.total_steps, trainer.step_count)
+    bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
 
     def on_sigint(signum: int, frame: Any) -> None:
         if stop.is_set():
@@ -194,26 +174,24 @@ def cmd_train(a: argparse.Namespace) -> int:
     def on_step(t: Trainer, events: set[str]) -> None:
         nonlocal seen_alerts
         writer.on_step(t, events)
-        if "log" in events:
-            bar.update(t.step_count, t.total_steps, t.train_seconds, t.history[-1])
+        if events & {"log", "quality"}:
+            bar.update(t.step_count, t.total_steps, t.train_seconds, t.history)
         for alert in t.alerts[seen_alerts:]:
-            print(f"\nalert: {alert['message']}", file=sys.stderr)
+            bar.write(f"alert: {alert['message']}")
         seen_alerts = len(t.alerts)
 
     try:
         reason = trainer.run(stop.is_set, on_step)
+        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
     except UserError as e:
-        bar.close()
         writer.finish(trainer, "failed", str(e))
         raise
     finally:
+        bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
         if old is not None:
             signal.signal(signal.SIGINT, old)
     status = "stopped" if reason == "stopped" else "done"
     writer.finish(trainer, status)
-    if trainer.history:
-        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history[-1], force=True)
-    bar.close()
     print(f"{status}: step {trainer.step_count}/{trainer.total_steps} in {trainer.train_seconds:.1f}s; "
           f"checkpoint {writer.last_checkpoint}", file=sys.stderr)
     print(out)
@@ -275,14 +253,23 @@ def cmd_list(a: argparse.Namespace) -> int:
 def cmd_eval(a: argparse.Namespace) -> int:
     from .evaluate import evaluate_checkpoint
 
-    scores = evaluate_checkpoint(resolve_checkpoint(a.checkpoint), a.num, data_dir=a.data_dir)
+    with TaskProgress() as progress:
+        scores = evaluate_checkpoint(resolve_checkpoint(a.checkpoint), a.num, data_dir=a.data_dir, progress=progress)
     print(json.dumps(scores, indent=1))
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_checkpoint
+
+    print(export_checkpoint(resolve_checkpoint(a.checkpoint), a.out, a.format))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "eval": cmd_eval}[args.command]
+    handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "eval": cmd_eval,
+               "export": cmd_export}[args.command]
     try:
         return handler(args)
     except (UserError, OSError) as e:

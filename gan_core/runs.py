@@ -17,6 +17,7 @@ from .config import RunConfig
 from .errors import ConfigError, TrainingError
 from .images import grid_image, png_bytes
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
+from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _GRID_RE = re.compile(r"^step-(\d+)\.png$")  # the names grid_path gives
@@ -138,12 +139,15 @@ class RunWriter:
         self.last_saved_step = -1
         self.last_checkpoint: Path | None = None
         self.save_error: str | None = None
+        self.tensorboard = TensorBoardLog(self.dir)  # event files beside the checkpoints
 
     def start(self, trainer: Any, status: str = "running") -> None:
         (self.dir / GRID_DIR).mkdir(parents=True, exist_ok=True)
         self.write_meta(trainer, status)
+        self.tensorboard.start(trainer)
 
     def on_step(self, trainer: Any, events: set[str]) -> None:
+        self.tensorboard.on_step(trainer, events)
         if "grid" in events and trainer.latest_grid is not None:
             write_atomic(grid_path(self.dir, trainer.step_count), png_bytes(grid_image(trainer.latest_grid)))
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
@@ -172,6 +176,7 @@ class RunWriter:
         except TrainingError as e:
             error = error or str(e)
         self.write_meta(trainer, status, error)
+        self.tensorboard.finish(trainer, status)
 
     def write_meta(self, trainer: Any, status: str, error: str | None = None) -> None:
         cfg: RunConfig = trainer.config

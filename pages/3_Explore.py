@@ -108,3 +108,12 @@ if chosen is not None:
     st.caption(f"Generator: {chosen.label} · latent size {chosen.latent_dim}"
                + (f" · {chosen.num_classes} classes" if chosen.num_classes else ""))
     explorer(chosen)
+    st.subheader("Use the generator elsewhere")
+    onnx = explore.onnx_download(chosen, st.session_state["explore_run"])
+    if isinstance(onnx, str):
+        st.caption(onnx)
+    else:
+        st.download_button("Download generator (ONNX)", onnx.data, file_name=onnx.file_name,
+                           mime="application/octet-stream", key="explore_onnx_btn", on_click="ignore",
+                           help="Inputs z (and label), output images in [-1, 1]; the README shows how to sample "
+                                "it with onnxruntime.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 from conftest import make_run, open_page, tiny_config, wait_until
@@ -102,3 +103,18 @@ def test_the_run_training_now_is_explored_through_a_copy() -> None:
     assert copy_step(at) == first  # the session keeps its copy...
     at.button(key="explore_refresh_btn").click().run()
     assert not at.exception and copy_step(at) > first  # ...until it asks for a fresh one
+
+
+def test_the_generator_can_be_downloaded_as_onnx() -> None:
+    make_run("explore-run", steps=20)
+    at = explore_page()
+    onnx_button = at.get("download_button")[-1]
+    assert onnx_button.label == "Download generator (ONNX)" and not at.exception
+
+
+def test_without_onnx_the_page_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now fails, as where it is not installed
+    make_run("explore-run", steps=20)
+    at = explore_page()
+    assert "Download generator (ONNX)" not in [b.label for b in at.get("download_button")]
+    assert any(c.value.startswith("ONNX export needs the onnx package") for c in at.caption)

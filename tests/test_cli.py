@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -35,6 +36,9 @@ def test_train_resume_and_sample(tmp_path, capsys) -> None:
     assert load_checkpoint(find_checkpoints(run)[0])["step"] == 25
     err = capsys.readouterr().err
     assert "Resumed from step 10" in err and "step 25/25" in err and "img/s" in err
+    bars = [line for line in err.splitlines() if " steps | ETA " in line]  # tqdm's lines (stderr is no terminal)
+    assert bars[0] == "  0%|          | 0/10 steps | ETA —"  # nothing made up before the first metrics
+    assert bars[-1].startswith("100%|##########| 25/25 steps | ETA 0:00:00 | ") and "nan" not in err
     assert re.search(r"Training \S+ on CPU, \d+ threads?, (fp32|bf16 mixed precision) into ", err)
 
     png, npy = tmp_path / "s.png", tmp_path / "s.npy"
@@ -99,3 +103,16 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path) -> None:
     assert "stopped: step" in err
     state = load_checkpoint(find_checkpoints(run)[0])
     assert state["step"] > 0
+
+
+def test_long_steps_show_a_bar_each_and_the_score_reaches_the_training_bar(tmp_path, capsys) -> None:
+    run = tmp_path / "scored"
+    assert main(["train", *TINY, "--steps", "10", "--quality-every", "10", "--out", str(run)]) == 0
+    err = capsys.readouterr().err
+    for step in (r"Loaded 10000 images of \(3, 16, 16\)", "Computing real feature statistics on 2000 images",
+                 "Training the coverage classifier on 10000 labeled images"):
+        assert re.search(rf"^{step} 100%\|#+\| \d+:\d\d$", err, re.M), step  # each bar ends complete
+    assert re.search(r"^100%\|#+\| 10/10 steps \| .* \| quality \d+\.\d\d$", err, re.M)
+    assert main(["eval", "--checkpoint", str(run), "--num", "20"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["step"] == 10 and re.search(r"^Loaded 10000 images .* 100%", err, re.M)

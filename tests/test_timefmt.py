@@ -25,8 +25,8 @@ def test_unknown_values_show_a_dash(seconds: float | None) -> None:
 def test_the_cli_progress_line_uses_it() -> None:
     import io
 
-    from gan_core.cli import ProgressLine
+    from gan_core.progress import TrainProgress
 
     out = io.StringIO()
-    ProgressLine(out).update(step=10, total=370, seconds=10.0, metrics={"img/s": 5.0}, force=True)
+    TrainProgress(370, stream=out).update(step=10, total=370, seconds=10.0, history=[{"img/s": 5.0}], force=True)
     assert "ETA 0:06:00 |" in out.getvalue()  # 360 steps left at 1 step/s

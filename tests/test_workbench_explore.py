@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 import torch
 from conftest import make_run
 from PIL import Image
 
+import workbench.explore as explore_module
 from gan_core.checkpoints import find_checkpoints
+from gan_core.data import to_uint8
+from gan_core.export import onnx_missing
 from gan_core.latent import sample_latents
 from gan_core.runs import list_runs
 from workbench.explore import (
     PCA_K,
     ExploreSource,
+    OnnxDownload,
     checkpoint_source,
     direction_names,
     direction_vector,
     draw,
     explorable_runs,
     latent_vector,
+    onnx_download,
+    render,
     source,
 )
 
@@ -71,3 +78,28 @@ def test_draw_makes_the_sample_and_a_row_along_a_direction(explored: ExploreSour
     assert drawing.milliseconds > 0
     other_seed = draw(explored, 4, 0.0, [], [], "PC 1", 3.0, None, row_len=5)
     assert other_seed.main_png != drawing.main_png
+
+
+def test_the_onnx_download_is_made_on_first_use_once_and_samples_like_the_page(
+        explored: ExploreSource, monkeypatch: pytest.MonkeyPatch) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    calls = []
+    real_export = explore_module.onnx_bytes
+    monkeypatch.setattr(explore_module, "onnx_bytes", lambda *a: calls.append(a) or real_export(*a))
+    download = onnx_download(explored, "explored")
+    assert isinstance(download, OnnxDownload) and download.file_name == "explored-step10.onnx"
+    assert calls == []  # nothing exported while the page draws: only when the button is clicked
+    data = download.data()
+    assert onnx_download(explored, "explored").data() is data and len(calls) == 1  # later clicks reuse it
+    z = sample_latents(4, explored.latent_dim, 3)
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    images = torch.from_numpy(sess.run(None, {"z": z.numpy()})[0])
+    assert (to_uint8(images).int() - render(explored, z, None).int()).abs().max() <= 1  # rounding at .5 may differ
+    with torch.no_grad():
+        assert (images - explored.loaded.generator(z)).abs().max() <= 1e-4
+
+
+def test_without_onnx_the_download_is_a_sentence(explored: ExploreSource, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert onnx_download(explored, "explored") == onnx_missing()
+    assert onnx_missing().startswith("ONNX export needs the onnx package")

@@ -1,11 +1,12 @@
-"""Explore helpers: generators to explore (checkpoints or a live copy) with PCA directions, latents, images, paths."""
+"""Explore helpers: generators (checkpoints or a live copy) with PCA directions, latents, images, paths, ONNX file."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -13,6 +14,7 @@ import torch
 from PIL import Image
 
 from gan_core.errors import UserError
+from gan_core.export import onnx_bytes, onnx_missing
 from gan_core.images import gif_bytes, grid_image, png_bytes, tensor_image, upscale
 from gan_core.job import TrainingJob
 from gan_core.latent import LoadedGenerator, lerp, load_generator, pca_directions, sample_latents, slerp
@@ -183,3 +185,43 @@ def interpolation(_source: ExploreSource, source_key: str, seed_a: int, seed_b: 
     frames = [upscale(tensor_image(im), 256) for im in images]
     frames += frames[-2:0:-1]  # there and back, so the loop has no jump
     return png_bytes(upscale(strip, 96)), gif_bytes(frames, 120)
+
+
+# ---- ONNX download ---------------------------------------------------------------------------------------------------
+class _Once:
+    """Bytes made on first use, then kept; thread-safe: Streamlit runs a download's callable outside the script."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: bytes | None = None
+
+    def get(self, make: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if self._data is None:
+                self._data = make()
+            return self._data
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _onnx_once(source_key: str) -> _Once:
+    """One holder per generator version (source.key), shared by sessions: an export is made at most once."""
+    return _Once()
+
+
+@dataclasses.dataclass
+class OnnxDownload:
+    """What the Download generator (ONNX) button needs: a callable made on click (never on page load), a file name."""
+
+    data: Callable[[], bytes]
+    file_name: str
+
+
+def onnx_download(source: ExploreSource, run_name: str) -> OnnxDownload | str:
+    """The ONNX file of the explored generator, built lazily on the first click; a str says why there is none."""
+    missing = onnx_missing()
+    if missing:
+        return missing
+    once = _onnx_once(source.key)
+    loaded = source.loaded
+    return OnnxDownload(lambda: once.get(lambda: onnx_bytes(loaded, run_name)),
+                        f"{run_name}-step{loaded.step}.onnx")
