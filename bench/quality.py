@@ -46,6 +46,7 @@ from gan_core.errors import UserError  # noqa: E402
 from gan_core.images import grid_image  # noqa: E402
 from gan_core.metrics import QualityScorer, diversity  # noqa: E402
 from gan_core.presets import PRESETS, preset_config  # noqa: E402
+from gan_core.sampling import generate, sample_images  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
 
@@ -123,11 +124,9 @@ def train_until(run: Run, seconds: float, clock: str) -> None:
 def score(run: Run, scorer: QualityScorer, out: Path, clock: str) -> dict[str, float]:
     """1,000 fresh samples scored against the real set (not training time); saves the fixed-noise grid."""
     tr = run.trainer
-    tr.quality = scorer
-    rng = torch.get_rng_state()  # scoring must not change the training's random stream
-    grid = tr.sample_fixed()  # also copies BatchNorm statistics into the EMA generator
-    samples = tr.sample(NUM_SAMPLES)
-    torch.set_rng_state(rng)
+    grid = generate(tr.sampler, tr.fixed_z, tr.fixed_y)
+    # Its own random stream: scoring never changes the training's (the same draws at each step count).
+    samples = sample_images(tr.sampler, NUM_SAMPLES, torch.Generator(tr.device).manual_seed(tr.step_count))
     entry: dict[str, float] = {"step": tr.step_count}
     entry.update(scorer.score(samples))
     entry["diversity"] = diversity(samples)

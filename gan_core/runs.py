@@ -6,16 +6,18 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import CHECKPOINT_SUFFIX, TEMP_PREFIX, find_checkpoints, save_checkpoint
+from .callbacks import GRID
+from .checkpoints import CHECKPOINT_SUFFIX, find_checkpoints, save_checkpoint
 from .config import RunConfig
 from .errors import ConfigError, TrainingError
+from .fileio import write_atomic
 from .images import grid_image, png_bytes
+from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 GRID_DIR = "grids"
@@ -53,21 +55,6 @@ def new_run_name(cfg: RunConfig, root: str | Path | None = None) -> str:
     while (root / candidate).exists():
         candidate, i = f"{name}-{i}", i + 1
     return candidate
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """data written to a temp file in the same folder, then renamed over path: never a partial file at path.
-    An OSError names path (a full disk is reported with the file it was writing)."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.filename is None:
-            raise OSError(e.errno, e.strerror, str(path)) from e
-        raise
 
 
 @dataclass
@@ -129,7 +116,7 @@ class RunWriter:
         self.write_meta(trainer, status)
 
     def on_step(self, trainer: Any, events: set[str]) -> None:
-        if "grid" in events and trainer.latest_grid is not None:
+        if GRID in events and trainer.latest_grid is not None:
             path = self.dir / GRID_DIR / f"step-{trainer.step_count:07d}.png"
             write_atomic(path, png_bytes(grid_image(trainer.latest_grid)))
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
@@ -161,17 +148,16 @@ class RunWriter:
 
     def write_meta(self, trainer: Any, status: str, error: str | None = None) -> None:
         cfg: RunConfig = trainer.config
-        last = next((h for h in reversed(trainer.history) if "loss/D" in h), {})
-        quality = next((h for h in reversed(trainer.history) if "quality" in h), {})
+        last = next((h for h in reversed(trainer.history) if LOSS_D in h), {})
+        quality = next((h for h in reversed(trainer.history) if QUALITY in h), {})
         meta = {
             "name": self.dir.name, "status": status, "error": error, "preset": cfg.preset,
             "dataset": cfg.data.name, "arch": cfg.model.arch, "loss": cfg.train.loss,
             "image_shape": list(trainer.image_shape), "step": trainer.step_count, "total_steps": trainer.total_steps,
             "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(),
-            "last": {k: last[k] for k in ("loss/D", "loss/G", "D(x)", "D(G(z))") if k in last},
-            "quality": {k: v for k, v in quality.items() if k != "step"},
+            "last": {k: last[k] for k in STEP_METRICS if k in last},
+            "quality": {k: v for k, v in quality.items() if k != STEP},
             "alerts": [a["message"] for a in trainer.alerts[-5:]],
             "config": cfg.to_dict(),
         }
-        self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.dir / META_FILE, json.dumps(meta, indent=1, default=float).encode())
