@@ -78,11 +78,9 @@ def time_tutorial(steps: Iterator[tuple[float, float]], batch: int, seconds: flo
 
 
 def engine_steps(trainer: Trainer) -> Callable[[], None]:
-    every = trainer.config.train.log_every
-
     def one() -> None:
         trainer.step()
-        if trainer._buf_n >= every:  # as Trainer.run: one host sync per log_every steps
+        if trainer.step_metrics.full:  # as Trainer.run: one host sync per log_every steps
             trainer.flush_metrics()
 
     return one

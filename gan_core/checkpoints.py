@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import errno
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,33 +12,22 @@ import torch
 
 from .config import RunConfig
 from .errors import CheckpointError, ConfigError, TrainingError
+from .fileio import TEMP_PREFIX, save_atomic
 
 CHECKPOINT_SUFFIX = ".pt"
-TEMP_PREFIX = ".tmp-"  # temp files of interrupted saves start with this and are cleaned up on the next start
 REQUIRED_KEYS = ("format_version", "config", "image_shape", "step", "G", "D")
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write state atomically: temp file in the same folder, flush, fsync, os.replace. The old file survives any failure."""
+    """Write state atomically (fileio.save_atomic): readers see the old file or the new one, and the old file survives
+    any failure. An OSError (a full disk) becomes a TrainingError that says what to do."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=CHECKPOINT_SUFFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old or the new file, never half of one
-        _fsync_dir(path.parent)
+        return save_atomic(state, path)
     except OSError as e:
-        _unlink(tmp)
-        reason = "the disk is full" if e.errno == 28 else str(e)
+        reason = "the disk is full" if e.errno == errno.ENOSPC else str(e)
         raise TrainingError(f"Could not save checkpoint {path}: {reason}. Free some space; "
                             "the previous checkpoint is untouched.") from e
-    except BaseException:
-        _unlink(tmp)
-        raise
-    return path
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -72,7 +60,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return state
 
 
-def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tuple[int, int, int], num_classes: int) -> None:
+def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tuple[int, int, int],
+                     num_classes: int) -> None:
     """Raise CheckpointError naming every difference that makes the checkpoint's weights unusable here."""
     saved = RunConfig.from_dict(state["config"])
     diffs = []
@@ -115,26 +104,6 @@ def clean_temp_files(root: str | Path) -> list[Path]:
     removed = []
     for p in Path(root).rglob(f"{TEMP_PREFIX}*"):
         if p.is_file() and not p.is_symlink():
-            _unlink(p)
+            p.unlink(missing_ok=True)
             removed.append(p)
     return removed
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:  # makes the rename itself durable; not supported everywhere (Windows)
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _unlink(path: str | Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

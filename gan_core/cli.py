@@ -126,6 +126,7 @@ def resolve_checkpoint(path: str) -> Path:
 
 def cmd_train(a: argparse.Namespace) -> int:
     from .checkpoints import clean_temp_files, load_checkpoint
+    from .callbacks import QualityScore, find
     from .metrics import QualityScorer
     from .runs import RunWriter, checkpoint_root, new_run_name
     from .trainer import Trainer
@@ -153,9 +154,10 @@ def cmd_train(a: argparse.Namespace) -> int:
         trainer.load_state_dict(state)
         print(f"Resumed from step {trainer.step_count}.", file=sys.stderr)
     print(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}", file=sys.stderr)
-    if cfg.train.quality_every:
+    scoring = find(trainer.callbacks, QualityScore)
+    if scoring is not None and scoring.every:
         with TaskProgress() as progress:  # real statistics (and a coverage classifier) now, not under the step bar
-            trainer.quality = QualityScorer(trainer.data, trainer.cache_dir, progress=progress)
+            scoring.scorer = QualityScorer(trainer.data, scoring.cache_dir, progress=progress)
     writer = RunWriter(out)
     writer.start(trainer)
     stop = threading.Event()

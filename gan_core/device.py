@@ -28,9 +28,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-# bf16 autocast is used on the CPU only where it measures at least this much faster than fp32: CPUs with bf16
-# instructions differ (an AMD EPYC with AVX512-BF16 trained the conv nets 1.6-2.5x faster in bf16; an Intel Xeon
-# with AVX512-BF16 but no AMX ran the same layers at 0.5-0.6x), so the flag alone cannot decide.
+# bf16 autocast is used on the CPU only where it measures at least this much faster than fp32: CPUs with the same
+# bf16 flag differ in both directions (bench/README.md, "Precision"), so the flag alone cannot decide.
 BF16_MIN_SPEEDUP = 1.1
 
 
@@ -100,10 +99,9 @@ _BASE_THREADS: int | None = None  # torch's intra-op thread count before the fir
 def cpu_threads(arch: str) -> int:
     """Intra-op threads for training on the CPU (bench/speed.py measures the choice).
 
-    $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes split poorly (2 cores:
-    2 threads gained only 1.1x on mnist-mlp-small and 1.55x on mnist-mlp-deep on an idle machine, but ran 0.27x and
-    0.40x as fast as 1 thread while one other process was busy, and 0.01-0.13x with OpenMP's default spinning);
-    else all the threads torch had before the first Trainer, so a caller's torch.set_num_threads is a ceiling.
+    $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes split poorly and slow
+    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"); else all
+    the threads torch had before the first Trainer, so a caller's torch.set_num_threads is a ceiling.
     Results on the CPU depend on the thread count (sums run in a different order), so it is a fixed rule, never
     tuned from timings.
     """

@@ -13,12 +13,15 @@ from typing import Any
 
 import torch
 
+from .callbacks import GRID, LOG
 from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
+from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs import RunWriter
+from .sampling import snapshot
 from .trainer import Trainer
 
 log = logging.getLogger(__name__)
@@ -140,7 +143,7 @@ class TrainingJob:
             self.data = trainer.data
             writer = RunWriter(self.run_dir)
             writer.start(trainer)
-            self._publish(trainer, {"log", "grid"}, writer)
+            self._publish(trainer, {LOG, GRID}, writer)
             self._set(status="running" if not self._paused.is_set() else "paused",
                       message=" ".join(trainer.data.notices), class_names=list(trainer.data.class_names or []),
                       hardware=trainer.hardware)
@@ -156,7 +159,7 @@ class TrainingJob:
             reason = trainer.run(self._stop.is_set, on_step)
             status = "stopped" if reason == "stopped" else "done"
             writer.finish(trainer, status)
-            self._publish(trainer, {"log", "grid"}, writer)
+            self._publish(trainer, {LOG, GRID}, writer)
             self._set(status=status, error=writer.save_error)
         except UserError as e:
             self._fail(trainer, writer, str(e))
@@ -167,7 +170,7 @@ class TrainingJob:
             self._fail(trainer, writer, str(disk) if disk is not None else f"{type(e).__name__}: {e}")
         finally:
             if trainer is not None:
-                self._generator = trainer.generator_snapshot() if trainer.weights_finite() else None
+                self._generator = snapshot(trainer.sampler) if trainer.weights_finite() else None
             self._gen_ready.set()
 
     def _fail(self, trainer: Trainer | None, writer: RunWriter | None, message: str) -> None:
@@ -176,26 +179,26 @@ class TrainingJob:
                 writer.finish(trainer, "failed", message)
             except Exception:  # noqa: BLE001 - the original error is the one to show
                 log.exception("could not write the failed run's meta")
-            self._publish(trainer, {"log"}, writer)
+            self._publish(trainer, {LOG}, writer)
         self._set(status="failed", error=message)
 
     def _serve_generator(self, trainer: Trainer) -> None:
         if self._gen_request.is_set():
             self._gen_request.clear()
-            self._generator = trainer.generator_snapshot()
+            self._generator = snapshot(trainer.sampler)
             self._gen_ready.set()
 
     def _publish(self, t: Trainer, events: set[str], writer: RunWriter | None) -> None:
         # The newest loss entry: quality and diversity entries (no img/s) are appended after it on some steps.
-        last = next((h for h in reversed(t.history) if "img/s" in h), {})
+        last = next((h for h in reversed(t.history) if IMAGES_PER_SECOND in h), {})
         with self._lock:
             s = self._snap
             s.step, s.total_steps, s.epoch, s.train_seconds = t.step_count, t.total_steps, t.epoch, t.train_seconds
-            if "log" in events:
+            if LOG in events:
                 s.history = list(t.history)
-                s.images_per_second = float(last.get("img/s", s.images_per_second))
+                s.images_per_second = float(last.get(IMAGES_PER_SECOND, s.images_per_second))
                 s.alerts = list(t.alerts)
-            if "grid" in events and t.latest_grid is not None:
+            if GRID in events and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)

@@ -15,6 +15,9 @@ IMAGES_PER_SECOND = "img/s"
 QUALITY = "quality"  # Fréchet distance in random features: lower is better
 KID = "kid"
 DIVERSITY = "diversity"  # pixel diversity of the fixed-noise grid
+COVERAGE_CLASSES = "coverage/classes"  # classes holding a fair share of the samples (labeled sets)
+COVERAGE_KL = "coverage/kl"  # KL(generated || real) of the predicted-label histograms
+COVERAGE_CONFIDENCE = "coverage/confidence"  # mean top-class probability of the samples
 
 STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order the trainer's device buffer holds them
 LOSS_KEYS = (LOSS_D, LOSS_G)

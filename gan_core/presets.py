@@ -53,21 +53,15 @@ PRESETS: dict[str, Preset] = {
         {"loss": "wgan-gp", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "batch_size": 64,
          "n_critic": 5, "gp_lambda": 10.0, "steps": 20000},
     ),
-    # Tuned defaults: small conv nets with non-saturating BCE and EMA sampling, chosen for good samples within a few
-    # CPU minutes (bench/quality.py measures them). Tuned with one training thread on a shared 2-core CPU, comparing
-    # candidates interleaved at equal CPU seconds and looking at their grids.
-    # Shapes: the MNIST choice scored best here too (0.57 / 0.41 / 0.32 at 60 / 120 / 180 CPU s, against 0.88 / 0.72 /
-    # 0.52 at lr 2e-4 and 0.99 / 0.56 / 0.44 at batch 64); the former recipe (batch 64, lr 2e-4, EMA 0.999) still
-    # showed grey blobs after 90 CPU s. Filled coloured shapes by ~2,000 steps, straighter edges by ~5,000.
+    # Tuned defaults: small conv nets, non-saturating BCE, EMA sampling: good samples within a few CPU minutes
+    # (bench/quality.py; the tuning figures are in bench/README.md, "Why the engine does what it does").
+    # Shapes: the MNIST recipe scored best here too.
     "shapes-default": Preset(
         "Default for shapes: small DCGAN at 32x32 (width 32, noise 64), batch 32, lr 4e-4, EMA 0.995 sampling.",
         {"name": "shapes", "image_size": 32}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
         {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "steps": 6000},
     ),
-    # MNIST: tuned on the real MNIST test set (bench/quality.py; README "Quality"). Batch 32 at lr 4e-4 makes twice
-    # the updates per CPU second of batch 64 and scored best at 45-180 CPU s against widths 16/24/48, batch 64, lr
-    # 2e-4/3e-4/5e-4, hinge and noise 100; EMA 0.995 matches the raw G within a minute, where 0.999 still lags
-    # (grey, blurred samples for the first ~3,000 steps).
+    # MNIST: tuned on the real MNIST test set; batch 32 makes twice the updates per CPU second, EMA 0.995 keeps up.
     "mnist-default": Preset(
         "Default for MNIST: small DCGAN at 28x28 (width 32, noise 64), batch 32, lr 4e-4, EMA 0.995 sampling.",
         {"name": "mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32},

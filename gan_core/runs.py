@@ -6,15 +6,16 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import CHECKPOINT_SUFFIX, TEMP_PREFIX, find_checkpoints, save_checkpoint
+from .callbacks import GRID
+from .checkpoints import CHECKPOINT_SUFFIX, find_checkpoints, save_checkpoint
 from .config import RunConfig
 from .errors import ConfigError, TrainingError
+from .fileio import write_atomic
 from .images import grid_image, png_bytes
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 from .tensorboard import TensorBoardLog
@@ -56,21 +57,6 @@ def new_run_name(cfg: RunConfig, root: str | Path | None = None) -> str:
     while (root / candidate).exists():
         candidate, i = f"{name}-{i}", i + 1
     return candidate
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """data written to a temp file in the same folder, then renamed over path: never a partial file at path.
-    An OSError names path (a full disk is reported with the file it was writing)."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.filename is None:
-            raise OSError(e.errno, e.strerror, str(path)) from e
-        raise
 
 
 def grid_path(run_dir: str | Path, step: int) -> Path:
@@ -148,7 +134,7 @@ class RunWriter:
 
     def on_step(self, trainer: Any, events: set[str]) -> None:
         self.tensorboard.on_step(trainer, events)
-        if "grid" in events and trainer.latest_grid is not None:
+        if GRID in events and trainer.latest_grid is not None:
             write_atomic(grid_path(self.dir, trainer.step_count), png_bytes(grid_image(trainer.latest_grid)))
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
@@ -192,5 +178,4 @@ class RunWriter:
             "alerts": [a["message"] for a in trainer.alerts[-5:]],
             "config": cfg.to_dict(),
         }
-        self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.dir / META_FILE, json.dumps(meta, indent=1, default=float).encode())

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, make_run
 from PIL import Image
 
 from gan_core.checkpoints import find_checkpoints, load_checkpoint
@@ -47,6 +47,16 @@ def test_train_resume_and_sample(tmp_path, capsys) -> None:
     assert main(["sample", "--checkpoint", str(run), "--num", "5", "--out", str(npy), "--seed", "3"]) == 0
     arr = np.load(npy)
     assert arr.shape == (5, 16, 16, 3) and arr.dtype == np.uint8
+
+
+def test_eval_prints_the_scores_of_a_run_as_json(capsys) -> None:
+    run = make_run("evaluated", steps=6)  # 128 labeled shapes in the temporary checkpoints folder
+    assert main(["eval", "--checkpoint", str(run), "--num", "40"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert {"step", "num", "quality", "kid", "diversity", "coverage/classes", "coverage/kl",
+            "coverage/confidence"} == set(scores)
+    assert scores["step"] == 6 and isinstance(scores["step"], int) and scores["num"] == 40
+    assert all(isinstance(v, float) for k, v in scores.items() if k not in ("step", "num"))
 
 
 def test_max_seconds_stops_and_saves(tmp_path) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
-
 from conftest import tiny_config
+
 from gan_core.latent import lerp, pca_directions, sample_latents, slerp
+from gan_core.sampling import snapshot
 from gan_core.trainer import Trainer
 
 
@@ -28,7 +29,7 @@ def test_paths_start_and_end_at_the_endpoints() -> None:
 def test_pca_directions_are_unit_and_move_the_output_more_than_random_ones() -> None:
     tr = Trainer(tiny_config("mlp", steps=30))
     tr.run()
-    g = tr.generator_snapshot()
+    g = snapshot(tr.sampler)
     dirs = pca_directions(g, k=4, n=256)
     assert dirs.shape == (4, 16)
     assert torch.allclose(dirs.norm(dim=1), torch.ones(4), atol=1e-5)

@@ -1,12 +1,106 @@
-"""Run folders: grid files are named and read back in one place, and listed in step order."""
+"""Run folders: the writer's grids, checkpoints and meta.json, grid file names, run listing, safe names and paths."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from conftest import tiny_config
 
-from gan_core.runs import GRID_DIR, RunInfo, grid_path, grid_step
+from gan_core.checkpoints import find_checkpoints, load_checkpoint
+from gan_core.errors import ConfigError
+from gan_core.fileio import TEMP_PREFIX
+from gan_core.runs import (
+    GRID_DIR,
+    META_FILE,
+    RunInfo,
+    RunWriter,
+    checkpoint_root,
+    delete_run,
+    grid_path,
+    grid_step,
+    list_runs,
+    new_run_name,
+    run_path,
+)
+from gan_core.trainer import Trainer
+
+
+def test_run_writer_keeps_newest_checkpoints_grids_and_meta(tmp_path) -> None:
+    tr = Trainer(tiny_config(steps=40, checkpoint_every=10, sample_every=10))
+    writer = RunWriter(tmp_path / "r1", keep=2)
+    writer.start(tr)
+    tr.run(on_step=writer.on_step)
+    writer.finish(tr, "done")
+    names = [p.name for p in find_checkpoints(tmp_path / "r1")]
+    assert names == ["ckpt-0000040.pt", "ckpt-0000030.pt"]
+    assert len(list((tmp_path / "r1" / "grids").glob("step-*.png"))) == 5  # step 1 and every 10 steps
+    meta = json.loads((tmp_path / "r1" / "meta.json").read_text())
+    assert meta["status"] == "done" and meta["step"] == 40 and "loss/D" in meta["last"]
+    runs = list_runs(tmp_path)
+    assert [r.name for r in runs] == ["r1"] and len(runs[0].grids) == 5
+
+
+@pytest.mark.parametrize("name", ["..", "../evil", "a/b", "/abs/path", "", ".hidden", "a\\b", "x" * 200])
+def test_bad_run_names_are_refused(tmp_path, name: str) -> None:
+    with pytest.raises(ConfigError):
+        run_path(name, tmp_path)
+
+
+def test_run_link_pointing_outside_is_refused(tmp_path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "ckpts"
+    root.mkdir()
+    (root / "linked").symlink_to(outside)
+    with pytest.raises(ConfigError, match="link"):
+        run_path("linked", root)
+    with pytest.raises(ConfigError):
+        delete_run("linked", root)
+    assert outside.exists()
+    assert [r.name for r in list_runs(root)] == []
+
+
+def test_new_run_names_are_unique_and_valid(tmp_path) -> None:
+    cfg = tiny_config()
+    a = new_run_name(cfg, tmp_path)
+    (tmp_path / a).mkdir()
+    b = new_run_name(cfg, tmp_path)
+    assert a != b and run_path(b, tmp_path).parent == tmp_path
+
+
+def test_meta_names_the_latest_losses_and_quality_and_no_temp_files_remain(tmp_path) -> None:
+    tr = Trainer(tiny_config(steps=6, log_every=3, sample_every=3, checkpoint_every=3, quality_every=3))
+    writer = RunWriter(tmp_path / "q")
+    writer.start(tr)
+    tr.run(on_step=writer.on_step)
+    writer.finish(tr, "done")
+    meta = json.loads((tmp_path / "q" / META_FILE).read_text())
+    assert set(meta["last"]) == {"loss/D", "loss/G", "D(x)", "D(G(z))"}
+    assert meta["last"]["loss/D"] == next(h["loss/D"] for h in reversed(tr.history) if "loss/D" in h)
+    scored = next(h for h in reversed(tr.history) if "quality" in h)
+    assert meta["quality"] == {k: v for k, v in scored.items() if k != "step"} and "kid" in meta["quality"]
+    assert load_checkpoint(writer.last_checkpoint)["step"] == 6
+    files = [p.name for p in (tmp_path / "q").rglob("*")]
+    assert not [n for n in files if n.startswith(TEMP_PREFIX)]
+
+
+def test_failed_run_meta_keeps_the_error_and_saves_no_checkpoint(tmp_path) -> None:
+    tr = Trainer(tiny_config(steps=4))
+    writer = RunWriter(tmp_path / "f")
+    writer.start(tr)
+    tr.run()
+    writer.finish(tr, "failed", "something broke")
+    meta = json.loads((tmp_path / "f" / META_FILE).read_text())
+    assert meta["status"] == "failed" and meta["error"] == "something broke" and meta["step"] == 4
+    assert find_checkpoints(tmp_path / "f") == []
+
+
+def test_checkpoint_root_follows_the_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GAN_WORKBENCH_CHECKPOINTS", str(tmp_path / "elsewhere"))
+    assert checkpoint_root() == tmp_path / "elsewhere"
+    assert run_path("r").parent == tmp_path / "elsewhere"
 
 
 @pytest.mark.parametrize("step", [0, 1, 1234, 9_999_999, 12_345_678])

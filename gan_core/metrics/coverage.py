@@ -1,4 +1,4 @@
-"""Mode coverage for labeled sets: a small classifier trained once on the real images, and class-histogram statistics."""
+"""Mode coverage for labeled sets: a small classifier trained once on real images, and class-histogram statistics."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..metric_names import COVERAGE_CLASSES, COVERAGE_CONFIDENCE, COVERAGE_KL
 
 CLASSIFIER_VERSION = "cls-v1"  # part of the cache key: bump when the architecture or the training recipe changes
 CLASSIFIER_SIZE = 28  # inputs are resized to 28 x 28: MNIST's native size, cheap enough for the CPU
@@ -60,7 +62,7 @@ def prepare(images: torch.Tensor, channels: int) -> torch.Tensor:
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int,
                      device: str | torch.device = "cpu", epochs: float = _EPOCHS, max_steps: int = _MAX_STEPS,
                      widths: tuple[int, int, int] = _W) -> tuple[Classifier, float]:
-    """Train on a fixed, seeded split of (uint8 N x C x H x W, int64 N); returns (model in eval mode, held-out accuracy).
+    """Train on a fixed, seeded split of (uint8 N x C x H x W, int64 N); returns (eval-mode model, test accuracy).
 
     The defaults are the live coverage score's (seconds on the CPU); bench judges train longer and wider."""
     with torch.inference_mode(False), torch.enable_grad():  # callers may hold a no_grad/inference context
@@ -137,7 +139,7 @@ def coverage_stats(probs: torch.Tensor, real_hist: torch.Tensor) -> dict[str, fl
     nz = hist > 0
     kl = float((hist[nz] * (hist[nz] / q[nz]).log()).sum())
     return {
-        "coverage/classes": float((hist >= threshold).sum()),
-        "coverage/kl": kl,
-        "coverage/confidence": float(probs.max(1).values.mean()) if len(probs) else 0.0,
+        COVERAGE_CLASSES: float((hist >= threshold).sum()),
+        COVERAGE_KL: kl,
+        COVERAGE_CONFIDENCE: float(probs.max(1).values.mean()) if len(probs) else 0.0,
     }

@@ -6,6 +6,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from ..metric_names import COVERAGE_CLASSES, D_FAKE, D_REAL, DIVERSITY, LOSS_D, LOSS_G, LOSS_KEYS
+
 # Thresholds (probabilities for D(x)/D(G(z)); loss/D for the BCE family, where 0 means a perfect D).
 D_LOSS_LOW = 0.05
 D_REAL_HIGH = 0.95
@@ -28,12 +30,13 @@ class Alert:
 
 
 def check_finite(metrics: dict[str, float], step: int) -> Alert | None:
-    """A "nan" alert when any metric (losses first) is NaN or infinite, else None."""
+    """A "nan" alert when any metric (losses first) is NaN or infinite, else None: the one non-finite message, used
+    by the health monitor and by the trainer when it stops on a non-finite step."""
     bad = [k for k, v in metrics.items() if not _finite(v)]
     if not bad:
         return None
-    bad.sort(key=lambda k: (not k.startswith("loss/"), k))  # name the losses first
-    what = "Loss" if bad[0].startswith("loss/") else "A training metric"
+    bad.sort(key=lambda k: (k not in LOSS_KEYS, k))  # name the losses first
+    what = "Loss" if bad[0] in LOSS_KEYS else "A training metric"
     listed = ", ".join(f"{k}={metrics[k]}" for k in bad[:3])
     return Alert("nan", step, f"{what} became non-finite at step {step} ({listed}): lower the learning rates "
                               "(try halving lr_g and lr_d), turn off mixed precision if it is on, and resume "
@@ -93,9 +96,9 @@ class HealthMonitor:
     # --- discriminator collapse ----------------------------------------------------------------
 
     def _check_discriminator(self, step: int, m: dict[str, float]) -> list[Alert]:
-        if "loss/D" not in m and "D(x)" not in m:
+        if LOSS_D not in m and D_REAL not in m:
             return []
-        self._recent.append((step, _d_dominant(m), float(m.get("loss/G", math.nan))))
+        self._recent.append((step, _d_dominant(m), float(m.get(LOSS_G, math.nan))))
         share = sum(d for _, d, _ in self._recent) / len(self._recent)
         if share < 0.5:
             self._armed["d_wins"] = True  # cleared: a later collapse is news again
@@ -107,7 +110,7 @@ class HealthMonitor:
             return []  # D is strong but G is keeping up (its loss falls and stays moderate)
         self._armed["d_wins"] = False
         since = next(s for s, d, _ in self._recent if d)
-        parts = [f"{k} {m[k]:.3g}" for k in ("loss/D", "D(x)", "D(G(z))", "loss/G") if k in m]
+        parts = [f"{k} {m[k]:.3g}" for k in (LOSS_D, D_REAL, D_FAKE, LOSS_G) if k in m]
         return [Alert("d_wins", step,
                       f"The discriminator has won outright since about step {since} ({', '.join(parts)}), so the "
                       "generator gets almost no useful gradient: lower the discriminator's learning rate (lr_d), "
@@ -118,12 +121,12 @@ class HealthMonitor:
     def _check_mode_collapse(self, step: int, m: dict[str, float]) -> list[Alert]:
         ref = self.real_diversity or 1.0
         low = healthy = None  # None: not measured in this reading
-        if "diversity" in m:
-            div = float(m["diversity"])
+        if DIVERSITY in m:
+            div = float(m[DIVERSITY])
             low, healthy = div < DIVERSITY_RATIO * ref, div >= DIVERSITY_REARM_RATIO * ref
-        if "coverage/classes" in m:
+        if COVERAGE_CLASSES in m:
             limit = 2 if (self.num_classes or 0) >= 5 else 1
-            classes = float(m["coverage/classes"])
+            classes = float(m[COVERAGE_CLASSES])
             low = bool(low) or classes <= limit
             healthy = (healthy is not False) and classes > limit + 1  # one class of margin
         if low is None or step < self.warmup_steps:
@@ -139,11 +142,11 @@ class HealthMonitor:
         if self._collapse_streak < self.patience or not self._armed["mode_collapse"]:
             return []
         self._armed["mode_collapse"] = False
-        if "diversity" in m and float(m["diversity"]) < DIVERSITY_RATIO * ref:
-            what = f"sample diversity is {float(m['diversity']) / ref:.0%} of the real data's"
+        if DIVERSITY in m and float(m[DIVERSITY]) < DIVERSITY_RATIO * ref:
+            what = f"sample diversity is {float(m[DIVERSITY]) / ref:.0%} of the real data's"
         else:
             of = f" of {self.num_classes}" if self.num_classes else ""
-            what = f"only {int(m['coverage/classes'])}{of} classes appear in the samples"
+            what = f"only {int(m[COVERAGE_CLASSES])}{of} classes appear in the samples"
         return [Alert("mode_collapse", step,
                       f"Mode collapse at step {step}: {what}, so the generator keeps producing the same few images; "
                       "enable an EMA of the generator (ema 0.995), lower the learning rates, or switch to the "
@@ -152,12 +155,12 @@ class HealthMonitor:
 
 def _d_dominant(m: dict[str, float]) -> bool:
     """True when this reading shows a discriminator that separates real from fake almost perfectly."""
-    real, fake = m.get("D(x)"), m.get("D(G(z))")
+    real, fake = m.get(D_REAL), m.get(D_FAKE)
     if real is not None and fake is not None and 0.0 <= real <= 1.0 and 0.0 <= fake <= 1.0:
         # Probabilities (BCE-family losses); raw critic scores (WGAN) fall outside [0, 1] and are ignored.
         if real > D_REAL_HIGH and fake < D_FAKE_LOW:
             return True
-    loss_d = m.get("loss/D")
+    loss_d = m.get(LOSS_D)
     return loss_d is not None and 0.0 <= loss_d < D_LOSS_LOW
 
 

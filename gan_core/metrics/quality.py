@@ -1,17 +1,17 @@
-"""Quality score: Fréchet distance and KID to the real set in the fixed random-feature space, with cached real statistics."""
+"""Quality score: Fréchet distance and KID to the real set in a fixed random-feature space, real statistics cached."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ..data.base import ImageData, Progress
 from ..errors import DataError
+from ..fileio import save_atomic
+from ..metric_names import KID, QUALITY
 from .coverage import CLASSIFIER_VERSION, Classifier, coverage_stats, predict_proba, train_classifier
 from .features import FEATURE_VERSION, feature_net
 
@@ -72,21 +72,6 @@ def data_key(real: ImageData, *parts: object) -> str:
     return h.hexdigest()
 
 
-def _save_atomic(obj: dict, path: Path) -> None:
-    """torch.save to a temp file in the same folder, then os.replace: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _load(path: Path) -> dict | None:
     """A cache file's dict, or None when absent or unreadable (a corrupt cache is just recomputed)."""
     if not path.is_file():
@@ -145,7 +130,7 @@ class QualityScorer:
                 progress(0.0, f"Computing real feature statistics on {n} images")
             stats = self._compute_stats(real, n)
             if path is not None:
-                _save_atomic(stats, path)
+                save_atomic(stats, path)
         self.num_real = n
         self._center, self._scale = stats["center"], stats["scale"]  # dim, dim (float64)
         self._mu, self._sqrt_cov = stats["mu"], stats["sqrt_cov"]  # dim, dim x dim (float64)
@@ -186,7 +171,9 @@ class QualityScorer:
         key = data_key(real, CLASSIFIER_VERSION, self.num_classes)
         path = None if self.cache_dir is None else self.cache_dir / f"classifier-{key}.pt"
         saved = _load(path) if path is not None else None
-        model = Classifier(real.shape[0], self.num_classes)
+        # A shell for the cached weights, built without moving the caller's RNG (exact resume with scoring on).
+        with torch.random.fork_rng(devices=[]):
+            model = Classifier(real.shape[0], self.num_classes)
         if saved is not None and saved.get("version") == CLASSIFIER_VERSION:
             try:
                 model.load_state_dict(saved["state"])
@@ -203,7 +190,7 @@ class QualityScorer:
                      "real_hist": hist / hist.sum(),
                      "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
             if path is not None:
-                _save_atomic(saved, path)
+                save_atomic(saved, path)
         self.classifier = model.to(self.device).eval()
         self.classifier_accuracy = float(saved["accuracy"])
         self._real_hist = saved["real_hist"]  # K, real class proportions
@@ -227,8 +214,8 @@ class QualityScorer:
             raise ValueError("score() needs at least 2 generated images.")
         z = self.features(fake)  # N x dim float64
         cov = torch.cov(z.T)
-        out = {"quality": frechet_distance(self._mu, self._sqrt_cov, self._trace_cov, z.mean(0), cov)}
-        out["kid"] = kid(z * math.sqrt(z.shape[1]), self._real_feats, self._kid_real_term)
+        out = {QUALITY: frechet_distance(self._mu, self._sqrt_cov, self._trace_cov, z.mean(0), cov)}
+        out[KID] = kid(z * math.sqrt(z.shape[1]), self._real_feats, self._kid_real_term)
         if self.classifier is not None:
             out.update(coverage_stats(predict_proba(self.classifier, fake, self.device), self._real_hist))
         return out

@@ -1,0 +1,106 @@
+"""Callbacks: grids, health checks and quality scores run on their cadence and never touch the training's randomness."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from gan_core.callbacks import GRID, LOG, QUALITY, Callback, FixedNoiseGrid, HealthCheck, QualityScore, find
+from gan_core.metrics import HealthMonitor, QualityScorer, diversity
+from gan_core.sampling import generate
+from gan_core.trainer import Trainer
+
+
+def _state(tr: Trainer) -> list[torch.Tensor]:
+    return [t.detach().clone() for m in (tr.G, tr.D) for t in m.state_dict().values()]
+
+
+def test_grids_and_quality_scores_leave_training_bit_identical() -> None:
+    # mlp-deep's dropout draws from the global RNG every step and the batches from trainer.rng: a grid or a score
+    # that drew from either would change every later step.
+    scored = Trainer(tiny_config("mlp-deep", steps=8, sample_every=2, quality_every=3))
+    events: dict[int, set[str]] = {}
+    scored.run(on_step=lambda t, ev: events.__setitem__(t.step_count, set(ev)))
+    plain = Trainer(tiny_config("mlp-deep", steps=8), callbacks=[])
+    plain.run()
+    assert [s for s, ev in events.items() if QUALITY in ev] == [3, 6, 8]
+    assert [s for s, ev in events.items() if GRID in ev] == [1, 2, 4, 6, 8]
+    assert [h["step"] for h in scored.history if "quality" in h] == [3, 6, 8]
+    assert all(torch.equal(a, b) for a, b in zip(_state(scored), _state(plain)))
+    assert torch.equal(scored.rng.get_state(), plain.rng.get_state())
+    assert [h["loss/D"] for h in scored.history if "loss/D" in h] == [h["loss/D"] for h in plain.history]
+
+
+def test_quality_score_is_reproducible_and_consumes_no_random_numbers() -> None:
+    tr = Trainer(tiny_config("mlp", steps=2, quality_every=0))
+    tr.run()
+    scorer = QualityScorer(tr.data, None, num_real=128, coverage=False)  # no classifier to train: seconds faster
+    score = QualityScore(every=0, num_samples=64, seed=1, scorer=scorer)
+    global_rng, train_rng = torch.get_rng_state(), tr.rng.get_state()
+    first, second = score.measure(tr), score.measure(tr)
+    assert torch.equal(torch.get_rng_state(), global_rng) and torch.equal(tr.rng.get_state(), train_rng)
+    assert first == second and {"step", "quality", "kid"} <= set(first)
+    assert tr.history[-2:] == [first, second]  # reported: the history (and the health check) sees each score
+
+
+def test_fixed_noise_grid_cadence() -> None:
+    tr = Trainer(tiny_config("mlp", steps=7, log_every=3), callbacks=[FixedNoiseGrid(every=3)])
+    seen: list[tuple[int, set[str]]] = []
+    tr.run(on_step=lambda t, ev: seen.append((t.step_count, set(ev))))
+    assert [s for s, ev in seen if GRID in ev] == [1, 3, 6, 7]  # the run's first step, every 3rd, the last
+    assert [s for s, ev in seen if LOG in ev] == [3, 6, 7]
+    assert torch.equal(tr.latest_grid, generate(tr.sampler, tr.fixed_z, tr.fixed_y))
+
+
+def test_without_callbacks_there_are_no_grids_and_only_loss_entries() -> None:
+    tr = Trainer(tiny_config("mlp", steps=5), callbacks=[])
+    tr.run()
+    assert tr.latest_grid is None and all("loss/D" in h for h in tr.history)
+
+
+def test_health_check_measures_g_not_the_lagging_ema_and_raises_alerts_from_reports() -> None:
+    monitor = HealthMonitor(real_diversity=1.0, warmup_steps=0, patience=1)
+    tr = Trainer(tiny_config("dcgan", steps=3, ema=0.99), callbacks=[FixedNoiseGrid(every=3), HealthCheck(monitor)])
+    tr.run()
+    measured = [h for h in tr.history if "diversity" in h]
+    assert [h["step"] for h in measured] == [1, 3]
+    assert measured[-1]["diversity"] == pytest.approx(diversity(generate(tr.G, tr.fixed_z, tr.fixed_y)))
+    assert measured[-1]["diversity"] != pytest.approx(diversity(tr.latest_grid))  # the EMA's grid differs
+    tr.report({"step": 3, "loss/D": float("nan")})
+    assert tr.alerts[-1]["kind"] == "nan" and "non-finite at step 3" in tr.alerts[-1]["message"]
+
+
+def test_callbacks_run_in_order_and_only_timed_ones_count_as_training_time() -> None:
+    import time
+
+    class Slow(Callback):
+        def __init__(self, timed: bool, log: list[str]) -> None:
+            self.timed, self.log = timed, log
+
+        def on_step(self, trainer: Trainer, events: set[str]) -> None:
+            self.log.append("timed" if self.timed else "untimed")
+            time.sleep(0.02)
+
+    class SlowGrid(FixedNoiseGrid):
+        def on_step(self, trainer: Trainer, events: set[str]) -> None:
+            super().on_step(trainer, events)
+            time.sleep(0.02)
+
+    order: list[str] = []
+    untimed = Trainer(tiny_config("mlp", steps=5), callbacks=[Slow(False, order)])
+    untimed.run()
+    timed = Trainer(tiny_config("mlp", steps=5), callbacks=[Slow(True, [])])
+    timed.run()
+    assert order == ["untimed"] * 5
+    assert timed.train_seconds >= 5 * 0.02 > untimed.train_seconds
+    grids = Trainer(tiny_config("mlp", steps=5), callbacks=[SlowGrid(every=1)])
+    grids.run()
+    assert grids.train_seconds >= 5 * 0.02  # grids count as training time, as the app has always shown it
+
+
+def test_default_callbacks_follow_the_config() -> None:
+    tr = Trainer(tiny_config("mlp", sample_every=7, quality_every=11))
+    assert [type(c) for c in tr.callbacks] == [FixedNoiseGrid, HealthCheck, QualityScore]
+    assert find(tr.callbacks, FixedNoiseGrid).every == 7 and find(tr.callbacks, QualityScore).every == 11
+    assert find(tr.callbacks, HealthCheck).monitor.num_classes == 3  # shapes: triangle, square, circle
