@@ -24,12 +24,11 @@ from gan_core.data import ImageData
 from gan_core.data.mnist import MNIST_CLASSES
 from gan_core.data.shapes import SHAPE_NAMES, render_shapes
 from gan_core.fileio import save_atomic
-from gan_core.metrics.coverage import Classifier, predict_proba, prepare, train_classifier
+from gan_core.metrics.coverage import RECOGNISABLE_P, Classifier, predict_proba, prepare, train_classifier
 from gan_core.metrics.quality import frechet_distance, psd_sqrt
 
 JUDGE_VERSION = "judge-v1"
 JUDGE_SEED = 987_654  # renderer seed of the shapes judge's images; training runs use small seeds
-CONFIDENT = 0.9  # a sample is "recognisable" when the judge gives one class at least this probability
 WIDTHS = (32, 64, 128)  # wider than the live coverage classifier: the judge is trained once and cached
 EPOCHS, MAX_STEPS = 20, 3000
 SPLIT_SEED = 2024  # the fixed permutation that splits the MNIST test set into the GAN's half and the judge's half
@@ -61,7 +60,7 @@ class Judge:
         conf, cls = probs.max(1)
         shares = torch.bincount(cls, minlength=len(self.class_names)).double() / max(len(cls), 1)
         f = self.features(samples)
-        return {"recognisable": float((conf >= CONFIDENT).float().mean()),
+        return {"recognisable": float((conf >= RECOGNISABLE_P).float().mean()),
                 "shares": [float(s) for s in shares],
                 "fd": frechet_distance(self.mu, self.sqrt_cov, self.trace_cov, f.mean(0), torch.cov(f.T)),
                 "floor": self.floor}

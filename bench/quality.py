@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -47,6 +48,7 @@ from gan_core.errors import ConfigError, UserError  # noqa: E402
 from gan_core.images import grid_image  # noqa: E402
 from gan_core.metrics import QualityScorer  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
+from gan_core.sampling import generate, sample_images  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 from judges import Judge, build_judge, mnist_halves, shapes_real  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
@@ -93,11 +95,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def parse_candidate(spec: str) -> tuple[str, RunConfig]:
     """'[NAME=]PRESET[:section.key=value,...]' -> (name, config); raises ConfigError with the bad part named."""
-    name, _, rest = spec.rpartition("=") if "=" in spec.split(":", 1)[0] else ("", "", spec)
+    name, _, rest = spec.partition("=") if "=" in spec.split(":", 1)[0] else ("", "", spec)
     preset, _, overrides = rest.partition(":")
     cfg = preset_config(preset)
     d = cfg.to_dict()
-    for item in filter(None, overrides.split(",")):
+    for item in filter(None, re.split(r",(?=(?:data|model|train)\.)", overrides)):  # values may hold commas
         key, sep, raw = item.partition("=")
         section, _, field_name = key.partition(".")
         if not sep or section not in ("data", "model", "train") or field_name not in d[section]:
@@ -144,10 +146,11 @@ def train_until(run: Run, seconds: float, clock: str) -> None:
 def score(run: Run, judge: Judge, scorer: QualityScorer, n: int, out: Path, label: str) -> dict:
     """n fresh samples scored by the judge and the random-feature scorer (not training time); saves the grid."""
     tr = run.trainer
-    samples = tr.sample(n, balanced=True)
+    rng = torch.Generator().manual_seed(run.seed * 1_000_003 + tr.step_count)
+    samples = sample_images(tr.sampler, n, rng)  # classes in turn for conditional models
     entry = {"candidate": run.name, "seed": run.seed, "time": round(tr.train_seconds, 1), "cpu": round(run.cpu, 1),
              "step": tr.step_count, **judge.score(samples), "quality": scorer.score(samples)["quality"]}
-    grid_image(tr.sample_fixed()).save(out / f"{run.name}-s{run.seed}-{label}.png")
+    grid_image(generate(tr.sampler, tr.fixed_z, tr.fixed_y)).save(out / f"{run.name}-s{run.seed}-{label}.png")
     return entry
 
 
@@ -205,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                 scorers[data.name] = QualityScorer(data, data_root() / "stats")
                 j = judges[data.name]
                 print(f"{data.name} judge ready in {time.monotonic() - t0:.0f}s: held-out accuracy {j.accuracy:.3f}, "
-                      f"on real images {j.score(real.images[:a.samples])['recognisable']:.1%} recognisable, "
+                      f"on the GAN's real training images {j.score(data.images[:a.samples])['recognisable']:.1%} "
+                      f"recognisable, "
                       f"fd floor {j.floor:.2f}", flush=True)
             for seed in a.seeds:
                 runs.append(build(name, cfg.copy(), seed, data, a.threads))
@@ -216,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     meter, started = LoadMeter(), time.monotonic()
     log = open(a.json, "a") if a.json else None  # noqa: SIM115 - open for the whole run
-    targets = sorted(set(a.points) | {min(x * a.slice, a.points[-1]) for x in range(1, int(a.points[-1] / a.slice) + 1)})
+    targets = sorted(
+        set(a.points) | {min(x * a.slice, a.points[-1]) for x in range(1, int(a.points[-1] / a.slice) + 1)}
+    )
     for target in targets:
         for r in runs:
             train_until(r, target, a.clock)

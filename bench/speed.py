@@ -177,12 +177,14 @@ def bench_recipes(names: list[str], seconds: float, rounds: int, n_images: int, 
     print(f"(a) runs at torch's default {t0} threads, as the tutorials do; (a') is the same loop on the engine's "
           "thread count, to separate the thread choice from the rest.\n")
     print("| recipe | batch | image | tutorial loop | (a) tutorial | (a') tutorial, engine threads | (b) engine "
-          "| b/a min / median / max | b/a' min / median / max | matrix FLOPs a/b | engine threads | other load (cores) |")
+          "| b/a min / median / max | b/a' min / median / max | matrix FLOPs a/b | engine threads "
+          "| other load (cores) |")
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (name, b, shape, loop, a, s_, e, lo, md, hi, slo, smd, shi, thr, others, fr) in rows:
         load = "n/a" if others is None else f"{others:.2f}"
         flops = "n/a" if fr is None else f"{fr:.2f}"
-        print(f"| {name} | {b} | {shape} | {loop} | {a:,.0f} | {s_:,.0f} | {e:,.0f} | {lo:.2f} / **{md:.2f}** / {hi:.2f} "
+        print(f"| {name} | {b} | {shape} | {loop} | {a:,.0f} | {s_:,.0f} | {e:,.0f} "
+              f"| {lo:.2f} / **{md:.2f}** / {hi:.2f} "
               f"| {slo:.2f} / {smd:.2f} / {shi:.2f} | {flops} | {thr} | {load} |")
 
 
@@ -232,7 +234,8 @@ def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -
         print(f"  {name}: {ips:.0f} img/s", file=sys.stderr, flush=True)
     torch.set_num_threads(default_threads)
     print("\n### Default preset per data set: engine images/second and where a step's time goes\n")
-    print("| data set | preset | batch | image | img/s | ms/step (profiled) | matrix ms | overhead ms | overhead % | threads "
+    print("| data set | preset | batch | image | img/s | ms/step (profiled) | matrix ms | overhead ms | overhead % "
+          "| threads "
           "| biggest non-matrix ops (self ms/step) |")
     print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for (ds, name, b, shape, ips, step_ms, matrix, overhead, thr, top) in rows:
@@ -299,7 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="intra-op threads for the tutorial loops (default: torch's default for this machine)")
     ap.add_argument("--quick", action="store_true",
-                    help="a fast look: 3 rounds x 1 s, 0.5 s warm-up, 4096 images, 5 profiled steps (explicit options win)")
+                    help="a fast look: 3 rounds x 1 s, 0.5 s warm-up, 4096 images, 5 profiled steps "
+                         "(explicit options win)")
     args = ap.parse_args(argv)
     # --quick changes the defaults; options given explicitly still win.
     preset = (1.0, 3, 0.5, 4096, 5) if args.quick else (3.0, 5, 1.0, 10000, 20)

@@ -1,4 +1,4 @@
-"""Differentiable augmentation of everything D sees (DiffAugment, Zhao et al. 2020): real and fake alike, both phases."""
+"""Differentiable augmentation of all D sees, real and fake alike (DiffAugment, Zhao et al. 2020)."""
 
 from __future__ import annotations
 

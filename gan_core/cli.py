@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--truncation", type=float)
-    sp.add_argument("--label", type=int, help="class for conditional models (default: cycle through classes)")
+    sp.add_argument("--class", "--label", dest="label", type=int,
+                    help="class index for conditional models (default: the classes in turn, evenly)")
 
     ev = sub.add_parser("eval", help="quality scores of a checkpoint as JSON")
     ev.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
@@ -125,8 +126,8 @@ def resolve_checkpoint(path: str) -> Path:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from .checkpoints import clean_temp_files, load_checkpoint
     from .callbacks import QualityScore, find
+    from .checkpoints import clean_temp_files, load_checkpoint
     from .metrics import QualityScorer
     from .runs import RunWriter, checkpoint_root, new_run_name
     from .trainer import Trainer
@@ -216,7 +217,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
     labels = None
     if lg.generator.num_classes:
         if a.label is not None and not 0 <= a.label < lg.generator.num_classes:
-            raise UserError(f"--label must be in 0..{lg.generator.num_classes - 1}.")
+            raise UserError(f"--class must be in 0..{lg.generator.num_classes - 1}.")
         labels = torch.full((a.num,), a.label) if a.label is not None else None
     images = lg.images(z, labels)  # N x C x H x W uint8
     out.parent.mkdir(parents=True, exist_ok=True)

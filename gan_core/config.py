@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .augment import parse_policy
 from .errors import ConfigError
 
 DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder")
@@ -76,7 +77,9 @@ class TrainConfig:
     fake_label: float = 0.0  # 0.1 with real 0.9 = two-sided smoothing
     n_critic: int = 1  # D updates per G update
     gp_lambda: float = 10.0
-    ema: float = 0.0  # EMA decay of G for sampling (0 = off)
+    ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
+    class_weight: float = 0.0  # AC-GAN: weight of the class loss of D's class head (conditional models; 0 = off)
+    augment: str = ""  # what D sees is augmented alike for real and fake (augment.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0
     max_seconds: float | None = None  # stop after this much training time and save
@@ -114,6 +117,12 @@ class TrainConfig:
             raise ConfigError("train.quality_every must be 0 (off) or positive.")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ConfigError("train.max_seconds must be positive.")
+        if not isinstance(self.class_weight, (int, float)) or not 0.0 <= self.class_weight <= 100.0:
+            raise ConfigError(f"train.class_weight must be between 0 (off) and 100, got {self.class_weight!r}.")
+        try:
+            parse_policy(self.augment)
+        except (ValueError, AttributeError) as e:
+            raise ConfigError(f"train.augment: {e}. Use a comma-separated list, or nothing for no augmentation.") from e
 
 
 @dataclass
@@ -131,6 +140,9 @@ class RunConfig:
         self.train.validate()
         if self.model.conditional and self.data.name in UNLABELED_DATASETS:
             raise ConfigError(f"A conditional model needs class labels; '{self.data.name}' has none.")
+        if self.train.class_weight and not self.model.conditional:
+            raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
+                              "on a labelled data set, or set the class weight to 0.")
         if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
@@ -165,7 +177,9 @@ def _section(cls: type, values: Any, name: str) -> Any:
     known = {f.name for f in fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ConfigError(f"Unknown {name} setting(s): {', '.join(sorted(unknown))}. Known: {', '.join(sorted(known))}.")
+        raise ConfigError(
+            f"Unknown {name} setting(s): {', '.join(sorted(unknown))}. Known: {', '.join(sorted(known))}."
+        )
     return cls(**values)
 
 

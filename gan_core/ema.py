@@ -25,10 +25,17 @@ class EMA:
         self._buffers = list(self.module.buffers())
         self._source_buffers = list(source.buffers())
 
+    def decay_at(self, step: int) -> float:
+        """The decay used after G's step `step` (0-based): (1 + step) / (10 + step) until that reaches `decay`.
+
+        A fixed 0.995 averages over the last ~200 steps, so for the first minutes the samples showed an old, grey G;
+        the ramp lets the copy follow G closely while G changes fast (as the mean-teacher and timm EMAs do)."""
+        return min(self.decay, (1.0 + step) / (10.0 + step))
+
     @torch.no_grad()
-    def update(self) -> None:
-        """Move the weights towards G's and copy G's buffers (call after each optimizer step of G)."""
-        torch._foreach_lerp_(self._params, self._source_params, 1.0 - self.decay)
+    def update(self, step: int) -> None:
+        """Move the weights towards G's and copy G's buffers (call after G's optimizer step number `step`)."""
+        torch._foreach_lerp_(self._params, self._source_params, 1.0 - self.decay_at(step))
         self.copy_buffers()
 
     @torch.no_grad()

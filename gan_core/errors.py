@@ -26,7 +26,8 @@ class TrainingError(UserError):
 
 
 def disk_error(e: BaseException) -> UserError | None:
-    """The user-facing form of a full or read-only disk hit anywhere (a grid, meta.json, cached statistics), else None."""
+    """The user-facing form of a full or read-only disk hit anywhere (a grid, meta.json, cached statistics),
+    else None."""
     if not isinstance(e, OSError) or e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
         return None
     what = "is read-only" if e.errno == errno.EROFS else "is full"

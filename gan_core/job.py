@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .callbacks import GRID, LOG
+from .callbacks import GRID, LOG, PREVIEW
 from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
@@ -26,6 +26,8 @@ from .trainer import Trainer
 
 log = logging.getLogger(__name__)
 ACTIVE = ("loading", "running", "paused", "stopping")
+ETA_SETTLE_SECONDS = 10.0  # training seconds before an ETA is shown
+ETA_WINDOW = 20  # history entries whose images/second give the ETA
 
 
 @dataclass
@@ -48,6 +50,8 @@ class JobSnapshot:
     checkpoint: str | None = None  # the newest checkpoint written
     class_names: list[str] = field(default_factory=list)
     hardware: str = ""  # Trainer.hardware: device, threads, precision
+    batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
+    dataset: str = ""  # the data set's name (DataConfig.name)
 
     @property
     def active(self) -> bool:
@@ -55,9 +59,15 @@ class JobSnapshot:
 
     @property
     def eta_seconds(self) -> float | None:
-        if self.step <= 0 or self.train_seconds <= 0 or self.total_steps <= self.step:
+        """Seconds left at the recent speed; None while unknown: not running, or the speed not settled yet (the
+        first steps include warm-up and ran with a 1:35:57 ETA once)."""
+        if self.status != "running" or self.total_steps <= self.step or self.train_seconds < ETA_SETTLE_SECONDS:
             return None
-        return (self.total_steps - self.step) * self.train_seconds / self.step
+        rates = [h[IMAGES_PER_SECOND] for h in self.history[-ETA_WINDOW:] if IMAGES_PER_SECOND in h]
+        if len(rates) < 3 or not self.batch_size:
+            return None
+        steps_per_second = sorted(rates)[len(rates) // 2] / self.batch_size  # the median: one slow log is no trend
+        return (self.total_steps - self.step) / max(steps_per_second, 1e-9)
 
 
 class TrainingJob:
@@ -76,7 +86,7 @@ class TrainingJob:
         self._gen_ready = threading.Event()
         self._generator: Generator | None = None
         self.data: ImageData | None = data  # the data set the thread trains on, once loaded (reusable by the next run)
-        self._snap = JobSnapshot(self.run_dir.name, "loading", total_steps=0)
+        self._snap = JobSnapshot(self.run_dir.name, "loading", total_steps=0, dataset=config.data.name)
         self._thread = threading.Thread(target=self._main, name=f"train-{self.run_dir.name}", daemon=True)
 
     # ---- commands (any thread) ------------------------------------------------------------------
@@ -194,11 +204,12 @@ class TrainingJob:
         with self._lock:
             s = self._snap
             s.step, s.total_steps, s.epoch, s.train_seconds = t.step_count, t.total_steps, t.epoch, t.train_seconds
+            s.batch_size = t.batch_size
             if LOG in events:
                 s.history = list(t.history)
                 s.images_per_second = float(last.get(IMAGES_PER_SECOND, s.images_per_second))
                 s.alerts = list(t.alerts)
-            if GRID in events and t.latest_grid is not None:
+            if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)

@@ -16,7 +16,8 @@ from .models.fused import fuse_upsample_conv
 
 
 def sample_latents(n: int, dim: int, seed: int, truncation: float | None = None) -> torch.Tensor:
-    """n x dim standard normal noise from a seed; with truncation t, values beyond +-t are redrawn (truncation trick)."""
+    """n x dim standard normal noise from a seed; with truncation t, values beyond +-t are redrawn
+    (truncation trick)."""
     g = torch.Generator().manual_seed(int(seed))
     z = torch.randn(n, dim, generator=g)
     if truncation is not None and truncation > 0:
@@ -47,7 +48,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def pca_directions(g: Generator, k: int = 8, n: int = 1024, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
+def pca_directions(
+    g: Generator, k: int = 8, n: int = 1024, seed: int = 0, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """k x latent unit directions that move the output most (GANSpace-style): PCA of G(z), regressed onto z."""
     z = sample_latents(n, g.latent_dim, seed)  # n x d
     x = g(z, labels if labels is not None else _default_labels(g, n)).flatten(1)  # n x P

@@ -15,7 +15,9 @@ LOSSES: dict[str, str] = {
 }
 
 
-def d_loss(name: str, real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0, fake_label: float = 0.0) -> torch.Tensor:
+def d_loss(
+    name: str, real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0, fake_label: float = 0.0
+) -> torch.Tensor:
     """Discriminator loss from logits on real (N,) and fake (N,) batches; labels only affect bce/lsgan targets."""
     if name == "bce":
         # BCE with logits: one fused, numerically stable op instead of Sigmoid + BCELoss.

@@ -18,6 +18,7 @@ DIVERSITY = "diversity"  # pixel diversity of the fixed-noise grid
 COVERAGE_CLASSES = "coverage/classes"  # classes holding a fair share of the samples (labeled sets)
 COVERAGE_KL = "coverage/kl"  # KL(generated || real) of the predicted-label histograms
 COVERAGE_CONFIDENCE = "coverage/confidence"  # mean top-class probability of the samples
+COVERAGE_RECOGNISABLE = "coverage/recognisable"  # share of samples the classifier names with p >= RECOGNISABLE_P
 
 STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order the trainer's device buffer holds them
 LOSS_KEYS = (LOSS_D, LOSS_G)

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from .augment import augment, parse_policy
 from .config import TrainConfig
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
 from .metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
@@ -36,7 +38,8 @@ class Objective:
     the trainer does not change for them.
     """
 
-    def __init__(self, G: Generator, D: Discriminator, train: TrainConfig, runtime: Runtime, noise: Noise) -> None:
+    def __init__(self, G: Generator, D: Discriminator, train: TrainConfig, runtime: Runtime, noise: Noise,
+                 rng: torch.Generator | None = None) -> None:
         self.G, self.D = G, D
         self.loss = train.loss
         self.real_label, self.fake_label = train.real_label, train.fake_label
@@ -54,6 +57,24 @@ class Objective:
         self.reuse_fakes = not self.uses_gp
         self.g_params = [p for p in G.parameters() if p.requires_grad]
         self.d_params = [p for p in D.parameters() if p.requires_grad]
+        # AC-GAN: D's class head learns the real images' classes, G is pushed to draw the class it was asked for.
+        self.class_weight = train.class_weight if D.classes is not None else 0.0
+        self.policy = parse_policy(train.augment)
+        assert rng is not None or not self.policy, "augmentation draws from the run's random stream"
+        self.rng = rng
+
+    def _d(self, images: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D on augmented images (when a policy is set): (N logits, N x K class logits or None)."""
+        if self.policy:
+            images = augment(images, self.policy, self.rng)
+        if not self.class_weight:
+            return self.d_forward(images, labels), None
+        return self.d_forward(images, labels, with_classes=True)
+
+    def _class_loss(self, class_logits: torch.Tensor | None, labels: torch.Tensor | None) -> torch.Tensor | float:
+        if class_logits is None:
+            return 0.0
+        return self.class_weight * F.cross_entropy(class_logits.float(), labels)
 
     def d_phase(self, real: torch.Tensor, real_labels: torch.Tensor | None, keep_fakes: bool = False
                 ) -> tuple[Metrics, Fakes]:
@@ -72,12 +93,15 @@ class Objective:
                     fake = self.g_forward(z, fake_labels)
             if self.joint_d:  # one D call on 2B images: B real then B fake
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
-                both = self.d_forward(torch.cat([real, fake.detach()]), labels)  # 2B logits
+                both, classes = self._d(torch.cat([real, fake.detach()]), labels)  # 2B logits, 2B x K
                 d_real, d_fake = both[:b], both[b:]
+                real_classes = None if classes is None else classes[:b]
             else:  # BatchNorm: real and fake batches keep separate statistics
-                d_real = self.d_forward(real, real_labels)
-                d_fake = self.d_forward(fake.detach(), fake_labels)
-            loss = d_loss(self.loss, d_real.float(), d_fake.float(), self.real_label, self.fake_label)
+                d_real, real_classes = self._d(real, real_labels)
+                d_fake, _ = self._d(fake.detach(), fake_labels)
+            # The class head learns from real images only: fakes of the wrong class would teach it wrong labels.
+            loss = (d_loss(self.loss, d_real.float(), d_fake.float(), self.real_label, self.fake_label)
+                    + self._class_loss(real_classes, real_labels))
         if self.uses_gp:
             loss = loss + self.gp_lambda * self._gradient_penalty(real, fake, real_labels)
         _clear(self.d_params)
@@ -101,7 +125,8 @@ class Objective:
             else:
                 z, labels = self.noise(fakes.images.shape[0])
                 fake = self.g_forward(z, labels)  # B x C x H x W
-            loss = g_loss(self.loss, self.d_forward(fake, labels).float())
+            d_gen, classes = self._d(fake, labels)
+            loss = g_loss(self.loss, d_gen.float()) + self._class_loss(classes, labels)
         _clear(self.g_params)
         # inputs=G's parameters: autograd skips D's weight gradients, which the G step never uses.
         loss.backward(inputs=self.g_params)

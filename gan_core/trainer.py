@@ -46,14 +46,14 @@ class Trainer:
         self.num_classes = self.data.num_classes
         self.conditional = config.model.conditional and self.num_classes > 0
         self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional)
-        self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss)
+        self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0)
         fuse_upsample_conv(self.G)  # (Upsample, 3x3 conv) pairs as one transposed conv: same function, fewer FLOPs
         self.runtime.place(self.G)
         self.runtime.place(self.D)
         self.ema = EMA(self.G, t.ema) if t.ema > 0 else None
         self.opt_g = _adam(self.G, t.lr_g, t, self.device)
         self.opt_d = _adam(self.D, t.lr_d, t, self.device)
-        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise)
+        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng)
         # One fixed-noise batch per run: grids are comparable across steps.
         self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.rng, device=self.device)
         self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
@@ -104,7 +104,7 @@ class Trainer:
             self.step_metrics.grad_norms[1] = grad_norm(self.G)
         self.opt_g.step()
         if self.ema is not None:
-            self.ema.update()
+            self.ema.update(self.step_count)
         self.step_metrics.record(d_metrics | g_metrics)
         self.step_count += 1
 

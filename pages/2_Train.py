@@ -75,6 +75,15 @@ def settings_form(custom: bool, conditional_possible: bool) -> None:
         c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
                     help="Used where it is faster: GPUs with bf16, and CPUs with bf16 instructions where a short "
                          "test at the start measures it faster than 32-bit. Weights stay 32-bit.")
+        c1, c2 = st.columns(2)
+        c1.number_input("Class loss weight (AC-GAN, conditional models; 0 = off)", 0.0, 100.0, step=0.5,
+                        key="train_class_weight", persist_state="session",
+                        help="D also learns to name the class of real images, and G is pushed to draw the class it "
+                             "was asked for: clearer, class-true samples sooner.")
+        c2.selectbox("Augment what D sees", train_form.AUGMENT_CHOICES, key="train_augment", persist_state="session",
+                     format_func=lambda v: v.replace(",", ", ") or "none",
+                     help="The same random shifts (and cutouts, colour changes) for real and generated images: D "
+                          "overfits a small set later.")
 
 
 def controls(snap: live.JobSnapshot | None) -> None:
@@ -111,6 +120,9 @@ def draw_snapshot(snap: live.JobSnapshot) -> None:
         st.caption(snap.message)
     for alert in snap.alerts[-5:]:
         st.warning(f"Step {alert.get('step', '?')}: {alert.get('message', '')}")
+    recognition = live.recognition_line(snap)
+    if recognition:
+        st.markdown(recognition)
     if snap.grid is not None:
         st.image(live.grid_png(snap), width="stretch", caption=f"Fixed-noise samples at step {snap.grid_step:,}")
     else:

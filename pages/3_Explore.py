@@ -55,11 +55,13 @@ def explorer(source: explore.ExploreSource) -> None:
                                help="Redraws noise values beyond ±t: smaller t gives typical, less varied images.")
         label = None
         if source.num_classes:
-            names = source.class_names()
-            session.default("explore_class", 0)
-            if st.session_state["explore_class"] >= len(names):
-                st.session_state["explore_class"] = 0
-            label = st.selectbox("Class", list(range(len(names))), key="explore_class", format_func=names.__getitem__)
+            options = explore.class_options(source)
+            session.default("explore_class", explore.ANY_CLASS)
+            if st.session_state["explore_class"] not in options:
+                st.session_state["explore_class"] = explore.ANY_CLASS
+            label = st.selectbox(
+                "Class", options, key="explore_class", format_func=lambda v: explore.class_name(source, v)
+            )
         n_dims = min(MAX_DIMS, source.latent_dim)
         for key in SLIDER_KEYS:
             session.default(key, 0.0)

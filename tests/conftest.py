@@ -30,14 +30,15 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAN_WORKBENCH_DATA", str(tmp_path / "data"))
 
 
-def tiny_config(arch: str = "mlp", loss: str = "bce", steps: int = 20, size: int = 16, **train: object) -> RunConfig:
-    """A seconds-long run on 128 synthetic shapes."""
+def tiny_config(arch: str = "mlp", loss: str = "bce", steps: int = 20, size: int = 16, conditional: bool = False,
+                **train: object) -> RunConfig:
+    """A seconds-long run on 128 synthetic shapes (class-conditional G and D with conditional=True)."""
     t = TrainConfig(loss=loss, steps=steps, batch_size=16, log_every=5, sample_every=10, checkpoint_every=10,
                     quality_every=0, num_fixed=16, device="cpu")
     for k, v in train.items():
         setattr(t, k, v)
     return RunConfig(DataConfig(name="shapes", num_samples=128, image_size=size),
-                     ModelConfig(arch=arch, latent_dim=16, width=8), t).validate()
+                     ModelConfig(arch=arch, latent_dim=16, width=8, conditional=conditional), t).validate()
 
 
 @pytest.fixture

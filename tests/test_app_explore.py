@@ -77,10 +77,15 @@ def test_conditional_model_offers_its_classes() -> None:
     make_run("cond-run", steps=20, conditional=True)
     at = explore_page()
     classes = at.selectbox(key="explore_class")
-    assert classes.options == ["triangle", "square", "circle"]
-    first = main_image(at)
-    classes.set_value(2).run()
-    assert main_image(at) != first
+    assert classes.options == ["any class (a random one per seed)", "triangle", "square", "circle"]
+    assert classes.value == -1  # any class by default
+    drawn = {}
+    for value in (0, 1, 2):
+        at.selectbox(key="explore_class").set_value(value).run()
+        drawn[value] = main_image(at)
+    assert len(set(drawn.values())) == 3  # each class draws something else
+    at.selectbox(key="explore_class").set_value(-1).run()
+    assert main_image(at) in drawn.values()  # "any class" is one of the classes, drawn from the seed
 
 
 def copy_step(at: AppTest) -> int:

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import tiny_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import speed  # noqa: E402
 import tutorials  # noqa: E402
-
 
 LOOPS = [("detach", "mlp-small", "bce"), ("realpython", "mlp-deep", "bce"), ("pytorch-dcgan", "dcgan", "bce"),
          ("wgan-gp", "dcgan", "wgan-gp")]

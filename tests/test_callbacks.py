@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from conftest import tiny_config
 
-from gan_core.callbacks import GRID, LOG, QUALITY, Callback, FixedNoiseGrid, HealthCheck, QualityScore, find
+from gan_core.callbacks import GRID, LOG, PREVIEW, QUALITY, Callback, FixedNoiseGrid, HealthCheck, QualityScore, find
 from gan_core.metrics import HealthMonitor, QualityScorer, diversity
 from gan_core.sampling import generate
 from gan_core.trainer import Trainer
@@ -20,6 +22,7 @@ def test_grids_and_quality_scores_leave_training_bit_identical() -> None:
     # mlp-deep's dropout draws from the global RNG every step and the batches from trainer.rng: a grid or a score
     # that drew from either would change every later step.
     scored = Trainer(tiny_config("mlp-deep", steps=8, sample_every=2, quality_every=3))
+    find(scored.callbacks, QualityScore).budget = math.inf  # every due step, however long a score takes here
     events: dict[int, set[str]] = {}
     scored.run(on_step=lambda t, ev: events.__setitem__(t.step_count, set(ev)))
     plain = Trainer(tiny_config("mlp-deep", steps=8), callbacks=[])
@@ -51,6 +54,51 @@ def test_fixed_noise_grid_cadence() -> None:
     assert [s for s, ev in seen if GRID in ev] == [1, 3, 6, 7]  # the run's first step, every 3rd, the last
     assert [s for s, ev in seen if LOG in ev] == [3, 6, 7]
     assert torch.equal(tr.latest_grid, generate(tr.sampler, tr.fixed_z, tr.fixed_y))
+
+
+class FakeClock:
+    """A wall clock the test moves: `tick` seconds pass per reading."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def test_previews_refresh_the_live_grid_by_wall_time_between_saved_grids() -> None:
+    # A slow machine: 1 s per step and a saved grid only every 1,000 steps.
+    grid = FixedNoiseGrid(every=1000, seconds=10.0, first_seconds=2.0, first_window=30.0, clock=FakeClock(1.0))
+    tr = Trainer(tiny_config("mlp", steps=60, log_every=5), callbacks=[grid])
+    seen: list[tuple[int, set[str]]] = []
+    tr.run(on_step=lambda t, ev: seen.append((t.step_count, set(ev) & {GRID, PREVIEW})))
+    grids = [s for s, ev in seen if GRID in ev]
+    previews = [s for s, ev in seen if PREVIEW in ev]
+    assert grids == [1, 60]  # saved: the first step and the last
+    assert previews[:3] == [3, 5, 7]  # every 2 s in the first 30 s: the page shows the G within seconds
+    gaps = [b - a for a, b in zip(previews, previews[1:])]
+    assert max(gaps) <= 10 and gaps[-1] == 10  # then every 10 s, never longer
+    assert torch.equal(tr.latest_grid, generate(tr.sampler, tr.fixed_z, tr.fixed_y))
+
+
+def test_quality_scores_keep_within_their_share_of_the_wall_time() -> None:
+    scorer = QualityScorer(Trainer(tiny_config("mlp")).data)
+    clock = FakeClock(0.05)  # 50 ms a step
+    score = QualityScore(every=2, num_samples=32, scorer=scorer, budget=0.05, clock=clock)
+    original = score.measure
+
+    def slow_measure(trainer: Trainer) -> dict[str, float]:
+        clock.now += 1.0  # each score costs 1 s: at most one every 20 s of wall time
+        return original(trainer)
+
+    score.measure = slow_measure  # type: ignore[method-assign]
+    tr = Trainer(tiny_config("mlp", steps=1500, log_every=50), callbacks=[score])
+    seen: list[int] = []
+    tr.run(on_step=lambda t, ev: seen.append(t.step_count) if QUALITY in ev else None)
+    assert seen[0] == 2 and seen[-1] == 1500  # the first due step, and the last step always
+    spacing = [b - a for a, b in zip(seen, seen[1:-1])]
+    assert spacing and min(spacing) >= 400  # 21 s (20 x 1.05 s) / 50 ms a step, not every 2 steps
 
 
 def test_without_callbacks_there_are_no_grids_and_only_loss_entries() -> None:

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from conftest import REPO, make_run
 from PIL import Image
 
@@ -126,3 +127,18 @@ def test_long_steps_show_a_bar_each_and_the_score_reaches_the_training_bar(tmp_p
     assert main(["eval", "--checkpoint", str(run), "--num", "20"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["step"] == 10 and re.search(r"^Loaded 10000 images .* 100%", err, re.M)
+
+
+def test_sample_draws_classes_evenly_unless_one_is_asked_for(tmp_path) -> None:
+    from gan_core.latent import load_generator, sample_latents
+
+    run = make_run("cond-sampled", steps=6, conditional=True)
+    lg = load_generator(find_checkpoints(run)[0])
+    z = sample_latents(6, lg.generator.latent_dim, 0)
+    for extra, labels in (([], torch.arange(6) % 3), (["--class", "2"], torch.full((6,), 2))):
+        out = tmp_path / f"s{len(extra)}.npy"
+        assert main(["sample", "--checkpoint", str(run), "--num", "6", "--out", str(out), *extra]) == 0
+        expected = lg.images(z, labels).permute(0, 2, 3, 1).numpy()
+        assert np.array_equal(np.load(out), expected)
+    assert main(["sample", "--checkpoint", str(run), "--num", "6", "--out", str(tmp_path / "x.npy"),
+                 "--class", "3"]) == 2  # 3 classes: 0..2

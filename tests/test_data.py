@@ -115,7 +115,9 @@ def test_train_split_preferred_and_test_split_noticed(tmp_path: Path) -> None:
     assert len(d) == 6 and d.notices == []
 
 
-def test_missing_mnist_without_download_names_files_and_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_mnist_without_download_names_files_and_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import torchvision.datasets
 
     def never(*args: object, **kwargs: object) -> None:
@@ -191,7 +193,9 @@ def test_image_and_label_counts_must_match(tmp_path: Path) -> None:
         load_dataset(DataConfig(name="mnist", data_dir=str(tmp_path), download=False))
 
 
-@pytest.mark.skipif(not (REAL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="real MNIST test files not present")
+@pytest.mark.skipif(
+    not (REAL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="real MNIST test files not present"
+)
 def test_real_mnist_test_split() -> None:
     d = load_dataset(DataConfig(name="mnist", data_dir=str(REAL_MNIST), download=False))
     assert d.images.shape == (10000, 1, 28, 28)
@@ -298,9 +302,13 @@ def test_celeba_missing_tells_how_to_get_it(tmp_path: Path) -> None:
 
 def test_conform_resizes_and_converts_channels(tmp_path: Path) -> None:
     make_split(tmp_path, "train", 4, gz=True)
-    d = load_dataset(DataConfig(name="mnist", data_dir=str(tmp_path), download=False, image_size=32, channels=3, max_images=3))
+    d = load_dataset(
+        DataConfig(name="mnist", data_dir=str(tmp_path), download=False, image_size=32, channels=3, max_images=3)
+    )
     assert d.images.shape == (3, 3, 32, 32) and d.labels.shape == (3,)
     assert torch.equal(d.images[:, 0], d.images[:, 2])  # gray expanded to RGB
     write_batch(tmp_path / "c" / "data_batch_1", 2, 0)
-    c = load_dataset(DataConfig(name="cifar10", data_dir=str(tmp_path / "c"), download=False, channels=1, image_size=16))
+    c = load_dataset(
+        DataConfig(name="cifar10", data_dir=str(tmp_path / "c"), download=False, channels=1, image_size=16)
+    )
     assert c.images.shape == (2, 1, 16, 16) and c.images.is_contiguous()

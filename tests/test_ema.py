@@ -27,7 +27,7 @@ def test_update_averages_weights_and_copies_buffers() -> None:
         for p in g.parameters():
             p.add_(1.0)
     g.train()(torch.randn(8, g.latent_dim))  # a training-mode forward moves BatchNorm's running statistics
-    ema.update()
+    ema.update(1000)  # past the ramp: the decay itself
     for s, e, p in zip(start, ema.module.parameters(), g.parameters()):
         assert torch.allclose(e, 0.75 * s + 0.25 * p)
     bufs = list(g.named_buffers())
@@ -63,6 +63,21 @@ def test_loading_an_older_checkpoint_takes_the_generators_buffers(tmp_path) -> N
         assert torch.equal(e, b), name
     for name, p in resumed.ema.module.named_parameters():  # the averaged weights themselves are the saved ones
         assert torch.equal(p, state["EMA"][name])
+
+
+def test_the_decay_ramps_up_so_early_samples_follow_g() -> None:
+    ema = EMA(_dcgan_generator(), 0.995)
+    ramp = [ema.decay_at(step) for step in (0, 10, 100, 1000, 100_000)]
+    assert ramp[0] == pytest.approx(0.1) and ramp[2] == pytest.approx(101 / 110)
+    assert ramp == sorted(ramp) and ramp[-1] == 0.995 and ramp[3] < 0.995  # rising, capped at the decay
+    g = ema.source
+    start = [p.detach().clone() for p in ema.module.parameters()]
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    ema.update(0)  # the first step: the copy moves 90% of the way to G
+    for s, e, p in zip(start, ema.module.parameters(), g.parameters()):
+        assert torch.allclose(e, 0.1 * s + 0.9 * p)
 
 
 @pytest.mark.parametrize("decay", [0.0, 1.0])

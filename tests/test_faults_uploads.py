@@ -185,7 +185,9 @@ def test_no_usable_image_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("text")
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="folder", data_dir=str(tmp_path)))
-    assert "No usable images" in str(err.value) and "Supported: png, jpg" in str(err.value) and "a.txt" in str(err.value)
+    assert (
+        "No usable images" in str(err.value) and "Supported: png, jpg" in str(err.value) and "a.txt" in str(err.value)
+    )
     (tmp_path / "a.txt").unlink()
     with pytest.raises(DataError, match="has no files"):
         load_dataset(DataConfig(name="folder", data_dir=str(tmp_path)))
@@ -231,7 +233,9 @@ def test_32bit_and_float_modes_scale_to_8_bits() -> None:
 
 def test_tiny_extreme_and_animated_images(tmp_path: Path) -> None:
     one = _save(Image.new("RGB", (1, 1), (9, 99, 199)), tmp_path / "one.png")
-    assert np.array_equal(decode_image(one, 8, 3), np.broadcast_to(np.array([9, 99, 199], np.uint8)[:, None, None], (3, 8, 8)))
+    assert np.array_equal(
+        decode_image(one, 8, 3), np.broadcast_to(np.array([9, 99, 199], np.uint8)[:, None, None], (3, 8, 8))
+    )
     strip = np.zeros((3, 1000, 3), np.uint8)
     strip[:, :480] = (255, 0, 0)
     strip[:, 480:520] = (0, 255, 0)  # the center 3 x 3 lies in the green part

@@ -68,7 +68,9 @@ def test_discriminator_alert_rearms_after_recovery() -> None:
 def test_short_or_non_probability_dominance_does_not_fire() -> None:
     # A burst shorter than the window: D wins for 12 readings, then the game recovers.
     monitor = HealthMonitor(window=20)
-    stream = [healthy(i) for i in range(30)] + [d_wins(i, 30) for i in range(30, 42)] + [healthy(i) for i in range(42, 120)]
+    stream = (
+        [healthy(i) for i in range(30)] + [d_wins(i, 30) for i in range(30, 42)] + [healthy(i) for i in range(42, 120)]
+    )
     assert run(monitor, stream) == []
     # WGAN-GP: negative critic loss and raw critic scores outside [0, 1] are not "D wins".
     monitor = HealthMonitor(window=20)

@@ -12,7 +12,9 @@ from gan_core.losses import d_loss, g_loss, gradient_penalty
 
 def test_bce_matches_the_sigmoid_bce_definition() -> None:
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
-    expected = torch.nn.BCELoss()(torch.sigmoid(real), torch.ones(2)) + torch.nn.BCELoss()(torch.sigmoid(fake), torch.zeros(2))
+    expected = torch.nn.BCELoss()(torch.sigmoid(real), torch.ones(2)) + torch.nn.BCELoss()(
+        torch.sigmoid(fake), torch.zeros(2)
+    )
     assert d_loss("bce", real, fake).item() == pytest.approx(expected.item(), rel=1e-5)
     assert g_loss("bce", fake).item() == pytest.approx(-torch.log(torch.sigmoid(fake)).mean().item(), rel=1e-5)
 

@@ -187,13 +187,18 @@ def test_frechet_distance_matches_closed_forms() -> None:
     assert got == pytest.approx(expected, rel=1e-9)
     # General covariances: compare with scipy's matrix square root.
     scipy_linalg = pytest.importorskip("scipy.linalg")
-    m1, m2 = torch.randn(8, 8, generator=gen, dtype=torch.float64), torch.randn(8, 8, generator=gen, dtype=torch.float64)
+    m1, m2 = (
+        torch.randn(8, 8, generator=gen, dtype=torch.float64),
+        torch.randn(8, 8, generator=gen, dtype=torch.float64),
+    )
     c1, c2 = m1 @ m1.T, m2 @ m2.T
     ref = float(c1.trace() + c2.trace()) - 2 * float(np.real(np.trace(scipy_linalg.sqrtm(c1.numpy() @ c2.numpy()))))
     got = frechet_distance(torch.zeros(8, dtype=torch.float64), psd_sqrt(c1), float(c1.trace()),
                            torch.zeros(8, dtype=torch.float64), c2)
     assert got == pytest.approx(ref, rel=1e-6)
-    assert frechet_distance(mu1, psd_sqrt(torch.diag(a)), float(a.sum()), mu1, torch.diag(a)) == pytest.approx(0, abs=1e-9)
+    assert frechet_distance(mu1, psd_sqrt(torch.diag(a)), float(a.sum()), mu1, torch.diag(a)) == pytest.approx(
+        0, abs=1e-9
+    )
 
 
 def test_kid_is_unbiased_for_equal_distributions() -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import tiny_config
 
-from gan_core.losses import gradient_penalty
+from gan_core.errors import ConfigError
+from gan_core.losses import g_loss, gradient_penalty
 from gan_core.metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
-from gan_core.objective import Objective
+from gan_core.objective import Fakes, Objective
 from gan_core.runtime import Runtime
 from gan_core.trainer import Trainer
 
@@ -122,3 +124,52 @@ def test_each_phase_replaces_its_models_gradients_instead_of_adding_to_them() ->
         objective.g_phase(fakes)
         grads.append([p.grad.clone() for p in (*tr.D.parameters(), *tr.G.parameters())])
     assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_the_class_head_learns_real_classes_and_pushes_g_to_the_asked_class() -> None:
+    tr = _trainer("dcgan", conditional=True, class_weight=2.0)
+    assert tr.D.classes is not None and tr.objective.class_weight == 2.0
+    real, labels = tr.batches.real(16)
+    tr.objective.d_phase(real, labels)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in tr.D.classes.parameters())
+    # The G phase's loss is the adversarial loss plus the weighted cross-entropy of D's class head on the fakes.
+    z, y = torch.randn(16, 16), torch.arange(16) % tr.num_classes
+    metrics = tr.objective.g_phase(Fakes(tr.G(z, y), y))
+    with torch.no_grad():
+        logits, classes = tr.D(tr.G(z, y), y, with_classes=True)
+        expected = g_loss("bce", logits) + 2.0 * F.cross_entropy(classes, y)
+    assert torch.allclose(metrics[LOSS_G], expected, atol=1e-5)
+
+
+def test_without_a_class_weight_d_has_no_class_head_and_the_losses_are_plain() -> None:
+    tr = _trainer("dcgan", conditional=True)
+    assert tr.D.classes is None and tr.objective.class_weight == 0.0
+    with pytest.raises(AssertionError, match="class head"):
+        tr.D(tr.batches.real(4)[0], torch.zeros(4, dtype=torch.long), with_classes=True)
+
+
+def test_a_class_weight_needs_a_conditional_model() -> None:
+    with pytest.raises(ConfigError, match="conditional"):
+        tiny_config("dcgan", class_weight=1.0)
+
+
+def test_d_sees_augmented_real_and_fake_images_in_both_phases() -> None:
+    tr = _trainer("dcgan", augment="translation,cutout")
+    seen: list[torch.Tensor] = []
+    tr.D.register_forward_hook(lambda m, args, out: seen.append(args[0].detach().clone()))
+    real, labels = tr.batches.real(16)
+    _, fakes = tr.objective.d_phase(real, labels, keep_fakes=True)
+    tr.objective.g_phase(fakes)
+    assert len(seen) == 3  # BatchNorm D: real, fake, then the G phase's fake
+    assert seen[0].shape == real.shape and not torch.equal(seen[0], real)
+    assert not torch.equal(seen[2], fakes.images.detach())
+    assert (seen[0] == 0).flatten(1).any(1).all()  # every real image lost a cutout square
+
+
+def test_augmentation_changes_training_and_stays_reproducible() -> None:
+    a, b, plain = (_trainer("dcgan", steps=4, augment="translation"), _trainer("dcgan", steps=4, augment="translation"),
+                   _trainer("dcgan", steps=4))
+    for tr in (a, b, plain):
+        tr.run()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))  # draws from the run's seed
+    assert not all(torch.equal(p, q) for p, q in zip(a.G.parameters(), plain.G.parameters()))

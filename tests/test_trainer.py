@@ -51,6 +51,8 @@ def test_same_seed_gives_identical_weights_and_another_seed_differs() -> None:
     ("dcgan", "wgan-gp", {"n_critic": 2}),  # gradient penalty draws interpolation weights
     # Scores and grids at the first run's last step too (7), which the uninterrupted run does not have there.
     ("mlp-deep", "bce", {"quality_every": 3, "sample_every": 2}),
+    # AC-GAN class head, augmentation drawing from the run's stream, the EMA's warm-up ramp.
+    ("dcgan", "bce", {"conditional": True, "class_weight": 1.0, "augment": "translation,cutout,color", "ema": 0.99}),
 ])
 def test_exact_resume_matches_uninterrupted_training(tmp_path, arch: str, loss: str, extra: dict) -> None:
     n, m = 7, 6

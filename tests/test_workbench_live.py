@@ -8,8 +8,16 @@ import torch
 from PIL import Image
 
 from gan_core.job import JobSnapshot
-from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY, STEP
-from workbench.live import MAX_POINTS, chart, grid_png, speed_line, thin, train_charts
+from gan_core.metric_names import (
+    COVERAGE_CLASSES,
+    COVERAGE_RECOGNISABLE,
+    IMAGES_PER_SECOND,
+    LOSS_D,
+    LOSS_G,
+    QUALITY,
+    STEP,
+)
+from workbench.live import MAX_POINTS, chart, grid_png, recognition_line, speed_line, thin, train_charts
 
 
 def mixed_history(log_steps: int) -> list[dict[str, float]]:
@@ -67,10 +75,37 @@ def test_grid_png_is_the_latest_grid_enlarged() -> None:
         assert im.format == "PNG" and im.size == (88, 88)  # 2 x 2 cells of 8 px + 2 px padding = 22 px, times 4
 
 
-def test_speed_line_shows_eta_only_while_active() -> None:
+def _running(history_rates: list[float], **fields: object) -> JobSnapshot:
+    history = [{STEP: 10 * (i + 1), IMAGES_PER_SECOND: r} for i, r in enumerate(history_rates)]
     snap = JobSnapshot(run_name="s", status="running", step=100, total_steps=400, train_seconds=61.0,
-                       images_per_second=1234.4, hardware="CPU, 2 threads, fp32")
-    assert speed_line(snap) == ("ETA **0:03:03** · **1,234** images/second · **0:01:01** trained · "
-                                "CPU, 2 threads, fp32")
-    snap.status, snap.hardware = "stopped", ""
-    assert speed_line(snap) == "ETA **—** · **1,234** images/second · **0:01:01** trained"
+                       images_per_second=history_rates[-1] if history_rates else 0.0, hardware="CPU, 2 threads, fp32",
+                       history=history, batch_size=32)
+    for k, v in fields.items():
+        setattr(snap, k, v)
+    return snap
+
+
+def test_speed_line_gives_the_eta_at_the_recent_median_speed_and_no_speed_once_paused() -> None:
+    snap = _running([320.0, 3200.0, 320.0, 320.0])  # one odd log entry does not move the median
+    assert speed_line(snap) == "ETA **0:00:30** · **320** images/second · **0:01:01** trained · CPU, 2 threads, fp32"
+    snap.status, snap.hardware = "paused", ""
+    assert speed_line(snap) == "**0:01:01** trained"  # no ETA, no stale speed
+    snap.status = "stopped"
+    assert speed_line(snap) == "**0:01:01** trained"
+
+
+def test_the_eta_stays_hidden_until_the_speed_has_settled() -> None:
+    assert _running([320.0, 320.0, 320.0], train_seconds=4.0).eta_seconds is None  # the first seconds: warm-up
+    assert _running([320.0, 320.0]).eta_seconds is None  # too few logs to call it a speed
+    assert _running([320.0, 320.0, 320.0]).eta_seconds == 30.0  # (400 - 100) steps / (320 / 32) steps a second
+
+
+def test_recognition_line_names_classes_drawn_and_recognisable_share() -> None:
+    snap = _running([320.0] * 3, class_names=[str(d) for d in range(10)], dataset="mnist")
+    assert recognition_line(snap) is None  # no score yet
+    snap.history.append({STEP: 500, COVERAGE_CLASSES: 9.0, COVERAGE_RECOGNISABLE: 0.923})
+    assert recognition_line(snap).startswith("**9/10 digits drawn, 92% recognisable**")
+    snap.dataset = "cifar10"
+    assert "9/10 classes drawn" in recognition_line(snap)
+    snap.class_names = []  # an unlabelled set has no classifier
+    assert recognition_line(snap) is None

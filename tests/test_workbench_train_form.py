@@ -8,6 +8,7 @@ from gan_core.config import DataConfig, RunConfig
 from gan_core.errors import ConfigError
 from gan_core.presets import PRESETS
 from workbench.train_form import (
+    AUGMENT_CHOICES,
     CUSTOM,
     LENGTH_KEY,
     apply_settings,
@@ -88,6 +89,17 @@ def test_invalid_form_values_are_refused_by_validate() -> None:
     cfg = recipe_config("shapes-default", None)
     with pytest.raises(ConfigError, match="Learning rates above 1.0"):
         apply_settings(cfg, {"train_lr_d": 5.0}, custom=False)
+
+
+def test_class_weight_and_augmentation_travel_from_the_form_and_are_checked() -> None:
+    cfg = recipe_config("mnist-mlp-small", None)
+    values = {**settings_from_config(cfg), "train_augment": "translation,cutout"}
+    assert apply_settings(cfg, values, custom=False).train.augment == "translation,cutout"
+    assert all(apply_settings(cfg, {**values, "train_augment": a}, custom=False) for a in AUGMENT_CHOICES)
+    with pytest.raises(ConfigError, match="conditional model"):  # the tutorial MLP is not conditional
+        apply_settings(cfg, {**values, "train_class_weight": 1.0}, custom=False)
+    conditional = apply_settings(cfg, {**values, "train_class_weight": 1.0, "train_conditional": True}, custom=True)
+    assert conditional.train.class_weight == 1.0 and conditional.model.conditional
 
 
 def test_conditioning_needs_a_labeled_data_set() -> None:

@@ -142,10 +142,25 @@ def direction_vector(source: ExploreSource, name: str) -> torch.Tensor:
     return v
 
 
-def render(source: ExploreSource, z: torch.Tensor, label: int | None) -> torch.Tensor:
-    """uint8 N x C x H x W for latents z (N x latent); one forward pass."""
+ANY_CLASS = -1  # the Class menu's "any class": each seed draws its own class
+
+
+def class_options(source: ExploreSource) -> list[int]:
+    """The Class menu's values: ANY_CLASS, then every class index."""
+    return [ANY_CLASS, *range(source.num_classes)]
+
+
+def class_name(source: ExploreSource, value: int) -> str:
+    return "any class (a random one per seed)" if value == ANY_CLASS else source.class_names()[value]
+
+
+def render(source: ExploreSource, z: torch.Tensor, label: int | None, seed: int = 0) -> torch.Tensor:
+    """uint8 N x C x H x W for latents z (N x latent); one forward pass. A conditional generator draws class
+    `label` for every image, or with ANY_CLASS one class drawn from `seed` (the same seed, the same class)."""
     labels = None
     if source.num_classes and label is not None:
+        if label == ANY_CLASS:
+            label = int(torch.randint(source.num_classes, (1,), generator=torch.Generator().manual_seed(seed)))
         labels = torch.full((z.shape[0],), int(label), dtype=torch.long)
     return source.loaded.images(z, labels)
 
@@ -166,7 +181,7 @@ def draw(source: ExploreSource, seed: int, truncation: float, dim_offsets: Seque
     z = latent_vector(source, seed, truncation, dim_offsets, pc_amounts)
     steps = torch.linspace(-span, span, row_len).unsqueeze(1)  # row_len x 1
     row = z.unsqueeze(0) + steps * direction_vector(source, direction).unsqueeze(0)  # row_len x latent
-    images = render(source, torch.cat([z.unsqueeze(0), row]), label)
+    images = render(source, torch.cat([z.unsqueeze(0), row]), label, seed)
     main_png = png_bytes(upscale(tensor_image(images[0]), 256))
     strip = upscale(grid_image(images[1:], nrow=row_len), 96)
     return Drawing(main_png, strip, 1000 * (time.perf_counter() - started))
@@ -180,7 +195,7 @@ def interpolation(_source: ExploreSource, source_key: str, seed_a: int, seed_b: 
     a = sample_latents(1, _source.latent_dim, seed_a, t)[0]
     b = sample_latents(1, _source.latent_dim, seed_b, t)[0]
     path = (slerp if mode == "slerp" else lerp)(a, b, steps)
-    images = render(_source, path, label)
+    images = render(_source, path, label, seed_a)
     strip = grid_image(images, nrow=steps)
     frames = [upscale(tensor_image(im), 256) for im in images]
     frames += frames[-2:0:-1]  # there and back, so the loop has no jump

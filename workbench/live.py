@@ -11,10 +11,11 @@ import plotly.graph_objects as go
 
 from gan_core.images import grid_image, png_bytes, upscale
 from gan_core.job import JobSnapshot
-from gan_core.metric_names import LOSS_KEYS, PROB_KEYS
-from gan_core.timefmt import UNKNOWN, format_seconds
+from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
+from gan_core.timefmt import format_seconds
 from workbench.charts import curves_figure, quality_keys
 
+RECOGNITION_NOUNS = {"mnist": "digits", "shapes": "shapes", "fashion_mnist": "kinds of clothing"}
 MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenly (the last entry always kept)
 # Ten tabs polling once a second would otherwise build ten copies of the same figures a second, all in Python, and
 # take the interpreter lock from the training thread: one cache for the whole process.
@@ -76,8 +77,25 @@ def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:
 
 
 def speed_line(snap: JobSnapshot) -> str:
-    """ETA, images/second, time trained and hardware, as one markdown line."""
-    eta = format_seconds(snap.eta_seconds) if snap.active else UNKNOWN
+    """ETA (once the speed has settled), images/second (while running), time trained and hardware, as one line."""
     # One line, not three metrics: the panel is half the page wide and big metric digits were cut off.
-    return (f"ETA **{eta}** · **{snap.images_per_second:,.0f}** images/second · "
-            f"**{format_seconds(snap.train_seconds)}** trained" + (f" · {snap.hardware}" if snap.hardware else ""))
+    parts = []
+    if snap.eta_seconds is not None:
+        parts.append(f"ETA **{format_seconds(snap.eta_seconds)}**")
+    if snap.status == "running" and snap.images_per_second > 0:  # a paused or stopped run has no speed
+        parts.append(f"**{snap.images_per_second:,.0f}** images/second")
+    parts.append(f"**{format_seconds(snap.train_seconds)}** trained")
+    if snap.hardware:
+        parts.append(snap.hardware)
+    return " · ".join(parts)
+
+
+def recognition_line(snap: JobSnapshot) -> str | None:
+    """'9/10 digits drawn, 92% recognisable' from the latest quality score of a labelled set, else None."""
+    entry = next((h for h in reversed(snap.history) if COVERAGE_RECOGNISABLE in h), None)
+    if entry is None or not snap.class_names:
+        return None
+    noun = RECOGNITION_NOUNS.get(snap.dataset, "classes")
+    return (f"**{entry.get(COVERAGE_CLASSES, 0):.0f}/{len(snap.class_names)} {noun} drawn, "
+            f"{entry[COVERAGE_RECOGNISABLE]:.0%} recognisable** (a classifier trained on the real images, "
+            f"at step {entry.get(STEP, 0):,.0f})")

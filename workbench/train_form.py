@@ -39,13 +39,16 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "train_beta1": ("train", "beta1"), "train_beta2": ("train", "beta2"), "train_steps": ("train", "steps"),
     "train_epochs": ("train", "epochs"), "train_real_label": ("train", "real_label"),
     "train_fake_label": ("train", "fake_label"), "train_n_critic": ("train", "n_critic"), "train_ema": ("train", "ema"),
+    "train_class_weight": ("train", "class_weight"), "train_augment": ("train", "augment"),
     "train_device": ("train", "device"), "train_seed": ("train", "seed"),
     "train_sample_every": ("train", "sample_every"), "train_checkpoint_every": ("train", "checkpoint_every"),
     "train_amp": ("train", "amp"),
 }
 CUSTOM_ONLY = ("train_arch", "train_loss", "train_width", "train_conditional")  # a recipe fixes these
 FLOAT_SETTINGS = {"train_lr_g", "train_lr_d", "train_beta1", "train_beta2", "train_epochs", "train_real_label",
-                  "train_fake_label", "train_ema"}
+                  "train_fake_label", "train_ema", "train_class_weight"}
+# What the augmentation menu offers (augment.AUGMENTS combined as DiffAugment's papers use them); "" is none.
+AUGMENT_CHOICES = ["", "translation", "translation,cutout", "color,translation,cutout"]
 
 
 # ---- recipes and settings (no session: testable alone) ---------------------------------------------------------------

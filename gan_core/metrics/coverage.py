@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..metric_names import COVERAGE_CLASSES, COVERAGE_CONFIDENCE, COVERAGE_KL
+from ..metric_names import COVERAGE_CLASSES, COVERAGE_CONFIDENCE, COVERAGE_KL, COVERAGE_RECOGNISABLE
 
 CLASSIFIER_VERSION = "cls-v1"  # part of the cache key: bump when the architecture or the training recipe changes
 CLASSIFIER_SIZE = 28  # inputs are resized to 28 x 28: MNIST's native size, cheap enough for the CPU
@@ -18,6 +18,7 @@ _EPOCHS = 4
 _MIN_STEPS = 200  # small sets still get enough updates (shapes: 2,000 images x 4 epochs is only 60 steps)
 _MAX_STEPS = 500  # caps training time on big sets (60k images): about 64k images seen
 _HOLDOUT = 0.1  # fraction of the real set kept aside to measure accuracy
+RECOGNISABLE_P = 0.9  # a sample is "recognisable" when the classifier gives one class at least this probability
 _W = (16, 32, 64)  # conv widths: twice as wide costs 2x the time for +0.4% on MNIST
 
 
@@ -128,7 +129,8 @@ def coverage_stats(probs: torch.Tensor, real_hist: torch.Tensor) -> dict[str, fl
     coverage/classes: classes receiving at least 5% of the predicted labels (for K > 10 the bar is
     0.5/K, since 5% would be above a uniform share); coverage/kl: KL(generated || real) of the
     predicted-label histograms, in nats (0 = same proportions, log K = all in one class of a
-    uniform K-class set); coverage/confidence: mean top-class probability (low = unrecognisable).
+    uniform K-class set); coverage/confidence: mean top-class probability (low = unrecognisable);
+    coverage/recognisable: the share of samples given one class with probability >= RECOGNISABLE_P.
     """
     k = real_hist.numel()
     counts = torch.bincount(probs.argmax(1), minlength=k).double()
@@ -142,4 +144,5 @@ def coverage_stats(probs: torch.Tensor, real_hist: torch.Tensor) -> dict[str, fl
         COVERAGE_CLASSES: float((hist >= threshold).sum()),
         COVERAGE_KL: kl,
         COVERAGE_CONFIDENCE: float(probs.max(1).values.mean()) if len(probs) else 0.0,
+        COVERAGE_RECOGNISABLE: float((probs.max(1).values >= RECOGNISABLE_P).float().mean()) if len(probs) else 0.0,
     }

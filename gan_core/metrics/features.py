@@ -18,7 +18,9 @@ _SEED = 20240607
 _BATCH = 500  # images per forward pass: bounded memory, still large enough for fast convolutions
 
 
-def _random_filters(widths: tuple[int, ...], kernels: tuple[int, ...], cin: int, gen: torch.Generator) -> list[torch.Tensor]:
+def _random_filters(
+    widths: tuple[int, ...], kernels: tuple[int, ...], cin: int, gen: torch.Generator
+) -> list[torch.Tensor]:
     """He-scaled Gaussian filters with zero mean per filter (they respond to structure, not to flat brightness)."""
     filters = []
     for width, k in zip(widths, kernels):
@@ -58,7 +60,10 @@ class FeatureNet(nn.Module):
     @staticmethod
     def prepare(images: torch.Tensor) -> torch.Tensor:
         """uint8 N x C x H x W (C = 1 or 3) -> float N x 3 x 32 x 32 in [0, 1]."""
-        assert images.dtype == torch.uint8 and images.dim() == 4 and images.shape[1] in (1, 3), (images.dtype, images.shape)
+        assert images.dtype == torch.uint8 and images.dim() == 4 and images.shape[1] in (1, 3), (
+            images.dtype,
+            images.shape,
+        )
         x = images.float().div_(255.0)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)  # grey -> RGB so grey and colour sets share the network

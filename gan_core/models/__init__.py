@@ -26,8 +26,9 @@ def resolve_d_norm(cfg: ModelConfig, loss: str) -> str:
 
 
 def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int = 0,
-                 loss: str = "bce") -> tuple[Generator, Discriminator]:
-    """Build (G, D) for images of image_shape (C, H, W); num_classes > 0 with cfg.conditional makes them conditional."""
+                 loss: str = "bce", class_head: bool = False) -> tuple[Generator, Discriminator]:
+    """Build (G, D) for images of image_shape (C, H, W); num_classes > 0 with cfg.conditional makes them conditional,
+    and class_head gives a conditional D a class head (AC-GAN)."""
     cfg.validate()
     classes = num_classes if cfg.conditional else 0
     g_in = cfg.latent_dim + classes
@@ -40,7 +41,7 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     else:
         net, body, feat = build_upsample_conv(image_shape, g_in, cfg.width, d_norm)
     return (Generator(net, cfg.latent_dim, image_shape, classes),
-            Discriminator(body, feat, image_shape, classes))
+            Discriminator(body, feat, image_shape, classes, class_head))
 
 
 __all__ = ["ARCHITECTURES", "Discriminator", "Generator", "build_models", "resolve_d_norm"]

@@ -29,29 +29,42 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Wraps a feature body (N x C x H x W -> N x F) with a linear logit head; conditional by projection."""
+    """Wraps a feature body (N x C x H x W -> N x F) with a linear logit head; conditional by projection, and
+    optionally with a class head (AC-GAN) that predicts the class of what it sees."""
 
-    def __init__(self, body: nn.Module, feature_dim: int, image_shape: tuple[int, int, int], num_classes: int = 0):
+    def __init__(self, body: nn.Module, feature_dim: int, image_shape: tuple[int, int, int], num_classes: int = 0,
+                 class_head: bool = False):
         super().__init__()
         self.body = body
         self.head = nn.Linear(feature_dim, 1)
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
-        # Projection discriminator (Miyato & Koyama 2018): logit += <embed(y), features>.
+        # Projection discriminator (Miyato & Koyama 2018): logit += <embed(y), features>. Zero at the start: a
+        # random N(0, 1) embedding adds +-sqrt(F) to every logit and swamps what D learns from the images.
         self.embed = nn.Embedding(num_classes, feature_dim) if num_classes else None
+        if self.embed is not None:
+            nn.init.zeros_(self.embed.weight)
+        # Auxiliary classifier (Odena et al. 2017): class logits from the same features.
+        self.classes = nn.Linear(feature_dim, num_classes) if class_head and num_classes else None
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, with_classes: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """N logits (no Sigmoid: losses work on logits); with_classes: (logits, N x num_classes class logits)."""
         assert x.shape[1:] == self.image_shape, (x.shape, self.image_shape)
         h = self.body(x)  # N x F
-        out = self.head(h).squeeze(1)  # N logits, no Sigmoid: losses work on logits
+        out = self.head(h).squeeze(1)  # N
         if self.embed is not None:
             assert y is not None, "conditional discriminator needs labels"
             out = out + (self.embed(y) * h).sum(1)
+        if with_classes:
+            assert self.classes is not None, "this discriminator has no class head"
+            return out, self.classes(h)
         return out
 
 
 def norm2d(kind: str, channels: int) -> nn.Module:
-    """The discriminator's normalisation: BatchNorm, LayerNorm-like GroupNorm(1) (safe with gradient penalty) or none."""
+    """The discriminator's normalisation: BatchNorm, LayerNorm-like GroupNorm(1) (safe with gradient penalty)
+    or none."""
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":

@@ -20,7 +20,9 @@ def _base_size(size: int) -> int:
     raise ConfigError(f"Image size {size} is not supported by the convolutional models: use 28, 32, 56, 64 or 128.")
 
 
-def build_dcgan(image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str) -> tuple[nn.Module, nn.Module, int]:
+def build_dcgan(
+    image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str
+) -> tuple[nn.Module, nn.Module, int]:
     """DCGAN (Radford et al.): G z -> base x base -> ... -> S x S by stride-2 transposed convs; D mirrors it."""
     c, size, _ = image_shape
     base = _base_size(size)
@@ -47,7 +49,9 @@ def build_dcgan(image_shape: tuple[int, int, int], g_in: int, width: int, d_norm
     return gnet, dnet, in_c * base * base
 
 
-def build_upsample_conv(image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str) -> tuple[nn.Module, nn.Module, int]:
+def build_upsample_conv(
+    image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str
+) -> tuple[nn.Module, nn.Module, int]:
     """The CIFAR-10 tutorial net: linear -> 128 x S/4 x S/4 -> (upsample, conv3x3, BN, ReLU) x 2 -> conv -> Tanh."""
     c, size, _ = image_shape
     if size % 4:

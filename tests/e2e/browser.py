@@ -30,7 +30,7 @@ def small_png(png: bytes) -> bytes:
     return out.getvalue()
 
 
-# ---- page helpers ----------------------------------------------------------------------------------------------------------
+# ---- page helpers ----------------------------------------------------------------------------------------------------
 def poll(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
     """predicate() until truthy (returned); AssertionError naming what after timeout seconds."""
     deadline = time.monotonic() + timeout

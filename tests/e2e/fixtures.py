@@ -1,7 +1,8 @@
 """Browser-test fixtures (imported by each e2e module): a `streamlit run app.py` server per module, Debian chromium.
 
 Needs Debian's chromium (/usr/bin/chromium) and the playwright python package (never `playwright install`): the
-e2e modules mark themselves skipped, with the reason (MISSING), without them. Screenshots go to a temporary folder and, when
+e2e modules mark themselves skipped, with the reason (MISSING), without them.
+Screenshots go to a temporary folder and, when
 $GAN_WORKBENCH_SCREENSHOTS names a folder, there too (that is how docs/screenshots/ is made).
 """
 

@@ -6,8 +6,19 @@ import os
 import re
 import time
 
-from browser import (SCREENSHOTS_ENV, TIMEOUT_MS, VIEWPORT, assert_no_errors, chart_last_step, go_to, image_srcs,
-                     main, poll, progress_step, run_status_line)
+from browser import (
+    SCREENSHOTS_ENV,
+    TIMEOUT_MS,
+    VIEWPORT,
+    assert_no_errors,
+    chart_last_step,
+    go_to,
+    image_srcs,
+    main,
+    poll,
+    progress_step,
+    run_status_line,
+)
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
@@ -15,7 +26,7 @@ pytestmark = NEEDS_BROWSER
 DOCS_STEPS = 3000  # shapes-default draws filled coloured shapes by then (2-3 minutes beside the browser on 2 cores)
 
 
-# ---- the test --------------------------------------------------------------------------------------------------------------
+# ---- the test --------------------------------------------------------------------------------------------------------
 def test_train_watch_reload_stop_explore(server: StreamlitServer, chromium, shots) -> None:
     page = chromium.new_page(viewport=VIEWPORT)
     page.set_default_timeout(TIMEOUT_MS)
