@@ -53,25 +53,32 @@ PRESETS: dict[str, Preset] = {
         {"loss": "wgan-gp", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "batch_size": 64,
          "n_critic": 5, "gp_lambda": 10.0, "steps": 20000},
     ),
-    # Tuned defaults: small conv nets, non-saturating BCE, EMA sampling: good samples within a few CPU minutes
-    # (bench/quality.py; the tuning figures are in bench/README.md, "Why the engine does what it does").
-    # Shapes: the MNIST recipe scored best here too.
+    # Tuned defaults: small class-conditional DCGANs whose D also names the class (an AC-GAN head), EMA sampling:
+    # recognisable samples within a few CPU minutes (bench/quality.py; the tuning figures are in bench/README.md).
+    # Shapes: their positions vary, so D sees every image shifted by up to 4 pixels (DiffAugment's translation).
     "shapes-default": Preset(
-        "Default for shapes: small DCGAN at 32x32 (width 32, noise 64), batch 32, lr 4e-4, EMA 0.995 sampling.",
-        {"name": "shapes", "image_size": 32}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
-        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "steps": 6000},
+        "Default for shapes: class-conditional DCGAN at 32x32 (width 32, noise 64) with a class loss 1.0 and shifted "
+        "views for D, batch 32, lr 4e-4, EMA 0.995 sampling.",
+        {"name": "shapes", "image_size": 32}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True},
+        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "class_weight": 1.0,
+         "augment": "translation", "steps": 8000},
     ),
-    # MNIST: tuned on the real MNIST test set; batch 32 makes twice the updates per CPU second, EMA 0.995 keeps up.
+    # MNIST: a class-conditional DCGAN whose D also names the digit (AC-GAN head, weight 0.3), timed on the real MNIST
+    # test set with held-out judges (bench/quality.py; figures in bench/README.md).
     "mnist-default": Preset(
-        "Default for MNIST: small DCGAN at 28x28 (width 32, noise 64), batch 32, lr 4e-4, EMA 0.995 sampling.",
-        {"name": "mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
-        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "steps": 8000},
+        "Default for MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, batch 32, "
+        "lr 4e-4, EMA 0.995 sampling.",
+        {"name": "mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True},
+        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "class_weight": 0.3,
+         "steps": 8000},
     ),
     # Fashion-MNIST shares MNIST's 1 x 28 x 28 shape and net: the MNIST tuning, untested on Fashion-MNIST itself.
     "fashion_mnist-default": Preset(
-        "Default for Fashion-MNIST: small DCGAN at 28x28 (width 32, noise 64), batch 32, lr 4e-4, EMA 0.995 sampling.",
-        {"name": "fashion_mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32},
-        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "steps": 8000},
+        "Default for Fashion-MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, "
+        "batch 32, lr 4e-4, EMA 0.995 sampling.",
+        {"name": "fashion_mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True},
+        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "class_weight": 0.3,
+         "steps": 8000},
     ),
     "cifar10-default": Preset(
         "Default for CIFAR-10: DCGAN at 32x32, EMA sampling.",

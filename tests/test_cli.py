@@ -55,7 +55,7 @@ def test_eval_prints_the_scores_of_a_run_as_json(capsys) -> None:
     assert main(["eval", "--checkpoint", str(run), "--num", "40"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert {"step", "num", "quality", "kid", "diversity", "coverage/classes", "coverage/kl",
-            "coverage/confidence"} == set(scores)
+            "coverage/confidence", "coverage/recognisable"} == set(scores)
     assert scores["step"] == 6 and isinstance(scores["step"], int) and scores["num"] == 40
     assert all(isinstance(v, float) for k, v in scores.items() if k not in ("step", "num"))
 

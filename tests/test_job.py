@@ -26,7 +26,8 @@ def test_job_publishes_progress_pauses_and_stops(tmp_path) -> None:
     try:
         assert _wait(lambda: len(job.snapshot().history) >= 3 and job.snapshot().grid_step >= 5)
         snap = job.snapshot()
-        assert snap.status == "running" and snap.grid.dtype == torch.uint8 and snap.eta_seconds > 0
+        assert snap.status == "running" and snap.grid.dtype == torch.uint8
+        assert snap.eta_seconds is None  # a few steps in: the speed has not settled (workbench tests the ETA)
         assert job.alive
 
         job.pause()

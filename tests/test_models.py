@@ -52,7 +52,12 @@ def test_conditional_models_use_labels() -> None:
     x = g(z, y)
     assert not torch.allclose(x[0], x[2])  # same noise, other class -> other image
     d.eval()
-    assert not torch.allclose(d(x[:1].repeat(2, 1, 1, 1), torch.tensor([0, 5]))[0], d(x[:1], torch.tensor([5]))[0])
+    same = x[:1].repeat(2, 1, 1, 1)
+    out = d(same, torch.tensor([0, 5]))
+    assert torch.equal(out[0], out[1])  # the projection starts at zero: labels matter once D has learned them
+    torch.nn.init.normal_(d.embed.weight)  # as after training
+    out = d(same, torch.tensor([0, 5]))
+    assert not torch.allclose(out[0], out[1])  # same image, other class -> other logit
 
 
 def test_unsupported_size_is_a_clear_error() -> None:

@@ -110,8 +110,8 @@ def test_conditioning_needs_a_labeled_data_set() -> None:
 
 def test_the_model_summary_names_what_matters() -> None:
     assert model_summary(recipe_config("shapes-default", None)) == (
-        "Model: dcgan, bce loss, latent 64, batch 32, 6,000 steps, lr G/D 0.0004/0.0004, EMA 0.995, device auto, "
-        "bf16 where faster.")
+        "Model: dcgan (conditional), bce loss + class loss 1, D sees translation views, latent 64, batch 32, "
+        "8,000 steps, lr G/D 0.0004/0.0004, EMA 0.995, device auto, bf16 where faster.")
     cfg = RunConfig.from_dict(recipe_config("mnist-mlp-small", None).to_dict())
     cfg.model.conditional, cfg.train.steps, cfg.train.epochs, cfg.train.amp = True, None, 1.5, False
     summary = model_summary(cfg)

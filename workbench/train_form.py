@@ -122,8 +122,11 @@ def model_summary(cfg: RunConfig) -> str:
     """One line: the model and the settings that matter."""
     m, t = cfg.model, cfg.train
     length = f"{t.epochs:g} epochs" if t.epochs is not None else f"{t.steps:,} steps"
-    return (f"Model: {m.arch}{' (conditional)' if m.conditional else ''}, {t.loss} loss, latent {m.latent_dim}, "
-            f"batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, device {t.device}"
+    extras = (f" + class loss {t.class_weight:g}" if t.class_weight else "") + (
+        f", D sees {t.augment.replace(',', ', ')} views" if t.augment else "")
+    return (f"Model: {m.arch}{' (conditional)' if m.conditional else ''}, {t.loss} loss{extras}, "
+            f"latent {m.latent_dim}, batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, "
+            f"device {t.device}"
             + (", bf16 where faster." if t.amp else ", fp32."))
 
 
