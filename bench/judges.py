@@ -87,11 +87,11 @@ def shapes_real(n: int = 20_000, size: int = 32) -> ImageData:
     return ImageData(torch.from_numpy(images), torch.from_numpy(labels), list(SHAPE_NAMES), "shapes")
 
 
-def build_judge(real: ImageData, cache_dir: str | Path | None = None) -> Judge:
+def build_judge(real: ImageData, cache_dir: str | Path | None = None, max_steps: int = MAX_STEPS) -> Judge:
     """Train (or load from cache_dir) the judge for a labelled set of real images the GAN does not train on."""
     assert real.labels is not None, "a judge needs labels"
     k = real.num_classes
-    path = None if cache_dir is None else Path(cache_dir) / f"{JUDGE_VERSION}-{real.name}-{len(real)}.pt"
+    path = None if cache_dir is None else Path(cache_dir) / f"{JUDGE_VERSION}-{real.name}-{len(real)}-{max_steps}.pt"
     if path is not None and path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         model = Classifier(real.shape[0], k, WIDTHS)
@@ -99,7 +99,7 @@ def build_judge(real: ImageData, cache_dir: str | Path | None = None) -> Judge:
         model.eval()
         return Judge(real.name, list(real.class_names or []), model, saved["accuracy"], saved["mu"],
                      saved["sqrt_cov"], saved["trace_cov"], saved["floor"])
-    model, accuracy = train_classifier(real.images, real.labels, k, epochs=EPOCHS, max_steps=MAX_STEPS, widths=WIDTHS)
+    model, accuracy = train_classifier(real.images, real.labels, k, epochs=EPOCHS, max_steps=max_steps, widths=WIDTHS)
     judge = Judge(real.name, list(real.class_names or []), model, accuracy, torch.zeros(0), torch.zeros(0), 0.0, 0.0)
     # Reference statistics from one set of real images, the floor from a disjoint second set of the same size.
     n = min(NUM_REAL, len(real) // 2)

@@ -34,8 +34,8 @@ class Objective:
 
     d_phase: D's loss on a real batch and a fresh fake batch (+ the gradient penalty for WGAN-GP), backward into D's
     parameters only. g_phase: G's loss through D, backward into G's parameters only. Each phase replaces its model's
-    gradients. Regularisers of D (lazy R1) or augmentation of what D sees belong here, next to the gradient penalty;
-    the trainer does not change for them.
+    gradients. What shapes the losses lives here, and the trainer does not change for it: the gradient penalty, the
+    AC-GAN class loss (in both phases' loss/D and loss/G), and the augmentation of everything D sees.
     """
 
     def __init__(self, G: Generator, D: Discriminator, train: TrainConfig, runtime: Runtime, noise: Noise,

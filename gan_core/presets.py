@@ -19,6 +19,11 @@ class Preset:
     train: dict[str, Any]
 
 
+# The MNIST-shaped defaults (MNIST, Fashion-MNIST): one recipe; preset_config copies these, so sharing is safe.
+_DIGITS_MODEL = {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True}
+_DIGITS_TRAIN = {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995,
+                 "class_weight": 0.3, "steps": 8000}
+
 PRESETS: dict[str, Preset] = {
     "mnist-mlp-small": Preset(
         "Small MNIST MLP GAN tutorial: noise 32 -> 128 -> 784, D 784 -> 64 -> 1, batch 32.",
@@ -68,17 +73,13 @@ PRESETS: dict[str, Preset] = {
     "mnist-default": Preset(
         "Default for MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, batch 32, "
         "lr 4e-4, EMA 0.995 sampling.",
-        {"name": "mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True},
-        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "class_weight": 0.3,
-         "steps": 8000},
+        {"name": "mnist"}, _DIGITS_MODEL, _DIGITS_TRAIN,
     ),
     # Fashion-MNIST shares MNIST's 1 x 28 x 28 shape and net: the MNIST tuning, untested on Fashion-MNIST itself.
     "fashion_mnist-default": Preset(
         "Default for Fashion-MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, "
         "batch 32, lr 4e-4, EMA 0.995 sampling.",
-        {"name": "fashion_mnist"}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True},
-        {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "class_weight": 0.3,
-         "steps": 8000},
+        {"name": "fashion_mnist"}, _DIGITS_MODEL, _DIGITS_TRAIN,
     ),
     "cifar10-default": Preset(
         "Default for CIFAR-10: DCGAN at 32x32, EMA sampling.",
