@@ -48,18 +48,12 @@ class Judge:
     trace_cov: float
     floor: float  # fd between two disjoint sets of NUM_REAL real images
 
-    @torch.no_grad()
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 N x C x H x W -> float64 N x F penultimate features."""
-        chunks = [self.model.features(prepare(c, self.model.channels)).double() for c in images.split(1000)]
-        return torch.cat(chunks)
-
     def score(self, samples: torch.Tensor) -> dict[str, float | list[float]]:
         """recognisable, shares (one per class), fd and floor for uint8 samples N x C x H x W."""
         probs = predict_proba(self.model, samples)  # N x K
         conf, cls = probs.max(1)
         shares = torch.bincount(cls, minlength=len(self.class_names)).double() / max(len(cls), 1)
-        f = self.features(samples)
+        f = features(self.model, samples)
         return {"recognisable": float((conf >= RECOGNISABLE_P).float().mean()),
                 "shares": [float(s) for s in shares],
                 "fd": frechet_distance(self.mu, self.sqrt_cov, self.trace_cov, f.mean(0), torch.cov(f.T)),
@@ -87,6 +81,12 @@ def shapes_real(n: int = 20_000, size: int = 32) -> ImageData:
     return ImageData(torch.from_numpy(images), torch.from_numpy(labels), list(SHAPE_NAMES), "shapes")
 
 
+@torch.no_grad()
+def features(model: Classifier, images: torch.Tensor) -> torch.Tensor:
+    """uint8 N x C x H x W -> float64 N x F penultimate features of a judge's classifier."""
+    return torch.cat([model.features(prepare(c, model.channels)).double() for c in images.split(1000)])
+
+
 def build_judge(real: ImageData, cache_dir: str | Path | None = None, max_steps: int = MAX_STEPS) -> Judge:
     """Train (or load from cache_dir) the judge for a labelled set of real images the GAN does not train on."""
     assert real.labels is not None, "a judge needs labels"
@@ -100,15 +100,14 @@ def build_judge(real: ImageData, cache_dir: str | Path | None = None, max_steps:
         return Judge(real.name, list(real.class_names or []), model, saved["accuracy"], saved["mu"],
                      saved["sqrt_cov"], saved["trace_cov"], saved["floor"])
     model, accuracy = train_classifier(real.images, real.labels, k, epochs=EPOCHS, max_steps=max_steps, widths=WIDTHS)
-    judge = Judge(real.name, list(real.class_names or []), model, accuracy, torch.zeros(0), torch.zeros(0), 0.0, 0.0)
     # Reference statistics from one set of real images, the floor from a disjoint second set of the same size.
     n = min(NUM_REAL, len(real) // 2)
     pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
-    ref, other = judge.features(real.images[pick[:n]]), judge.features(real.images[pick[n:2 * n]])
+    ref, other = features(model, real.images[pick[:n]]), features(model, real.images[pick[n:2 * n]])
     cov = torch.cov(ref.T)
-    judge.mu, judge.sqrt_cov, judge.trace_cov = ref.mean(0), psd_sqrt(cov), float(cov.trace())
-    judge.floor = frechet_distance(judge.mu, judge.sqrt_cov, judge.trace_cov, other.mean(0), torch.cov(other.T))
+    stats = {"mu": ref.mean(0), "sqrt_cov": psd_sqrt(cov), "trace_cov": float(cov.trace())}
+    stats["floor"] = frechet_distance(stats["mu"], stats["sqrt_cov"], stats["trace_cov"], other.mean(0),
+                                      torch.cov(other.T))
     if path is not None:
-        save_atomic({"model": model.state_dict(), "accuracy": accuracy, "mu": judge.mu, "sqrt_cov": judge.sqrt_cov,
-                     "trace_cov": judge.trace_cov, "floor": judge.floor}, path)
-    return judge
+        save_atomic({"model": model.state_dict(), "accuracy": accuracy, **stats}, path)
+    return Judge(real.name, list(real.class_names or []), model, accuracy, **stats)

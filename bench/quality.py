@@ -67,9 +67,6 @@ class Run:
     points: list[dict] = field(default_factory=list)
     cpu: float = 0.0  # CPU seconds of this process spent training this run
 
-    def clock(self, kind: str) -> float:
-        return self.trainer.train_seconds if kind == "train" else self.cpu
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -90,8 +90,7 @@ def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int
     from gan_core.runs import RunWriter, run_path
     from gan_core.trainer import Trainer
 
-    cfg = tiny_config(steps=steps, **train)
-    cfg.model.conditional = conditional
+    cfg = tiny_config(steps=steps, conditional=conditional, **train)
     trainer = Trainer(cfg)
     writer = RunWriter(run_path(name))
     writer.start(trainer)
