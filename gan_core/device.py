@@ -6,11 +6,15 @@ import functools
 import math
 import os
 import time
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -94,16 +98,20 @@ def describe_device(device: torch.device | None = None) -> str:
 
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
+# Per-step work (batch x base width x pixels) up to which a conv net trains on 1 thread: the tuned defaults' size
+# (batch 32, width 32, 32x32). On 2 cores their steps ran 1.2x faster on 1 thread than on 2 when idle, and 2 threads
+# collapse when the app's UI takes a core (bench/README.md, "Threads").
+SMALL_CONV_WORK = 32 * 32 * 32 * 32
 
 
-def cpu_threads(arch: str) -> int:
+def cpu_threads(config: RunConfig) -> int:
     """Intra-op threads for training on the CPU (bench/speed.py measures the choice).
 
     $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes split poorly and slow
-    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"); else all
-    the threads torch had before the first Trainer, so a caller's torch.set_num_threads is a ceiling.
-    Results on the CPU depend on the thread count (sums run in a different order), so it is a fixed rule, never
-    tuned from timings.
+    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"), and for
+    conv nets up to SMALL_CONV_WORK; else all the threads torch had before the first Trainer, so a caller's
+    torch.set_num_threads is a ceiling. Results on the CPU depend on the thread count (sums run in a different
+    order), so it is a fixed rule on the config, never tuned from timings.
     """
     global _BASE_THREADS
     if _BASE_THREADS is None:
@@ -111,4 +119,6 @@ def cpu_threads(arch: str) -> int:
     env = os.environ.get("GAN_WORKBENCH_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return 1 if arch.startswith("mlp") else _BASE_THREADS
+    size = config.data.image_size or 32  # native sizes (MNIST's 28) count as 32
+    work = config.train.batch_size * config.model.width * size * size
+    return 1 if config.model.arch.startswith("mlp") or work <= SMALL_CONV_WORK else _BASE_THREADS

@@ -31,7 +31,7 @@ class Runtime:
         t = config.train
         device = resolve_device(t.device)
         if device.type == "cpu":
-            torch.set_num_threads(cpu_threads(config.model.arch))
+            torch.set_num_threads(cpu_threads(config))
         elif device.type == "cuda":  # fixed shapes: let cuDNN pick the fastest algorithms once
             torch.backends.cudnn.benchmark = True
         conv = not config.model.arch.startswith("mlp")

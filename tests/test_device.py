@@ -9,6 +9,7 @@ import torch
 
 from gan_core import device
 from gan_core.errors import ConfigError
+from gan_core.presets import preset_config
 
 
 @pytest.fixture
@@ -51,12 +52,17 @@ def test_forced_devices_that_are_missing_are_user_errors() -> None:
     assert not device.fast_bf16(torch.device("meta"))
 
 
-def test_thread_rule_one_for_mlps_all_for_conv_nets_and_the_environment_wins(monkeypatch) -> None:
+def test_thread_rule_one_for_mlps_and_small_conv_nets_all_for_larger_ones_and_the_environment_wins(monkeypatch) -> None:
     monkeypatch.setattr(device, "_BASE_THREADS", 4)  # torch's count before the first Trainer
     monkeypatch.delenv("GAN_WORKBENCH_THREADS", raising=False)
-    assert [device.cpu_threads(a) for a in ("mlp-small", "mlp-deep", "upsample-conv", "dcgan")] == [1, 1, 4, 4]
+    presets = ("mnist-mlp-small", "mnist-mlp-deep", "shapes-default", "mnist-default", "cifar10-upsample-conv",
+               "fashion-dcgan64", "cifar10-default")
+    assert [device.cpu_threads(preset_config(p)) for p in presets] == [1, 1, 1, 1, 4, 4, 4]
+    small = preset_config("shapes-default")
+    small.train.batch_size *= 2  # twice the work: over the line
+    assert device.cpu_threads(small) == 4
     monkeypatch.setenv("GAN_WORKBENCH_THREADS", "3")
-    assert device.cpu_threads("mlp") == 3 and device.cpu_threads("dcgan") == 3
+    assert device.cpu_threads(preset_config("mnist-mlp-small")) == 3 and device.cpu_threads(small) == 3
     for junk in ("0", "two", ""):
         monkeypatch.setenv("GAN_WORKBENCH_THREADS", junk)
-        assert device.cpu_threads("dcgan") == 4
+        assert device.cpu_threads(small) == 4
