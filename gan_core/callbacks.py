@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -14,6 +16,7 @@ from .config import RunConfig
 from .data import ImageData, data_root
 from .metric_names import DIVERSITY, STEP
 from .metrics import HealthMonitor, QualityScorer, diversity
+from .models import Generator
 from .sampling import generate, sample_images
 
 if TYPE_CHECKING:
@@ -38,6 +41,9 @@ class Callback:
 
     def on_report(self, trainer: Trainer, entry: dict[str, float]) -> None:
         """After `entry` entered trainer.history."""
+
+    def on_end(self, trainer: Trainer) -> None:
+        """When Trainer.run returns (done, stopped or out of time): finish work still in flight."""
 
 
 class FixedNoiseGrid(Callback):
@@ -92,48 +98,80 @@ class QualityScore(Callback):
     so often that scoring takes more than `budget` of the wall time (a fast MLP reaches 500 steps in a second, and
     a score costs about half of one).
 
+    With `background`, a due score runs in a worker thread on a copy of the sampling generator taken at that step,
+    so training goes on meanwhile (on the CPU the small nets train on one thread: the score takes the other core);
+    the entry, stamped with its step, enters the history at the first step after it is ready. The last step's
+    score is taken in place, so a finished run always ends with the score of its final weights.
+
     The real set's statistics are computed on first use and cached on disk in cache_dir. Samples come from a
     generator seeded by (seed, step): scores are reproducible and leave the training's random streams alone.
     """
 
     def __init__(self, every: int, num_samples: int = 1000, cache_dir: Path | None = None, seed: int = 0,
-                 scorer: QualityScorer | None = None, budget: float = 0.05,
+                 scorer: QualityScorer | None = None, budget: float = 0.05, background: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.every = every
         self.num_samples = num_samples
         self.cache_dir = cache_dir
         self.seed = seed
         self.scorer = scorer  # built on first use unless given
-        self.budget, self.clock = budget, clock
+        self.budget, self.background, self.clock = budget, background, clock
         self.last_step = 0
         self.last_end = -math.inf  # wall time the last score finished
         self.last_cost = 0.0  # how long it took
+        self._worker: ThreadPoolExecutor | None = None
+        self._pending: Future[dict[str, float]] | None = None  # the score in flight
 
     def on_step(self, trainer: Trainer, events: set[str]) -> None:
+        self._collect(trainer, events, wait=False)
         step = trainer.step_count
         if not self.every:
             return
-        if step != trainer.total_steps and (
-                step - self.last_step < self.every
-                or (self.clock() - self.last_end) * self.budget < self.last_cost):
+        last = step == trainer.total_steps
+        if not last and (self._pending is not None or step - self.last_step < self.every
+                         or (self.clock() - self.last_end) * self.budget < self.last_cost):
             return
         if self.scorer is None:  # real statistics (and a classifier) once; not part of a score's cost
             self.scorer = QualityScorer(trainer.data, self.cache_dir)
-        started = self.clock()
-        self.measure(trainer)
-        self.last_step, self.last_end = step, self.clock()
-        self.last_cost = self.last_end - started
-        events.add(QUALITY)
+        self.last_step = step
+        if last or not self.background:
+            self._collect(trainer, events, wait=True)  # the score in flight first: the history stays in step order
+            self.measure(trainer)
+            events.add(QUALITY)
+            return
+        if self._worker is None:  # one thread, on one intra-op thread of its own (OpenMP counts are per thread)
+            self._worker = ThreadPoolExecutor(1, "quality", initializer=torch.set_num_threads, initargs=(1,))
+        g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
+        self._pending = self._worker.submit(self._score, g, step)
+
+    def on_end(self, trainer: Trainer) -> None:
+        self._collect(trainer, set(), wait=True)  # a run stopped early keeps the score it was taking
 
     def measure(self, trainer: Trainer) -> dict[str, float]:
         """Score the sampling generator now and report the entry ({step, quality, kid, coverage/...})."""
         if self.scorer is None:
             self.scorer = QualityScorer(trainer.data, self.cache_dir)
-        rng = torch.Generator(trainer.device).manual_seed(self.seed * 1_000_003 + trainer.step_count)
-        entry: dict[str, float] = {STEP: trainer.step_count}
-        entry.update(self.scorer.score(sample_images(trainer.sampler, self.num_samples, rng)))
+        entry = self._score(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
+
+    def _score(self, g: Generator, step: int) -> dict[str, float]:
+        assert self.scorer is not None
+        started = self.clock()
+        rng = torch.Generator(next(g.parameters()).device).manual_seed(self.seed * 1_000_003 + step)
+        entry: dict[str, float] = {STEP: step}
+        entry.update(self.scorer.score(sample_images(g, self.num_samples, rng)))
+        self.last_end = self.clock()
+        self.last_cost = self.last_end - started
+        return entry
+
+    def _collect(self, trainer: Trainer, events: set[str], wait: bool) -> None:
+        """Report the score in flight once it is done (or, with wait, after waiting for it)."""
+        if self._pending is None or not (wait or self._pending.done()):
+            return
+        future, self._pending = self._pending, None
+        trainer.report(future.result())  # a failed score raises here, on the training thread
+        events.add(QUALITY)
 
 
 def default_callbacks(config: RunConfig, data: ImageData) -> list[Callback]:

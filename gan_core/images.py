@@ -26,8 +26,10 @@ def tensor_image(image: torch.Tensor) -> Image.Image:
 
 
 def png_bytes(img: Image.Image) -> bytes:
+    """PNG at zlib level 1: 4x faster than the default level 6 on a 242 x 242 grid (5 vs 22 ms), files ~1.5x larger;
+    runs write a grid every few hundred steps, which at level 6 cost a fast MLP run several percent of its time."""
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

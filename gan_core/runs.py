@@ -133,9 +133,12 @@ class RunWriter:
         self.tensorboard.start(trainer)
 
     def on_step(self, trainer: Any, events: set[str]) -> None:
-        self.tensorboard.on_step(trainer, events)
+        self.tensorboard.on_step(trainer)
         if GRID in events and trainer.latest_grid is not None:
-            write_atomic(grid_path(self.dir, trainer.step_count), png_bytes(grid_image(trainer.latest_grid)))
+            image = grid_image(trainer.latest_grid)
+            png = png_bytes(image)
+            write_atomic(grid_path(self.dir, trainer.step_count), png)
+            self.tensorboard.add_grid(trainer.step_count, png, image.width, image.height)
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
 
@@ -149,6 +152,7 @@ class RunWriter:
         path = self.dir / f"ckpt-{trainer.step_count:07d}{CHECKPOINT_SUFFIX}"
         save_checkpoint(trainer.state_dict(), path)  # raises TrainingError (disk full); previous file untouched
         self.last_saved_step, self.last_checkpoint = trainer.step_count, path
+        self.tensorboard.flush()
         for old in find_checkpoints(self.dir)[self.keep:]:
             old.unlink(missing_ok=True)
         self.write_meta(trainer, "running")

@@ -8,9 +8,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .images import grid_image
 from .metric_names import EPOCH, QUALITY, STEP, TIME
 
 log = logging.getLogger(__name__)
@@ -69,14 +66,25 @@ class TensorBoardLog:
         self.seen = len(trainer.history)
         self.writer.add_text(CONFIG_TAG, config_markdown(trainer.config.to_dict()), step)
 
-    def on_step(self, trainer: Any, events: set[str]) -> None:
+    def on_step(self, trainer: Any) -> None:
+        """Write the history entries that are new since the last call."""
         if self.writer is None:
             return
         self._write_history(trainer)
-        if "grid" in events and trainer.latest_grid is not None:
-            grid = np.asarray(grid_image(trainer.latest_grid))  # H x W x 3 uint8
-            self.writer.add_image(GRID_TAG, grid, trainer.step_count, dataformats="HWC")
-            # Flushed at grid steps too, not only every 120 s: a checkpoint is rarely ahead of the curves on disk.
+
+    def add_grid(self, step: int, png: bytes, width: int, height: int) -> None:
+        """The fixed-noise grid as the PNG the run folder saves (add_image would encode it a second time)."""
+        if self.writer is None:
+            return
+        from tensorboard.compat.proto.summary_pb2 import Summary  # present whenever the writer is
+
+        image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=png)
+        self.writer.file_writer.add_summary(Summary(value=[Summary.Value(tag=GRID_TAG, image=image)]), step)
+
+    def flush(self) -> None:
+        """To disk now (the writer otherwise flushes every 120 s): called with each checkpoint, so a checkpoint is
+        rarely ahead of the curves on disk."""
+        if self.writer is not None:
             self.writer.flush()
 
     def finish(self, trainer: Any, status: str) -> None:
@@ -89,11 +97,12 @@ class TensorBoardLog:
         self.writer = None
 
     def _write_history(self, trainer: Any) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
         for entry in trainer.history[self.seen:]:
-            step = int(entry[STEP])
-            for key, value in entry.items():
-                if key not in NOT_SCALARS:
-                    self.writer.add_scalar(key, float(value), step)
+            # One event per entry with all its scalars: a third of the cost of add_scalar per metric.
+            values = [Summary.Value(tag=k, simple_value=float(v)) for k, v in entry.items() if k not in NOT_SCALARS]
+            self.writer.file_writer.add_summary(Summary(value=values), int(entry[STEP]))
         self.seen = len(trainer.history)
 
     def _write_hparams(self, config: dict[str, Any], quality: float | None) -> None:

@@ -143,13 +143,14 @@ class Trainer:
         self.G.train()
         self.D.train()
         self.step_metrics.start_clock(self.step_count)
+        reason = "done"
         while self.step_count < total:
             if should_stop():
-                self.flush_metrics()
-                return "stopped"
+                reason = "stopped"
+                break
             if t.max_seconds is not None and self.train_seconds >= t.max_seconds:
-                self.flush_metrics()
-                return "time"
+                reason = "time"
+                break
             started = time.perf_counter()
             try:
                 self.step()
@@ -170,7 +171,9 @@ class Trainer:
                 on_step(self, events)
             self.step_metrics.pause_clock(time.perf_counter() - trained)  # scores, saves and pauses are not throughput
         self.flush_metrics()
-        return "done"
+        for callback in self.callbacks:
+            callback.on_end(self)
+        return reason
 
     def _halve_batch(self) -> None:
         """After running out of device memory: retry with half the batch, down to MIN_BATCH, then give up."""

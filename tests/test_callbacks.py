@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import time
 
 import pytest
 import torch
@@ -18,21 +20,50 @@ def _state(tr: Trainer) -> list[torch.Tensor]:
     return [t.detach().clone() for m in (tr.G, tr.D) for t in m.state_dict().values()]
 
 
-def test_grids_and_quality_scores_leave_training_bit_identical() -> None:
+@pytest.mark.parametrize("background", [False, True])
+def test_grids_and_quality_scores_leave_training_bit_identical(background: bool) -> None:
     # mlp-deep's dropout draws from the global RNG every step and the batches from trainer.rng: a grid or a score
     # that drew from either would change every later step.
     scored = Trainer(tiny_config("mlp-deep", steps=8, sample_every=2, quality_every=3))
-    find(scored.callbacks, QualityScore).budget = math.inf  # every due step, however long a score takes here
+    score = find(scored.callbacks, QualityScore)
+    score.budget, score.background = math.inf, background  # every due step, however long a score takes here
     events: dict[int, set[str]] = {}
     scored.run(on_step=lambda t, ev: events.__setitem__(t.step_count, set(ev)))
     plain = Trainer(tiny_config("mlp-deep", steps=8), callbacks=[])
     plain.run()
-    assert [s for s, ev in events.items() if QUALITY in ev] == [3, 6, 8]
+    scored_steps = [h["step"] for h in scored.history if "quality" in h]
+    if background:  # a score in flight holds the next one back and enters the history when it is ready
+        assert scored_steps[0] == 3 and scored_steps[-1] == 8 and scored_steps == sorted(set(scored_steps))
+    else:
+        assert [s for s, ev in events.items() if QUALITY in ev] == scored_steps == [3, 6, 8]
+    assert QUALITY in events[8]  # the last step's score is always taken in place
     assert [s for s, ev in events.items() if GRID in ev] == [1, 2, 4, 6, 8]
-    assert [h["step"] for h in scored.history if "quality" in h] == [3, 6, 8]
     assert all(torch.equal(a, b) for a, b in zip(_state(scored), _state(plain)))
     assert torch.equal(scored.rng.get_state(), plain.rng.get_state())
     assert [h["loss/D"] for h in scored.history if "loss/D" in h] == [h["loss/D"] for h in plain.history]
+
+
+def test_a_background_score_scores_the_weights_of_its_step_and_a_stopped_run_keeps_it() -> None:
+    tr = Trainer(tiny_config("mlp", steps=50), callbacks=[])
+    scorer = QualityScorer(tr.data, None, num_real=128, coverage=False)
+    score = QualityScore(every=5, num_samples=64, scorer=scorer, budget=math.inf)
+    tr.callbacks = [score]
+    fast_score = scorer.score
+
+    def slow_score(images: torch.Tensor) -> dict[str, float]:
+        time.sleep(0.5)  # still in flight when the run stops one step later
+        return fast_score(images)
+
+    scorer.score = slow_score  # type: ignore[method-assign]
+    weights: dict[int, torch.nn.Module] = {}
+    tr.run(should_stop=lambda: tr.step_count >= 6,
+           on_step=lambda t, ev: weights.setdefault(t.step_count, copy.deepcopy(t.sampler)))
+    entries = [h for h in tr.history if "quality" in h]
+    assert [e["step"] for e in entries] == [5]  # collected when the run stopped, not lost
+    scorer.score = fast_score  # type: ignore[method-assign]
+    at_5 = QualityScore(every=0, num_samples=64, scorer=scorer)._score(weights[5], 5)
+    at_6 = QualityScore(every=0, num_samples=64, scorer=scorer)._score(weights[6], 5)  # same noise, later weights
+    assert entries[0] == pytest.approx(at_5) and at_5 != pytest.approx(at_6)
 
 
 def test_quality_score_is_reproducible_and_consumes_no_random_numbers() -> None:
@@ -85,14 +116,15 @@ def test_previews_refresh_the_live_grid_by_wall_time_between_saved_grids() -> No
 def test_quality_scores_keep_within_their_share_of_the_wall_time() -> None:
     scorer = QualityScorer(Trainer(tiny_config("mlp")).data)
     clock = FakeClock(0.05)  # 50 ms a step
-    score = QualityScore(every=2, num_samples=32, scorer=scorer, budget=0.05, clock=clock)
-    original = score.measure
+    # In place (no worker thread), so the fake clock is read by one thread in a fixed order.
+    score = QualityScore(every=2, num_samples=32, scorer=scorer, budget=0.05, background=False, clock=clock)
+    original = scorer.score
 
-    def slow_measure(trainer: Trainer) -> dict[str, float]:
+    def slow_score(images: torch.Tensor) -> dict[str, float]:
         clock.now += 1.0  # each score costs 1 s: at most one every 20 s of wall time
-        return original(trainer)
+        return original(images)
 
-    score.measure = slow_measure  # type: ignore[method-assign]
+    scorer.score = slow_score  # type: ignore[method-assign]
     tr = Trainer(tiny_config("mlp", steps=1500, log_every=50), callbacks=[score])
     seen: list[int] = []
     tr.run(on_step=lambda t, ev: seen.append(t.step_count) if QUALITY in ev else None)
