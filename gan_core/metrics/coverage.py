@@ -20,6 +20,7 @@ _MAX_STEPS = 500  # caps training time on big sets (60k images): about 64k image
 _HOLDOUT = 0.1  # fraction of the real set kept aside to measure accuracy
 RECOGNISABLE_P = 0.9  # a sample is "recognisable" when the classifier gives one class at least this probability
 _W = (16, 32, 64)  # conv widths: twice as wide costs 2x the time for +0.4% on MNIST
+_PREDICT_BATCH = 100  # images per forward pass: activations stay in cache (faster than 1,000 on the CPU)
 
 
 class Classifier(nn.Module):
@@ -119,7 +120,7 @@ def _shift(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def predict_proba(model: Classifier, images: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 N x C x H x W -> float32 N x K class probabilities (CPU)."""
     out = [F.softmax(model(prepare(chunk, model.channels).to(device)).float(), dim=1).cpu()
-           for chunk in images.split(1000)]
+           for chunk in images.split(_PREDICT_BATCH)]
     return torch.cat(out) if out else torch.zeros(0, model.num_classes)
 
 

@@ -15,7 +15,7 @@ _RAW_WIDTHS = (32,)  # colour view: one layer is enough to see the colour/bright
 _STRUCT_WIDTHS = (32, 64, 128, 256)  # structure view: four layers, 32 -> 16 -> 8 -> 4 px
 _STRUCT_KERNELS = (5, 3, 3, 3)
 _SEED = 20240607
-_BATCH = 500  # images per forward pass: bounded memory, still large enough for fast convolutions
+_BATCH = 100  # images per forward pass: activations stay in cache (1.6x faster than 500 on one CPU thread)
 
 
 def _random_filters(
