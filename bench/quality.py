@@ -66,6 +66,7 @@ class Run:
     threads: int
     points: list[dict] = field(default_factory=list)
     cpu: float = 0.0  # CPU seconds of this process spent training this run
+    rate: float = 0.0  # --clock steps: steps per second of training on the idle machine
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,13 +81,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="intra-op threads for every run (default: the Trainer's choice)")
     p.add_argument("--out", default="/tmp/gan_bench", help="folder for the sample grids (default /tmp/gan_bench)")
     p.add_argument("--slice", type=float, default=10.0, help="training seconds per turn when interleaving")
-    p.add_argument("--clock", choices=("train", "cpu"), default="train",
+    p.add_argument("--clock", choices=("train", "cpu", "steps"), default="train",
                    help="what the points count: 'train' = the Trainer's training time (wall clock, as the app shows "
-                        "it; default), 'cpu' = CPU seconds of this process while training (robust to other "
-                        "processes; with --threads 1 the two agree on an idle machine)")
+                        "it; default), 'cpu' = CPU seconds of this process while training (with --threads 1 the two "
+                        "agree on an idle machine), 'steps' = point x --rate steps (immune to other processes)")
+    p.add_argument("--rate", type=float, nargs="+",
+                   help="with --clock steps: training steps per second on the idle machine, one for all candidates "
+                        "or one each (bench/overhead.py measures it end to end)")
     p.add_argument("--json", help="also write every scored point to this JSON-lines file")
     a = p.parse_args(argv)
     a.points = sorted(set(a.points))
+    if (a.clock == "steps") != bool(a.rate) or (a.rate and len(a.rate) not in (1, len(a.candidates))):
+        p.error("--clock steps needs --rate: one steps/second for all candidates or one per candidate")
     return a
 
 
@@ -135,6 +141,8 @@ def train_until(run: Run, seconds: float, clock: str) -> None:
     start, base = time.process_time(), run.cpu
     if clock == "train":
         tr.run(lambda: tr.train_seconds >= seconds)
+    elif clock == "steps":
+        tr.run(lambda: tr.step_count >= round(seconds * run.rate))
     else:
         tr.run(lambda: base + time.process_time() - start >= seconds)
     run.cpu = base + time.process_time() - start
@@ -157,7 +165,8 @@ def median(values: list[float]) -> float:
 
 def print_tables(runs: list[Run], points: list[float], judges: dict[str, Judge], clock: str) -> None:
     names = list(dict.fromkeys(r.name for r in runs))
-    what = "training seconds (wall clock)" if clock == "train" else "CPU seconds of training"
+    what = {"train": "training seconds (wall clock)", "cpu": "CPU seconds of training",
+            "steps": "seconds at the idle machine's steps/second (--rate)"}[clock]
     heads = " | ".join(f"@{p:.0f}s" for p in points)
     print(f"\nRecognisable (judge p >= 0.9), median over seeds [min-max], at {what}:\n")
     print(f"| candidate | {heads} | steps @last |")
@@ -196,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     scorers: dict[str, QualityScorer] = {}
     runs: list[Run] = []
     try:
-        for spec in a.candidates:
+        for ci, spec in enumerate(a.candidates):
             name, cfg = parse_candidate(spec)
             data, real = bench_data(cfg, a.data_dir)
             if data.name not in judges:
@@ -210,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"fd floor {j.floor:.2f}", flush=True)
             for seed in a.seeds:
                 runs.append(build(name, cfg.copy(), seed, data, a.threads))
+                if a.rate:
+                    runs[-1].rate = a.rate[ci if len(a.rate) > 1 else 0]
             print(f"{name}: {len(data):,} training images, {runs[-1].threads} thread(s), {runs[-1].trainer.hardware}",
                   flush=True)
     except UserError as e:
