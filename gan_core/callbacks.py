@@ -146,6 +146,9 @@ class QualityScore(Callback):
 
     def on_end(self, trainer: Trainer) -> None:
         self._collect(trainer, set(), wait=True)  # a run stopped early keeps the score it was taking
+        if self._worker is not None:  # no idle thread left behind per run (a resumed run starts a new one)
+            self._worker.shutdown()
+            self._worker = None
 
     def measure(self, trainer: Trainer) -> dict[str, float]:
         """Score the sampling generator now and report the entry ({step, quality, kid, coverage/...})."""
