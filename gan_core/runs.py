@@ -19,7 +19,14 @@ from .config import RunConfig
 from .errors import ConfigError, TrainingError, disk_error
 from .fileio import write_atomic
 from .images import grid_image, png_bytes
-from .liveness import HEARTBEAT_SECONDS, WRITER, check_not_written_elsewhere, writer_identity
+from .liveness import (
+    HEARTBEAT_SECONDS,
+    LIVE,
+    WRITER,
+    check_not_written_elsewhere,
+    writer_identity,
+    writer_state,
+)
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 from .metrics_log import MetricsLog
 from .tensorboard import TensorBoardLog
@@ -99,6 +106,11 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
         return meta if isinstance(meta, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def written_elsewhere(run_dir: Path) -> bool:
+    """Whether another live process trains in this run folder (nothing here may write into it)."""
+    return writer_state(read_meta(run_dir)) == LIVE
 
 
 def list_runs(root: str | Path | None = None) -> list[RunInfo]:

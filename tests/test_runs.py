@@ -158,3 +158,18 @@ def test_a_writer_will_not_start_in_a_folder_another_live_process_trains_in(tmp_
         writer.start(tr)
     writer.finish(tr, "failed", "refused")  # what a failing job does next: it must not touch their folder either
     assert json.loads((run / META_FILE).read_text()) == theirs and not (run / GRID_DIR).exists()
+
+
+def test_the_cli_will_not_resume_into_a_folder_another_live_process_trains_in(tmp_path: Path, capsys) -> None:
+    from conftest import make_run
+
+    from gan_core.cli import main
+
+    run = make_run("shared-run", steps=10)
+    meta = json.loads((run / META_FILE).read_text())
+    meta.update(status="running", updated=time.time(), writer={"host": socket.gethostname(), "pid": os.getppid()})
+    (run / META_FILE).write_text(json.dumps(meta))
+    assert main(["train", "--resume", str(run), "--steps", "20"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: Run 'shared-run' is training elsewhere ({socket.gethostname()}, pid {os.getppid()})" in err
+    assert "Traceback" not in err and json.loads((run / META_FILE).read_text()) == meta
