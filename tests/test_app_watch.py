@@ -9,15 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, open_page, wait_until
+from conftest import REPO, make_run, open_page, wait_until
 from streamlit.testing.v1 import AppTest
 
 from gan_core.metrics_log import METRICS_FILE
-from gan_core.runs import checkpoint_root
+from gan_core.runs import META_FILE, checkpoint_root
 
 pytestmark = pytest.mark.usefixtures("app_env")
 RUN = "cli-run"
@@ -97,3 +98,17 @@ def test_a_run_trained_by_a_cli_process_shows_live_in_train_and_runs(cli_run: su
     assert any(m.value == f"**Run `{RUN}`: stopped**" for m in train.markdown)
     runs.run()
     assert runs.dataframe[0].value.set_index("run").loc[RUN, "status"] == "stopped"
+
+
+def test_a_run_whose_writer_went_silent_is_shown_stopped_or_lost_and_can_be_resumed() -> None:
+    folder = make_run("silent", steps=10)
+    meta = json.loads((folder / META_FILE).read_text())
+    meta.update(status="running", updated=time.time() - 600, writer={"host": "gpu-server", "pid": 4242})
+    (folder / META_FILE).write_text(json.dumps(meta))
+    runs = open_page("pages/4_Runs.py", "Runs")
+    lost = "stopped or lost (no update for 10 min)"
+    assert runs.dataframe[0].value.set_index("run").loc["silent", "status"] == lost
+    assert any(c.value.startswith(f"Status: {lost}") for c in runs.caption)
+    assert runs.button(key="runs_resume_btn")  # its writer is taken as gone: the run can be continued here
+    train = open_page("pages/2_Train.py", "Train")
+    assert "train_watch_run" not in {s.key for s in train.selectbox}  # nothing training elsewhere to show
