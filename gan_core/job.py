@@ -35,7 +35,7 @@ class JobSnapshot:
     """A copy of a job's public state; safe to read from any thread while training goes on."""
 
     run_name: str
-    status: str  # loading | running | paused | stopping | done | stopped | failed
+    status: str  # loading | running | paused | stopping | done | stopped | failed (| watch.LOST_STATUS, watched)
     step: int = 0
     total_steps: int = 0
     epoch: float = 0.0
