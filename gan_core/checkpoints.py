@@ -100,9 +100,17 @@ def latest_valid_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] 
 
 
 def clean_temp_files(root: str | Path) -> list[Path]:
-    """Remove leftover temp files of interrupted saves under root; returns what was removed."""
+    """Remove leftover temp files of interrupted saves under root; returns what was removed. Run folders (root's
+    subfolders) that another live process trains in are left alone: their temp files are saves in progress."""
+    from .runs import written_elsewhere  # runs imports this module
+
+    root = Path(root)
+    busy: dict[Path, bool] = {}
     removed = []
-    for p in Path(root).rglob(f"{TEMP_PREFIX}*"):
+    for p in root.rglob(f"{TEMP_PREFIX}*"):
+        parts = p.relative_to(root).parts
+        if len(parts) > 1 and busy.setdefault(root / parts[0], written_elsewhere(root / parts[0])):
+            continue
         if p.is_file() and not p.is_symlink():
             p.unlink(missing_ok=True)
             removed.append(p)

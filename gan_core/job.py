@@ -18,6 +18,7 @@ from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
+from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs import RunWriter
@@ -25,7 +26,6 @@ from .sampling import snapshot
 from .trainer import Trainer
 
 log = logging.getLogger(__name__)
-ACTIVE = ("loading", "running", "paused", "stopping")
 ETA_SETTLE_SECONDS = 10.0  # training seconds before an ETA is shown
 ETA_WINDOW = 20  # history entries whose images/second give the ETA
 
@@ -35,7 +35,7 @@ class JobSnapshot:
     """A copy of a job's public state; safe to read from any thread while training goes on."""
 
     run_name: str
-    status: str  # loading | running | paused | stopping | done | stopped | failed
+    status: str  # loading | running | paused | stopping | done | stopped | failed (| watch.LOST_STATUS, watched)
     step: int = 0
     total_steps: int = 0
     epoch: float = 0.0
@@ -44,6 +44,7 @@ class JobSnapshot:
     history: list[dict[str, float]] = field(default_factory=list)
     grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
     grid_step: int = 0
+    grid_file: str | None = None  # a saved grid PNG to show when grid is None (a run watched through its folder)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     message: str = ""  # loading progress or the last notice
@@ -52,6 +53,7 @@ class JobSnapshot:
     hardware: str = ""  # Trainer.hardware: device, threads, precision
     batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
     dataset: str = ""  # the data set's name (DataConfig.name)
+    elsewhere: str = ""  # a run trained by another process: liveness.describe's words, e.g. "training elsewhere (...)"
 
     @property
     def active(self) -> bool:
@@ -164,6 +166,7 @@ class TrainingJob:
                 self._serve_generator(t)
                 while self._paused.is_set() and not self._stop.is_set():
                     self._serve_generator(t)
+                    writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)
 
             reason = trainer.run(self._stop.is_set, on_step)

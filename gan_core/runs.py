@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,19 @@ from typing import Any
 from .callbacks import GRID
 from .checkpoints import CHECKPOINT_SUFFIX, find_checkpoints, save_checkpoint
 from .config import RunConfig
-from .errors import ConfigError, TrainingError
+from .errors import ConfigError, TrainingError, disk_error
 from .fileio import write_atomic
 from .images import grid_image, png_bytes
+from .liveness import (
+    HEARTBEAT_SECONDS,
+    LIVE,
+    WRITER,
+    check_not_written_elsewhere,
+    writer_identity,
+    writer_state,
+)
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
+from .metrics_log import MetricsLog
 from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -97,6 +108,11 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
         return {}
 
 
+def written_elsewhere(run_dir: Path) -> bool:
+    """Whether another live process trains in this run folder (nothing here may write into it)."""
+    return writer_state(read_meta(run_dir)) == LIVE
+
+
 def list_runs(root: str | Path | None = None) -> list[RunInfo]:
     """Every run folder under root, newest first; folders without readable meta still appear."""
     root = Path(root) if root is not None else checkpoint_root()
@@ -117,18 +133,29 @@ def delete_run(name: str, root: str | Path | None = None) -> None:
 
 
 class RunWriter:
-    """Persists a training run: fixed-noise grid PNGs, periodic checkpoints (newest `keep`), meta.json."""
+    """Persists a training run: fixed-noise grid PNGs, periodic checkpoints (newest `keep`), metrics.jsonl, and
+    meta.json, which names this process as the writer and is refreshed at least every HEARTBEAT_SECONDS of wall
+    time while it trains, so that readers in other processes can tell a live run from a lost one."""
 
-    def __init__(self, run_dir: str | Path, keep: int = 3):
+    def __init__(self, run_dir: str | Path, keep: int = 3, clock: Callable[[], float] = time.monotonic):
         self.dir = Path(run_dir)
         self.keep = keep
+        self.clock = clock
         self.last_saved_step = -1
         self.last_checkpoint: Path | None = None
         self.save_error: str | None = None
         self.tensorboard = TensorBoardLog(self.dir)  # event files beside the checkpoints
+        self.metrics = MetricsLog(self.dir)
+        self.meta_written = -math.inf  # clock() of the last meta.json write
+        self.meta_status: str | None = None  # the status it recorded
+        self.started = False  # start() claimed the folder: until then finish() must not touch it
 
     def start(self, trainer: Any, status: str = "running") -> None:
+        """Claim the folder (refused, UserError, while another process trains in it), then write what is known."""
+        check_not_written_elsewhere(self.dir, read_meta(self.dir))
+        self.started = True
         (self.dir / GRID_DIR).mkdir(parents=True, exist_ok=True)
+        self.metrics.start(trainer)
         self.write_meta(trainer, status)
         self.tensorboard.start(trainer)
 
@@ -141,6 +168,13 @@ class RunWriter:
             self.tensorboard.add_grid(trainer.step_count, png, image.width, image.height)
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
+        self.metrics.on_step(trainer, events)
+        self.heartbeat(trainer)
+
+    def heartbeat(self, trainer: Any, status: str = "running") -> None:
+        """Rewrite meta.json when HEARTBEAT_SECONDS passed since the last write or the status changed (paused)."""
+        if status != self.meta_status or self.clock() - self.meta_written >= HEARTBEAT_SECONDS:
+            self.write_meta(trainer, status)
 
     def save(self, trainer: Any) -> Path | None:
         """Save a checkpoint unless weights are non-finite; on a failed save (disk full) the old one stays."""
@@ -159,12 +193,19 @@ class RunWriter:
         return path
 
     def finish(self, trainer: Any, status: str, error: str | None = None) -> None:
-        """Final checkpoint (if the weights are finite and training got anywhere) and final meta."""
+        """Final checkpoint (if the weights are finite and training got anywhere) and final meta; nothing when start()
+        was refused (the folder is another process's)."""
+        if not self.started:
+            return
         try:
             if trainer.step_count > 0 and status != "failed":
                 self.save(trainer)
         except TrainingError as e:
             error = error or str(e)
+        try:
+            self.metrics.finish(trainer)
+        except OSError as e:  # a full disk: the final meta.json below still says how the run ended
+            error = error or str(disk_error(e) or e)
         self.write_meta(trainer, status, error)
         self.tensorboard.finish(trainer, status)
 
@@ -176,10 +217,13 @@ class RunWriter:
             "name": self.dir.name, "status": status, "error": error, "preset": cfg.preset,
             "dataset": cfg.data.name, "arch": cfg.model.arch, "loss": cfg.train.loss,
             "image_shape": list(trainer.image_shape), "step": trainer.step_count, "total_steps": trainer.total_steps,
-            "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(),
+            "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(), WRITER: writer_identity(),
+            "batch_size": trainer.batch_size, "hardware": trainer.hardware,
+            "class_names": list(trainer.data.class_names or []),
             "last": {k: last[k] for k in STEP_METRICS if k in last},
             "quality": {k: v for k, v in quality.items() if k != STEP},
             "alerts": [a["message"] for a in trainer.alerts[-5:]],
             "config": cfg.to_dict(),
         }
         write_atomic(self.dir / META_FILE, json.dumps(meta, indent=1, default=float).encode())
+        self.meta_written, self.meta_status = self.clock(), status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import data, jobs, live, navigation, session, train_form
+from workbench import data, elsewhere, jobs, live, navigation, session, train_form
 
 
 # ---- callbacks: they run before the page script, so they may set widget values; messages go through flash ------------
@@ -101,7 +101,7 @@ def controls(snap: live.JobSnapshot | None) -> None:
 
 # ---- the live panel --------------------------------------------------------------------------------------------------
 def draw_snapshot(snap: live.JobSnapshot) -> None:
-    st.markdown(f"**Run `{snap.run_name}`: {snap.status}**")
+    st.markdown(f"**{live.status_line(snap)}**")
     if snap.status == "loading":
         st.progress(0.0, text=snap.message or "Loading the data set...")
     else:
@@ -123,7 +123,7 @@ def draw_snapshot(snap: live.JobSnapshot) -> None:
     recognition = live.recognition_line(snap)
     if recognition:
         st.markdown(recognition)
-    if snap.grid is not None:
+    if live.has_grid(snap):
         st.image(live.grid_png(snap), width="stretch", caption=f"Fixed-noise samples at step {snap.grid_step:,}")
     else:
         st.caption("Samples appear after the first step.")
@@ -140,17 +140,22 @@ def draw_charts(snap: live.JobSnapshot) -> None:
         st.plotly_chart(charts["quality"], key="train_chart_quality")
 
 
-def live_panel(first: live.JobSnapshot) -> None:
-    """Drawn in the full run with `first`, then redrawn alone while the job is active: the status, progress and
-    grid every POLL_SECONDS, the charts every CHART_SECONDS (they change once per logged step and cost the most)."""
+def own_snapshot() -> live.JobSnapshot | None:
+    job = jobs.watched_job()
+    return job.snapshot() if job is not None else None
+
+
+def live_panel(first: live.JobSnapshot, latest: live.SnapshotSource) -> None:
+    """Drawn in the full run with `first`, then redrawn alone with latest() while the run is active: the status,
+    progress and grid every POLL_SECONDS, the charts every CHART_SECONDS (they change once per logged step and cost
+    the most)."""
     state = {"panel": True, "charts": True}
 
     def current(part: str) -> live.JobSnapshot:
         if state[part]:  # the full run draws the snapshot it was given
             state[part] = False
             return first
-        job = jobs.watched_job()
-        return job.snapshot() if job is not None else first
+        return latest() or first
 
     def panel() -> None:
         snap = current("panel")
@@ -195,10 +200,18 @@ if config is not None:
 with st.expander("Settings", expanded=custom):
     settings_form(custom, conditional_possible=train_form.conditional_possible(chosen))
 
-job = jobs.watched_job()
-snapshot = job.snapshot() if job is not None else None
-controls(snapshot)
-if snapshot is None:
+snapshot = own_snapshot()
+controls(snapshot)  # commands reach this app's own run only
+shown, latest = snapshot, own_snapshot
+options = elsewhere.choices(snapshot)  # none while this app trains
+if len(options) > (snapshot is not None):  # runs training elsewhere: one can be shown live
+    picked = st.selectbox("Show the run", options, key=elsewhere.WATCH_KEY,
+                          help="Runs trained by another process (the command line, torchrun, another app) into this "
+                               "app's checkpoints folder are shown live, as their files grow.")
+    if snapshot is None or picked != snapshot.run_name:
+        latest = elsewhere.follow(picked)
+        shown = latest()
+if shown is None:
     st.info("No run yet: press **Start**. Training goes on when you change page or close the tab.")
 else:
-    live_panel(snapshot)
+    live_panel(shown, latest)

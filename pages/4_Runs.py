@@ -45,10 +45,11 @@ def timeline(run: runs.RunInfo) -> None:
                        file_name=f"{run.name}-timeline.gif", mime="image/gif", key="runs_gif_btn", on_click="ignore")
 
 
-def resume(run: runs.RunInfo, status: str) -> None:
+def resume(run: runs.RunInfo) -> None:
     step, total = int(run.meta.get("step") or 0), int(run.meta.get("total_steps") or 0)
-    if runs.is_training(status):
-        st.caption("This run is training: control it on the Train page.")
+    busy = runs.busy_note(run)
+    if busy:
+        st.caption(busy)
         return
     if not run.checkpoints:
         st.caption("No checkpoint to resume from.")
@@ -80,7 +81,14 @@ if not saved:
     st.info("No runs yet: start one on the Train page.")
     st.stop()
 by_name = {r.name: r for r in saved}
-st.dataframe(runs.runs_table(saved), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS)
+
+
+def table() -> None:
+    st.dataframe(runs.runs_table(runs.runs()), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS)
+
+
+# Refreshed alone while a run trains, here or in another process (their folders are read as they grow).
+st.fragment(table, run_every=jobs.CHART_SECONDS if runs.any_training(saved) else None)()
 
 st.subheader("Compare curves")
 # Drop runs deleted since the last visit before the widget reads its value.
@@ -110,6 +118,6 @@ tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "De
 with tab_timeline:
     timeline(selected)
 with tab_resume:
-    resume(selected, status)
+    resume(selected)
 with tab_delete:
     delete(selected)

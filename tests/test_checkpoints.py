@@ -63,3 +63,21 @@ def test_latest_valid_checkpoint_skips_corrupt_newer_files(tmp_path) -> None:
         load_checkpoint(bad)
     path, state = latest_valid_checkpoint(tmp_path)
     assert path == good and state["step"] == 3
+
+
+def test_temp_files_of_a_run_another_live_process_trains_are_saves_in_progress_and_stay(tmp_path) -> None:
+    import json
+    import socket
+    import time
+
+    from gan_core.checkpoints import clean_temp_files
+    from gan_core.fileio import TEMP_PREFIX
+
+    theirs, crashed = tmp_path / "theirs", tmp_path / "crashed"
+    for run in (theirs, crashed):
+        (run / "grids").mkdir(parents=True)
+        (run / "grids" / f"{TEMP_PREFIX}abc.png").write_bytes(b"partial")
+    writer = {"host": socket.gethostname(), "pid": os.getppid()}  # the test's parent: alive
+    (theirs / "meta.json").write_text(json.dumps({"status": "running", "updated": time.time(), "writer": writer}))
+    assert clean_temp_files(tmp_path) == [crashed / "grids" / f"{TEMP_PREFIX}abc.png"]
+    assert (theirs / "grids" / f"{TEMP_PREFIX}abc.png").exists()

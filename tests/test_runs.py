@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
 from conftest import tiny_config
 
 from gan_core.checkpoints import find_checkpoints, load_checkpoint
-from gan_core.errors import ConfigError
+from gan_core.errors import ConfigError, UserError
 from gan_core.fileio import TEMP_PREFIX
+from gan_core.liveness import HEARTBEAT_SECONDS
 from gan_core.runs import (
     GRID_DIR,
     META_FILE,
@@ -123,3 +127,49 @@ def test_grids_are_listed_by_step_number_without_stray_files(tmp_path: Path) -> 
     (tmp_path / GRID_DIR / "cover.png").write_bytes(b"")
     grids = RunInfo(tmp_path.name, tmp_path).grids
     assert [grid_step(p) for p in grids] == sorted(steps)
+
+
+def test_meta_names_its_writer_and_is_refreshed_by_a_heartbeat(tmp_path: Path) -> None:
+    clock = [0.0]
+    tr = Trainer(tiny_config(steps=4, checkpoint_every=100))
+    writer = RunWriter(tmp_path / "h", clock=lambda: clock[0])
+    writer.start(tr)
+    meta = json.loads((tmp_path / "h" / META_FILE).read_text())
+    assert meta["writer"] == {"host": socket.gethostname(), "pid": os.getpid()} and meta["step"] == 0
+    tr.run(on_step=writer.on_step)  # 4 steps within the same clock second: no rewrite
+    assert json.loads((tmp_path / "h" / META_FILE).read_text())["step"] == 0
+    clock[0] = HEARTBEAT_SECONDS
+    writer.heartbeat(tr)
+    meta = json.loads((tmp_path / "h" / META_FILE).read_text())
+    assert meta["step"] == 4 and meta["status"] == "running"
+    writer.heartbeat(tr, "paused")  # a new status is written at once
+    assert json.loads((tmp_path / "h" / META_FILE).read_text())["status"] == "paused"
+    writer.finish(tr, "done")
+
+
+def test_a_writer_will_not_start_in_a_folder_another_live_process_trains_in(tmp_path: Path) -> None:
+    run = tmp_path / "busy"
+    run.mkdir()
+    theirs = {"status": "running", "updated": time.time(), "writer": {"host": socket.gethostname(),
+                                                                      "pid": os.getppid()}}
+    (run / META_FILE).write_text(json.dumps(theirs))
+    writer, tr = RunWriter(run), Trainer(tiny_config(steps=2))
+    with pytest.raises(UserError, match="is training elsewhere"):
+        writer.start(tr)
+    writer.finish(tr, "failed", "refused")  # what a failing job does next: it must not touch their folder either
+    assert json.loads((run / META_FILE).read_text()) == theirs and not (run / GRID_DIR).exists()
+
+
+def test_the_cli_will_not_resume_into_a_folder_another_live_process_trains_in(tmp_path: Path, capsys) -> None:
+    from conftest import make_run
+
+    from gan_core.cli import main
+
+    run = make_run("shared-run", steps=10)
+    meta = json.loads((run / META_FILE).read_text())
+    meta.update(status="running", updated=time.time(), writer={"host": socket.gethostname(), "pid": os.getppid()})
+    (run / META_FILE).write_text(json.dumps(meta))
+    assert main(["train", "--resume", str(run), "--steps", "20"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: Run 'shared-run' is training elsewhere ({socket.gethostname()}, pid {os.getppid()})" in err
+    assert "Traceback" not in err and json.loads((run / META_FILE).read_text()) == meta

@@ -17,7 +17,18 @@ from gan_core.metric_names import (
     QUALITY,
     STEP,
 )
-from workbench.live import MAX_POINTS, chart, grid_png, recognition_line, speed_line, thin, train_charts
+from gan_core.watch import LOST_STATUS
+from workbench.live import (
+    MAX_POINTS,
+    chart,
+    grid_png,
+    has_grid,
+    recognition_line,
+    speed_line,
+    status_line,
+    thin,
+    train_charts,
+)
 
 
 def mixed_history(log_steps: int) -> list[dict[str, float]]:
@@ -109,3 +120,20 @@ def test_recognition_line_names_classes_drawn_and_recognisable_share() -> None:
     assert "9/10 classes drawn" in recognition_line(snap)
     snap.class_names = []  # an unlabelled set has no classifier
     assert recognition_line(snap) is None
+
+
+def test_a_watched_run_shows_its_saved_grid_file_enlarged(tmp_path) -> None:
+    path = tmp_path / "step-0000040.png"
+    Image.new("L", (34, 34), 200).save(path)  # a grayscale grid as the writer saves it
+    snap = JobSnapshot("theirs", "running", grid_step=40, grid_file=str(path))
+    assert has_grid(snap) and not has_grid(JobSnapshot("none", "running"))
+    with Image.open(io.BytesIO(grid_png(snap, min_side=102))) as im:
+        assert im.mode == "RGB" and im.size == (102, 102) and im.getpixel((50, 50)) == (200, 200, 200)
+
+
+def test_the_status_line_names_who_trains_a_run_elsewhere() -> None:
+    assert status_line(JobSnapshot("mine", "running")) == "Run `mine`: running"
+    theirs = JobSnapshot("theirs", "paused", elsewhere="training elsewhere (gpu-box, pid 7)")
+    assert status_line(theirs) == "Run `theirs`: paused · training elsewhere (gpu-box, pid 7)"
+    lost = JobSnapshot("theirs", LOST_STATUS, elsewhere="stopped or lost (no update for 5 min)")
+    assert status_line(lost) == "Run `theirs`: stopped or lost (no update for 5 min)"

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 from conftest import make_run, tiny_config, wait_until
 
 from gan_core.checkpoints import find_checkpoints, load_checkpoint
 from gan_core.errors import UserError
-from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
-from gan_core.runs import GRID_DIR, list_runs, run_path
+from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY, STEP
+from gan_core.metrics_log import METRICS_FILE, record_lines
+from gan_core.runs import GRID_DIR, META_FILE, list_runs, run_path
 from workbench.jobs import job_registry
 from workbench.runs import (
     TABLE_FORMATS,
-    is_training,
+    any_training,
+    busy_note,
     remove_run,
     run_history,
     run_status,
@@ -49,7 +57,7 @@ def test_a_run_training_now_shows_its_live_status_and_history() -> None:
         wait_until(lambda: job.snapshot().step >= 4 and job.snapshot().history, what="a few logged steps")
         row = runs_table([run("live")])[0]
         assert row["status"] == "running" and row["of"] == 100_000 and row["step"] >= 4
-        assert run_status(run("live")) == "running" and is_training(run_status(run("live")))
+        assert run_status(run("live")) == "running" and "control it on the Train page" in busy_note(run("live"))
         assert run_history(run("live"))  # from the job: no checkpoint is written yet
         assert not find_checkpoints(run_path("live"))
         with pytest.raises(UserError, match="is training"):
@@ -57,16 +65,33 @@ def test_a_run_training_now_shows_its_live_status_and_history() -> None:
     finally:
         job.stop()
         assert job.join(60)
-    assert run_status(run("live")) == "stopped" and not is_training("stopped")
+    assert run_status(run("live")) == "stopped" and busy_note(run("live")) is None
     remove_run("live")
     assert not run_path("live").exists()
 
 
-@pytest.mark.parametrize("status,training", [("loading", True), ("running", True), ("paused", True),
-                                             ("stopping", True), ("done", False), ("stopped", False),
-                                             ("failed", False), ("unknown", False)])
-def test_only_a_run_a_thread_owns_counts_as_training(status: str, training: bool) -> None:
-    assert is_training(status) is training
+@pytest.mark.parametrize("status,elsewhere", [("running", True), ("paused", True), ("done", False),
+                                              ("stopped", False), ("failed", False)])
+def test_a_run_another_live_process_trains_is_busy_and_cannot_be_deleted(status: str, elsewhere: bool) -> None:
+    folder = make_run("theirs", steps=5)
+    meta = json.loads((folder / META_FILE).read_text())
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        meta.update(status=status, updated=time.time(), writer={"host": socket.gethostname(), "pid": other.pid})
+        (folder / META_FILE).write_text(json.dumps(meta))
+        assert (busy_note(run("theirs")) is not None) is elsewhere
+        assert run_status(run("theirs")).startswith("training elsewhere") is elsewhere
+        if elsewhere:
+            assert f"pid {other.pid}" in busy_note(run("theirs"))
+            with pytest.raises(UserError, match="is training elsewhere"):
+                remove_run("theirs")
+            assert folder.is_dir()
+    finally:
+        other.kill()
+        other.wait()
+    assert busy_note(run("theirs")) is None  # its process is gone: stopped or lost, free to resume or delete
+    remove_run("theirs")
+    assert not folder.exists()
 
 
 def test_the_timeline_lists_grid_steps_and_shows_each_grid_enlarged() -> None:
@@ -84,3 +109,20 @@ def test_history_comes_from_the_newest_checkpoint_that_loads() -> None:
     assert run_history(run("history")) == load_checkpoint(newest)["history"]
     newest.write_bytes(b"corrupt")
     assert run_history(run("history")) == load_checkpoint(older)["history"]
+
+
+def test_a_run_another_process_trains_is_read_live_from_its_folder() -> None:
+    folder = make_run("theirs", steps=10)  # meta says step 10; their metrics.jsonl has gone further since
+    meta = json.loads((folder / META_FILE).read_text())
+    meta.update(status="running", updated=time.time(), writer={"host": socket.gethostname(), "pid": os.getppid()})
+    (folder / META_FILE).write_text(json.dumps(meta))
+    with (folder / METRICS_FILE).open("ab") as f:
+        f.write(record_lines([{"step": 15, LOSS_D: 0.25, LOSS_G: 3.0, "img/s": 100.0}], []))
+    row = runs_table(list_runs())[0]
+    assert (row["status"], row["step"], row[LOSS_D], row[LOSS_G]) == (
+        f"training elsewhere ({socket.gethostname()}, pid {os.getppid()})", 15, 0.25, 3.0)
+    assert [h[STEP] for h in run_history(run("theirs")) if LOSS_D in h] == [5, 10, 15]
+    assert any_training(list_runs())
+    meta["status"] = "stopped"
+    (folder / META_FILE).write_text(json.dumps(meta))
+    assert not any_training(list_runs()) and runs_table(list_runs())[0]["step"] == 10  # meta.json says all

@@ -11,8 +11,9 @@ from gan_core.config import RunConfig
 from gan_core.device import describe_device
 from gan_core.errors import CheckpointError, ConfigError
 from gan_core.job import JobRegistry, TrainingJob
+from gan_core.liveness import check_not_written_elsewhere
 from gan_core.presets import DEFAULT_PRESET, preset_config
-from gan_core.runs import RunInfo, new_run_name, run_path
+from gan_core.runs import RunInfo, new_run_name, read_meta, run_path
 from workbench.data import data_store
 
 # Seconds between live-panel refreshes; an env var so tests and slow machines can change it without code.
@@ -51,7 +52,9 @@ def quick_start() -> TrainingJob:
 
 
 def resume_training(run: RunInfo, total_steps: int) -> TrainingJob:
-    """Continue a stopped (or finished) run from its newest valid checkpoint up to total_steps, in its own folder."""
+    """Continue a stopped (or finished) run from its newest valid checkpoint up to total_steps, in its own folder;
+    refused while another process trains in that folder."""
+    check_not_written_elsewhere(run.name, read_meta(run.path))
     found = latest_valid_checkpoint(run.path)
     if found is None:
         raise CheckpointError(f"Run '{run.name}' has no valid checkpoint to resume from: start a new run instead.")

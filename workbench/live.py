@@ -8,11 +8,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import plotly.graph_objects as go
+from PIL import Image
 
 from gan_core.images import grid_image, png_bytes, upscale
 from gan_core.job import JobSnapshot
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
 from gan_core.timefmt import format_seconds
+from gan_core.watch import LOST_STATUS
 from workbench.charts import curves_figure, quality_keys
 
 RECOGNITION_NOUNS = {"mnist": "digits", "shapes": "shapes", "fashion_mnist": "kinds of clothing"}
@@ -22,6 +24,7 @@ MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenl
 _lock = threading.Lock()
 _cache: OrderedDict[tuple, Any] = OrderedDict()
 T = TypeVar("T")
+SnapshotSource = Callable[[], "JobSnapshot | None"]  # what a live panel polls: a job's snapshot, or a watched folder's
 
 
 def _memo(key: tuple, build: Callable[[], T], size: int = 32) -> T:
@@ -70,10 +73,30 @@ def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
     return charts
 
 
+def has_grid(snap: JobSnapshot) -> bool:
+    """Whether there is a grid to show: the job's samples, or a saved grid of a run watched through its folder."""
+    return snap.grid is not None or snap.grid_file is not None
+
+
 def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:
-    """The latest fixed-noise grid as PNG bytes, enlarged: encoded once per new grid."""
-    key = ("grid", snap.run_name, snap.grid_step, min_side)
-    return _memo(key, lambda: png_bytes(upscale(grid_image(snap.grid), min_side)))
+    """The latest fixed-noise grid (the job's samples, else the saved file) as PNG bytes, enlarged: encoded once per
+    new grid."""
+    key = ("grid", snap.run_name, snap.grid_step, snap.grid is None, min_side)
+    return _memo(key, lambda: png_bytes(upscale(_grid_picture(snap), min_side)))
+
+
+def _grid_picture(snap: JobSnapshot) -> Image.Image:
+    if snap.grid is not None:
+        return grid_image(snap.grid)
+    with Image.open(snap.grid_file) as im:
+        return im.convert("RGB")
+
+
+def status_line(snap: JobSnapshot) -> str:
+    """'Run `x`: running', and for a run another process trains, who: '... · training elsewhere (host, pid 12)'."""
+    if snap.elsewhere and snap.status == LOST_STATUS:
+        return f"Run `{snap.run_name}`: {snap.elsewhere}"  # "stopped or lost (no update for 5 min)"
+    return f"Run `{snap.run_name}`: {snap.status}" + (f" · {snap.elsewhere}" if snap.elsewhere else "")
 
 
 def speed_line(snap: JobSnapshot) -> str:

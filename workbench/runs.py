@@ -13,10 +13,12 @@ from PIL import Image
 from gan_core.checkpoints import load_checkpoint
 from gan_core.errors import CheckpointError, UserError
 from gan_core.images import gif_bytes, upscale
-from gan_core.job import ACTIVE
+from gan_core.job import JobSnapshot
+from gan_core.liveness import LIVE, check_not_written_elsewhere, describe, writer_label, writer_state
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
-from gan_core.runs import RunInfo, checkpoint_root, delete_run, grid_step, list_runs
+from gan_core.runs import RunInfo, checkpoint_root, delete_run, grid_step, list_runs, read_meta, run_path
 from gan_core.timefmt import format_seconds
+from workbench import elsewhere
 from workbench.jobs import live_job
 
 # Number formats of the table's metric columns (st.dataframe's column_config).
@@ -33,25 +35,48 @@ def runs_folder() -> Path:
 
 
 def run_status(run: RunInfo) -> str:
-    """The live status while the run trains here, else the one its meta.json recorded."""
+    """The live status while the run trains here, 'training elsewhere (host, pid N)' or 'stopped or lost (...)' for
+    another process's run, else the status its meta.json recorded."""
     job = live_job(run.name)
-    return job.snapshot().status if job is not None else str(run.meta.get("status", "unknown"))
+    return job.snapshot().status if job is not None else describe(run.meta)
 
 
-def is_training(status: str) -> bool:
-    """Whether a run in this status is still training, here or in another process (it cannot be resumed now)."""
-    return status in ACTIVE
+def busy_note(run: RunInfo) -> str | None:
+    """Why the run cannot be resumed or deleted now (it trains here or elsewhere), else None."""
+    if live_job(run.name) is not None:
+        return "This run is training: control it on the Train page."
+    if writer_state(run.meta) == LIVE:
+        return (f"This run is training elsewhere ({writer_label(run.meta)}): control it there; the Train page "
+                "shows it live.")
+    return None
+
+
+def any_training(items: Sequence[RunInfo]) -> bool:
+    """Whether any of these runs trains now, here or in another process (the Runs page then refreshes its table)."""
+    return any(busy_note(r) is not None for r in items)
+
+
+def _live_snapshot(run: RunInfo) -> JobSnapshot | None:
+    """The run's state now: its job's while it trains here, else read through its folder while another process
+    trains it (or went silent); None for a finished run (meta.json says all)."""
+    job = live_job(run.name)
+    if job is not None:
+        return job.snapshot()
+    return elsewhere.snapshot(run.name) if elsewhere.watched_by_folder(run) else None
 
 
 def runs_table(items: Sequence[RunInfo]) -> list[dict[str, Any]]:
-    """One row per run for st.dataframe: the meta.json fields, with the live status of a run training now."""
+    """One row per run for st.dataframe: the meta.json fields, with the live state of a run training now, here or
+    in another process."""
     rows = []
     for r in items:
         m, last, quality = r.meta, r.meta.get("last") or {}, r.meta.get("quality") or {}
-        job = live_job(r.name)
-        snap = job.snapshot() if job is not None else None
+        snap = _live_snapshot(r)
+        if snap is not None and snap.elsewhere:  # the newest logged losses and score, not a heartbeat-old meta's
+            last = next((h for h in reversed(snap.history) if LOSS_D in h), last)
+            quality = next((h for h in reversed(snap.history) if QUALITY in h), quality)
         rows.append({
-            "run": r.name, "status": snap.status if snap else m.get("status", "unknown"),
+            "run": r.name, "status": (snap.elsewhere or snap.status) if snap else m.get("status", "unknown"),
             "data set": m.get("dataset"), "architecture": m.get("arch"), "loss": m.get("loss"),
             "step": snap.step if snap else m.get("step"), "of": snap.total_steps if snap else m.get("total_steps"),
             "time": format_seconds(snap.train_seconds if snap else m.get("train_seconds")),
@@ -70,10 +95,11 @@ def _checkpoint_history(path: str, mtime_ns: int) -> list[dict[str, float]]:
 
 
 def run_history(run: RunInfo) -> list[dict[str, float]]:
-    """Metric history: from the live job while it trains, else from the newest checkpoint (cached by path+mtime)."""
-    job = live_job(run.name)
-    if job is not None:
-        return job.snapshot().history
+    """Metric history: from the live job while it trains, from metrics.jsonl while another process trains it, else
+    from the newest checkpoint (cached by path+mtime)."""
+    snap = _live_snapshot(run)
+    if snap is not None:
+        return snap.history
     for path in run.checkpoints:
         history = _checkpoint_history(str(path), path.stat().st_mtime_ns)
         if history:
@@ -82,9 +108,10 @@ def run_history(run: RunInfo) -> list[dict[str, float]]:
 
 
 def remove_run(name: str) -> None:
-    """Delete a run folder; refused (UserError) while that run trains."""
+    """Delete a run folder; refused (UserError) while that run trains, here or in another process."""
     if live_job(name) is not None:
         raise UserError(f"Run '{name}' is training: stop it on the Train page before deleting it.")
+    check_not_written_elsewhere(name, read_meta(run_path(name)))
     delete_run(name)
 
 
