@@ -10,6 +10,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from . import limits
 from .errors import ConfigError
 
 
@@ -112,3 +113,10 @@ def cpu_threads(arch: str) -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     return 1 if arch.startswith("mlp") else _BASE_THREADS
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free for tensors on device now: the GPU's free memory, else the host's; None where unknown."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    return limits.available_memory()  # the CPU, and Apple's MPS, which shares the host's memory
