@@ -29,6 +29,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def device_problems() -> dict[str, str | None]:
+    """Each device name (config.DEVICE_NAMES) -> None where it can be used here, else why not, in words."""
+    problems: dict[str, str | None] = {"auto": None, "cpu": None, "cuda": None, "mps": None}
+    for name in ("cuda", "mps"):
+        try:
+            resolve_device(name)
+        except ConfigError:
+            problems[name] = "no CUDA GPU on this machine" if name == "cuda" else "not an Apple GPU machine"
+    return problems
+
+
 # bf16 autocast is used on the CPU only where it measures at least this much faster than fp32: CPUs with the same
 # bf16 flag differ in both directions (bench/README.md, "Precision"), so the flag alone cannot decide.
 BF16_MIN_SPEEDUP = 1.1
