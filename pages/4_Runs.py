@@ -48,7 +48,7 @@ def timeline(run: runs.RunInfo) -> None:
 def resume(run: runs.RunInfo, status: str) -> None:
     step, total = int(run.meta.get("step") or 0), int(run.meta.get("total_steps") or 0)
     if runs.is_training(status):
-        st.caption("This run is training: control it on the Train page.")
+        st.caption(runs.training_note(status))
         return
     if not run.checkpoints:
         st.caption("No checkpoint to resume from.")
@@ -103,7 +103,8 @@ if st.session_state.get("runs_selected") not in by_name:
 selected = by_name[st.selectbox("Run", list(by_name), key="runs_selected", on_change=on_select_run)]
 status = runs.run_status(selected)
 meta = selected.meta
-st.caption(f"Status: {status} · step {meta.get('step', '?')}/{meta.get('total_steps', '?')} · "
+step, total = runs.run_progress(selected)
+st.caption(f"Status: {status} · step {step}/{total} · "
            f"{meta.get('dataset', '?')}, {meta.get('arch', '?')}, {meta.get('loss', '?')}"
            + (f" · error: {meta['error']}" if meta.get("error") else ""))
 tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "Delete"])

@@ -38,6 +38,23 @@ def run_status(run: RunInfo) -> str:
     return job.snapshot().status if job is not None else str(run.meta.get("status", "unknown"))
 
 
+def run_progress(run: RunInfo) -> tuple[object, object]:
+    """(step, total steps): live from the job while the run trains here, else what meta.json recorded ('?' if
+    nothing): meta.json is only rewritten at checkpoints, so it lags a live run by up to checkpoint_every steps."""
+    job = live_job(run.name)
+    if job is not None:
+        snap = job.snapshot()
+        return snap.step, snap.total_steps
+    return run.meta.get("step", "?"), run.meta.get("total_steps", "?")
+
+
+def training_note(status: str) -> str:
+    """What the Resume tab says of a run that is not finished: paused is called paused."""
+    if status == "paused":
+        return "This run is paused: resume or stop it on the Train page."
+    return "This run is training: control it on the Train page."
+
+
 def is_training(status: str) -> bool:
     """Whether a run in this status is still training, here or in another process (it cannot be resumed now)."""
     return status in ACTIVE
