@@ -205,6 +205,7 @@ with st.expander("Settings", expanded=custom or bool(errors)):
 if errors:
     st.error("Start is off until these settings are fixed: " + " ".join(errors.values()))
 
+train_form.remember()  # the recipe and settings as shown, for the next session
 job = jobs.watched_job()
 snapshot = job.snapshot() if job is not None else None
 controls(snapshot, startable=not errors)

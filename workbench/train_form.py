@@ -25,6 +25,7 @@ from gan_core.limits import DOMAINS, Domain, format_number
 from gan_core.models import ARCHITECTURES
 from gan_core.presets import DEFAULT_PRESET, PRESETS, default_preset_for, preset_config
 from gan_core.runs import new_run_name
+from workbench import prefs
 from workbench.data import chosen_data, config_key, dataset_summary
 from workbench.jobs import start_training
 
@@ -277,6 +278,52 @@ def number_field(col: Any, key: str, errors: dict[str, str]) -> None:
                    help=(f"{dom.help[0].upper()}{dom.help[1:]}. " if dom.help else "") + f"From {dom.range_text}.")
     if key in errors:
         col.markdown(f":red[{errors[key]}]")
+
+
+# The form's choice widgets and what they accept (a remembered value outside these is not restored).
+CHOICES: dict[str, list[Any]] = {
+    "train_arch": ARCH_CHOICES, "train_loss": LOSS_CHOICES, "train_augment": AUGMENT_CHOICES,
+    "train_device": list(DEVICE_NAMES), "train_conditional": [True, False], "train_amp": [True, False],
+    LENGTH_KEY: LENGTHS}
+
+
+def form_memory() -> dict[str, Any]:
+    """What the next session restores of the form (restore.py): the recipe, where Custom started, the data choice
+    it belongs to, and every setting as shown."""
+    return {"recipe": st.session_state.get(RECIPE_KEY), "custom_base": st.session_state.get(CUSTOM_BASE_KEY),
+            "data_key": st.session_state.get(DATA_SEEN_KEY), "values": form_values()}
+
+
+def remember() -> None:
+    prefs.remember("form", form_memory())
+
+
+def restore_form(memory: dict[str, Any]) -> bool:
+    """Fill the form from form_memory() of an earlier session; False (form untouched) when it cannot be.
+
+    The recipe's values come first; each remembered setting that is still a valid entry replaces its value (an
+    invalid number is restored as typed: the form then shows it in red, as it was left)."""
+    recipe, values = memory.get("recipe"), memory.get("values")
+    if recipe not in recipe_names() or not isinstance(values, dict):
+        return False
+    base = memory.get("custom_base") if memory.get("custom_base") in PRESETS else None
+    try:
+        cfg = recipe_config(recipe, chosen_data(), base)
+    except UserError:
+        return False
+    restored = settings_from_config(cfg)
+    for key, value in values.items():
+        if (key in NUMBERS and isinstance(value, str)) or (key in CHOICES and value in CHOICES[key]):
+            restored[key] = value
+    st.session_state.update(restored)
+    st.session_state[RECIPE_KEY] = st.session_state[LOADED_KEY] = recipe
+    st.session_state[CUSTOM_BASE_KEY] = base
+    st.session_state[DATA_SEEN_KEY] = config_key(chosen_data())
+    try:
+        st.session_state[RUN_NAME_KEY] = new_run_name(form_config())
+    except UserError:
+        st.session_state[RUN_NAME_KEY] = ""  # Start then names the run (once the settings are fixed)
+    return True
 
 
 def start_from_form() -> None:
