@@ -146,7 +146,13 @@ def test_a_recipe_says_which_data_set_it_trains_on_and_whether_it_is_here(tmp_pa
         (tmp_path / "m" / name).write_bytes(b"")  # found by name; reading them is the loader's job
     present, line = recipe_data_line(recipe_config("mnist-mlp-small", DataConfig(name="mnist",
                                                                                  data_dir=str(tmp_path / "m"))))
-    assert present and line == f"Trains on mnist, from {tmp_path / 'm'}. MNIST is on this machine ({tmp_path / 'm'})."
+    assert present and line == f"Trains on mnist, from {tmp_path / 'm'}. MNIST is on this machine."
+    (tmp_path / "data" / "MNIST" / "raw").mkdir(parents=True)  # the data folder, in torchvision's layout
+    (tmp_path / "m").rename(tmp_path / "data" / "MNIST" / "raw" / "files")
+    for f in (tmp_path / "data" / "MNIST" / "raw" / "files").iterdir():
+        f.rename(tmp_path / "data" / "MNIST" / "raw" / f.name)
+    present, line = recipe_data_line(recipe_config("mnist-mlp-small", None))
+    assert present and line == f"Trains on mnist. MNIST is on this machine ({tmp_path / 'data' / 'MNIST' / 'raw'})."
     assert recipe_data_line(recipe_config("shapes-default", None))[0]
 
 
