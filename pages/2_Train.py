@@ -210,6 +210,7 @@ job = jobs.watched_job()
 snapshot = job.snapshot() if job is not None else None
 controls(snapshot, startable=not errors)
 if snapshot is None:
-    st.info("No run yet: press **Start**. Training goes on when you change page or close the tab.")
+    st.info(("No run yet: fix the settings in red, then press **Start**." if errors else "No run yet: press **Start**.")
+            + " Training goes on when you change page or close the tab.")
 else:
     live_panel(snapshot)

@@ -55,7 +55,7 @@ def resume(run: runs.RunInfo, status: str) -> None:
         return
     c1, c2 = st.columns([2, 1])
     session.default("runs_resume_total", total if total > step else step + 1000)
-    target = c1.number_input("Train up to step (total)", step + 1, 10_000_000, step=100, key="runs_resume_total")
+    target = c1.number_input("Train up to step (total)", step + 1, runs.MAX_STEPS, step=100, key="runs_resume_total")
     c2.write("")
     if c2.button("Resume training", key="runs_resume_btn"):
         try:

@@ -14,11 +14,13 @@ from gan_core.checkpoints import load_checkpoint
 from gan_core.errors import CheckpointError, UserError
 from gan_core.images import gif_bytes, upscale
 from gan_core.job import ACTIVE
+from gan_core.limits import DOMAINS
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
 from gan_core.runs import RunInfo, checkpoint_root, delete_run, grid_step, list_runs
 from gan_core.timefmt import format_seconds
 from workbench.jobs import live_job
 
+MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # the Resume tab's "train up to" bound: the steps' own domain
 # Number formats of the table's metric columns (st.dataframe's column_config).
 TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY)}
 
