@@ -98,3 +98,12 @@ def test_an_unreadable_settings_file_restores_nothing_and_breaks_nothing() -> No
     assert at.selectbox(key="train_preset").value == "shapes-default" and not at.warning
     prefs_path().write_text(json.dumps({"data": {"name": "imagenet"}}))
     assert "could not be restored (its settings are no longer valid)" in notices(new_session())
+
+
+def test_an_upload_that_is_gone_is_named_as_such_not_by_its_internal_path() -> None:
+    gone = prefs_path().parent / "uploads" / "c50c964b21ba" / "0123456789abcdef"
+    prefs_path().parent.mkdir(parents=True, exist_ok=True)
+    prefs_path().write_text(json.dumps({"data": {"name": "folder", "data_dir": str(gone)}}))
+    text = notices(new_session())
+    assert "The data set chosen last time (folder) could not be restored: its uploaded images are gone." in text
+    assert "c50c964b21ba" not in text
