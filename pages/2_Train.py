@@ -30,7 +30,7 @@ def on_command(command: str) -> None:
 
 # ---- the form --------------------------------------------------------------------------------------------------------
 def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
-    def number(col, key: str) -> None:  # noqa: ANN001 - a Streamlit column
+    def number(col, key: str) -> None:  # col: a Streamlit column
         train_form.number_field(col, key, errors)
 
     c1, c2, c3, c4 = st.columns(4)

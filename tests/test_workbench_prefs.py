@@ -23,7 +23,7 @@ def test_an_unwritable_folder_or_a_broken_file_is_no_crash(monkeypatch, tmp_path
     prefs.prefs_path().write_text(json.dumps([1, 2]))  # valid JSON, wrong shape
     assert prefs.load() == {}
 
-    def full_disk(path, data):  # noqa: ANN001, ANN202
+    def full_disk(path, data):  # write_atomic's signature
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(prefs, "write_atomic", full_disk)
