@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import jobs, navigation
+from workbench import jobs, navigation, restore
 
 
 def sidebar() -> None:
@@ -29,5 +29,6 @@ pages = [
 st.set_page_config(page_title="GAN Workbench", layout="wide")
 current = st.navigation(pages)
 st.session_state[navigation.ENTERED_KEY] = True
+restore.restore_choices()  # once per session: the last session's data set, recipe and settings
 sidebar()
 current.run()

@@ -7,19 +7,56 @@ import json
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import ARCH_NAMES, DATASET_NAMES, LOSS_NAMES, DataConfig, ModelConfig, RunConfig, TrainConfig
-from .errors import CheckpointError, UserError, disk_error
+from .config import (
+    ARCH_NAMES,
+    DATASET_NAMES,
+    DEVICE_NAMES,
+    LOSS_NAMES,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+from .errors import CheckpointError, ConfigError, UserError, disk_error
+from .limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain, check_memory, sampling_bytes
 from .presets import PRESETS, default_preset_for, preset_config
 from .progress import TaskProgress, TrainProgress
 
 
+class UsageError(UserError):
+    """A command line argparse refuses (unknown flag, bad choice, a number outside its domain)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors become one 'error: ...' line (exit 2) through main, like every other user error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message.rstrip('.')}; see '{self.prog} --help'.")
+
+
+def number(dom: Domain) -> Any:
+    """An argparse type reading a number within `dom` (limits.DOMAINS): the same range as the app and validate()."""
+    def parse(text: str) -> int | float:
+        try:
+            return dom.parse(text)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    parse.__name__ = dom.label  # argparse names the type in some messages
+    return parse
+
+
+def setting(section: str, name: str) -> Any:
+    return number(DOMAINS[(section, name)])
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gan_core", description="GAN Workbench: train and sample GANs headless.")
+    p = Parser(prog="python -m gan_core", description="GAN Workbench: train and sample GANs headless.")
     sub = p.add_subparsers(dest="command", required=True)
 
     ls = sub.add_parser("list", help="data sets, architectures, losses, presets (and runs with --runs)")
@@ -33,27 +70,30 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--loss", choices=LOSS_NAMES)
     tr.add_argument("--data-dir", help="folder (or .zip for folder/celeba) holding the data set's files")
     tr.add_argument("--no-download", action="store_true", help="never try the network for torchvision data sets")
-    tr.add_argument("--image-size", type=int)
+    tr.add_argument("--image-size", type=setting("data", "image_size"))
     tr.add_argument("--channels", type=int, choices=(1, 3))
-    tr.add_argument("--latent-dim", type=int)
-    tr.add_argument("--width", type=int, help="base feature count of convolutional models")
-    tr.add_argument("--batch-size", type=int)
-    tr.add_argument("--lr", type=float, help="learning rate of both G and D")
-    tr.add_argument("--lr-g", type=float)
-    tr.add_argument("--lr-d", type=float)
-    tr.add_argument("--n-critic", type=int)
-    tr.add_argument("--ema", type=float, help="EMA decay of G for sampling (0 = off)")
+    tr.add_argument("--latent-dim", type=setting("model", "latent_dim"))
+    tr.add_argument("--width", type=setting("model", "width"), help="base feature count of convolutional models")
+    tr.add_argument("--batch-size", type=setting("train", "batch_size"))
+    lr = replace(DOMAINS[("train", "lr_g")], label="Learning rate")
+    tr.add_argument("--lr", type=number(lr), help="learning rate of both G and D")
+    tr.add_argument("--lr-g", type=setting("train", "lr_g"))
+    tr.add_argument("--lr-d", type=setting("train", "lr_d"))
+    tr.add_argument("--n-critic", type=setting("train", "n_critic"))
+    tr.add_argument("--ema", type=setting("train", "ema"), help="EMA decay of G for sampling (0 = off)")
     length = tr.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="total generator steps")
-    length.add_argument("--epochs", type=float, help="passes over the data set")
-    tr.add_argument("--max-seconds", type=float, help="stop after this much training time and save")
-    tr.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
-    tr.add_argument("--seed", type=int)
+    length.add_argument("--steps", type=setting("train", "steps"), help="total generator steps")
+    length.add_argument("--epochs", type=setting("train", "epochs"), help="passes over the data set")
+    tr.add_argument("--max-seconds", type=setting("train", "max_seconds"),
+                    help="stop after this much training time and save")
+    tr.add_argument("--device", choices=DEVICE_NAMES)
+    tr.add_argument("--seed", type=setting("train", "seed"))
     tr.add_argument("--out", help="run folder (default: checkpoints/<preset>-<time>)")
     tr.add_argument("--resume", help="checkpoint file (or run folder) to continue to the new --steps total")
-    tr.add_argument("--sample-every", type=int)
-    tr.add_argument("--checkpoint-every", type=int)
-    tr.add_argument("--quality-every", type=int, help="steps between quality scores (0 = off)")
+    tr.add_argument("--sample-every", type=setting("train", "sample_every"))
+    tr.add_argument("--checkpoint-every", type=setting("train", "checkpoint_every"))
+    tr.add_argument("--quality-every", type=setting("train", "quality_every"),
+                    help="steps between quality scores (0 = off)")
     for flag in ("compile", "channels-last"):
         tr.add_argument(f"--{flag}", action="store_true", help=f"CUDA only: {flag.replace('-', ' ')}")
     tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
@@ -62,16 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("sample", help="write samples of a trained generator")
     sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    sp.add_argument("--num", type=int, default=64)
+    sp.add_argument("--num", type=number(SAMPLE_COUNT), default=64)
     sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--truncation", type=float)
+    sp.add_argument("--seed", type=setting("train", "seed"), default=0)
+    sp.add_argument("--truncation", type=number(TRUNCATION), help="redraw noise values beyond +-this")
     sp.add_argument("--class", "--label", dest="label", type=int,
                     help="class index for conditional models (default: the classes in turn, evenly)")
 
     ev = sub.add_parser("eval", help="quality scores of a checkpoint as JSON")
     ev.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    ev.add_argument("--num", type=int, default=1000)
+    ev.add_argument("--num", type=number(EVAL_COUNT), default=1000)
     ev.add_argument("--data-dir", help="where the real data set's files are, if not where training found them")
 
     ex = sub.add_parser("export", help="the sampling generator (EMA weights, eval mode) as an ONNX file")
@@ -112,6 +152,30 @@ def _apply(obj: Any, **values: Any) -> None:
             setattr(obj, k, v)
 
 
+# Flags a resume cannot change (the checkpoint's model, data and optimizer follow them): flag -> (attribute of the
+# parsed arguments, config section, field). --steps, --max-seconds, --device, --data-dir and --out may change.
+RESUME_FIXED = {
+    "--preset": ("preset", None, "preset"), "--dataset": ("dataset", "data", "name"),
+    "--arch": ("arch", "model", "arch"), "--loss": ("loss", "train", "loss"),
+    "--image-size": ("image_size", "data", "image_size"),
+    "--channels": ("channels", "data", "channels"), "--latent-dim": ("latent_dim", "model", "latent_dim"),
+    "--width": ("width", "model", "width"), "--batch-size": ("batch_size", "train", "batch_size"),
+    "--lr": ("lr", "train", "lr_g"), "--lr-g": ("lr_g", "train", "lr_g"), "--lr-d": ("lr_d", "train", "lr_d"),
+    "--n-critic": ("n_critic", "train", "n_critic"), "--ema": ("ema", "train", "ema"),
+    "--seed": ("seed", "train", "seed"), "--epochs": ("epochs", "train", "epochs"),
+}
+
+
+def refuse_resume_conflicts(a: argparse.Namespace, cfg: RunConfig, run: str) -> None:
+    """ConfigError when a flag asks a resumed run for something else than what it was trained with."""
+    for flag, (attr, section, name) in RESUME_FIXED.items():
+        wanted = getattr(a, attr, None)
+        trained = getattr(getattr(cfg, section) if section else cfg, name)
+        if wanted is not None and wanted != trained:
+            raise ConfigError(f"Run '{run}' was trained with {flag} {trained}, and a resume continues it as it was: "
+                              f"leave out {flag} {wanted}, or start a new run without --resume.")
+
+
 def resolve_checkpoint(path: str) -> Path:
     """A checkpoint file as given, or the newest valid checkpoint of a run folder."""
     from .checkpoints import latest_valid_checkpoint
@@ -137,6 +201,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         ckpt = resolve_checkpoint(a.resume)
         state = load_checkpoint(ckpt)
         cfg = RunConfig.from_dict(state["config"])
+        refuse_resume_conflicts(a, cfg, ckpt.parent.name)
         _apply(cfg.train, steps=a.steps, max_seconds=a.max_seconds, device=a.device)
         if a.data_dir:
             cfg.data.data_dir = a.data_dir
@@ -201,25 +266,33 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+SAMPLE_CHUNK = 500  # samples per generator call
+
+
 def cmd_sample(a: argparse.Namespace) -> int:
     import torch
 
     from .images import grid_image
     from .latent import load_generator, sample_latents
 
-    if a.num < 1:
-        raise UserError("--num must be at least 1.")
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise UserError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'.")
     lg = load_generator(resolve_checkpoint(a.checkpoint))
+    shape = tuple(lg.state["image_shape"])
+    check_memory(f"{a.num:,} samples of {shape[1]} x {shape[2]} pixels",
+                 sampling_bytes(a.num, shape, lg.generator.latent_dim), fix="ask for fewer with --num")
     z = sample_latents(a.num, lg.generator.latent_dim, a.seed, a.truncation)
     labels = None
     if lg.generator.num_classes:
         if a.label is not None and not 0 <= a.label < lg.generator.num_classes:
             raise UserError(f"--class must be in 0..{lg.generator.num_classes - 1}.")
-        labels = torch.full((a.num,), a.label) if a.label is not None else None
-    images = lg.images(z, labels)  # N x C x H x W uint8
+        # One class, or the classes in turn over all samples (not restarting in each chunk).
+        labels = (torch.full((a.num,), a.label) if a.label is not None
+                  else torch.arange(a.num) % lg.generator.num_classes)
+    # In chunks: the generator's float activations for all samples at once would dwarf the uint8 images.
+    images = torch.cat([lg.images(z[i:i + SAMPLE_CHUNK], None if labels is None else labels[i:i + SAMPLE_CHUNK])
+                        for i in range(0, a.num, SAMPLE_CHUNK)])  # N x C x H x W uint8
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".png":
         grid_image(images).save(out)
@@ -270,10 +343,10 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "eval": cmd_eval,
-               "export": cmd_export}[args.command]
     try:
+        args = build_parser().parse_args(argv)
+        handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "eval": cmd_eval,
+                   "export": cmd_export}[args.command]
         return handler(args)
     except (UserError, OSError) as e:
         user = e if isinstance(e, UserError) else disk_error(e)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .augment import parse_policy
 from .errors import ConfigError
+from .limits import check_section
 
 DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder")
 ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
@@ -33,13 +34,9 @@ class DataConfig:
     def validate(self) -> None:
         _choice("data.name", self.name, DATASET_NAMES)
         _choice("data.shapes_mode", self.shapes_mode, ("triangles", "mixed"))
-        if self.image_size is not None and not 8 <= self.image_size <= 256:
-            raise ConfigError(f"data.image_size must be between 8 and 256 pixels, got {self.image_size}.")
+        check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
-        _positive("data.num_samples", self.num_samples)
-        if self.max_images is not None:
-            _positive("data.max_images", self.max_images)
         if self.name in ("celeba", "folder") and not self.data_dir:
             raise ConfigError(f"The '{self.name}' data set needs a folder or .zip: set data_dir (--data-dir).")
 
@@ -57,8 +54,7 @@ class ModelConfig:
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
         _choice("model.d_norm", self.d_norm, ("auto", "batch", "layer", "none"))
-        _positive("model.latent_dim", self.latent_dim)
-        _positive("model.width", self.width)
+        check_section("model", self)
 
 
 @dataclass
@@ -95,30 +91,10 @@ class TrainConfig:
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSS_NAMES)
         _choice("train.device", self.device, DEVICE_NAMES)
-        for name in ("lr_g", "lr_d", "batch_size", "n_critic", "log_every", "sample_every",
-                     "checkpoint_every", "num_fixed"):
-            _positive(f"train.{name}", getattr(self, name))
-        if self.lr_g > 1.0 or self.lr_d > 1.0:
-            raise ConfigError("Learning rates above 1.0 cannot train; typical values are 1e-4 to 1e-3.")
-        for name in ("beta1", "beta2", "ema"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise ConfigError(f"train.{name} must be in [0, 1), got {value}.")
-        for name in ("real_label", "fake_label"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"train.{name} must be in [0, 1].")
         if self.steps is None and self.epochs is None:
             raise ConfigError("Set either steps or epochs.")
-        if self.steps is not None and self.epochs is None:
-            _positive("train.steps", self.steps)
-        if self.epochs is not None and self.epochs <= 0:
-            raise ConfigError(f"train.epochs must be positive, got {self.epochs}.")
-        if self.quality_every < 0:
-            raise ConfigError("train.quality_every must be 0 (off) or positive.")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ConfigError("train.max_seconds must be positive.")
-        if not isinstance(self.class_weight, (int, float)) or not 0.0 <= self.class_weight <= 100.0:
-            raise ConfigError(f"train.class_weight must be between 0 (off) and 100, got {self.class_weight!r}.")
+        # Every number against its domain (limits.DOMAINS); unused steps (epochs set) are not checked.
+        check_section("train", dataclasses.replace(self, steps=None) if self.epochs is not None else self)
         try:
             parse_policy(self.augment)
         except (ValueError, AttributeError) as e:
@@ -186,8 +162,3 @@ def _section(cls: type, values: Any, name: str) -> Any:
 def _choice(name: str, value: Any, options: tuple[str, ...]) -> None:
     if value not in options:
         raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}.")
-
-
-def _positive(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{name} must be a positive number, got {value!r}.")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from . import limits
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,6 +31,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ConfigError("MPS was requested but this machine has no Apple GPU: choose device 'auto' or 'cpu'.")
     return torch.device(name)
+
+
+def device_problems() -> dict[str, str | None]:
+    """Each device name (config.DEVICE_NAMES) -> None where it can be used here, else why not, in words."""
+    problems: dict[str, str | None] = {"auto": None, "cpu": None, "cuda": None, "mps": None}
+    for name in ("cuda", "mps"):
+        try:
+            resolve_device(name)
+        except ConfigError:
+            problems[name] = "no CUDA GPU on this machine" if name == "cuda" else "not an Apple GPU machine"
+    return problems
 
 
 # bf16 autocast is used on the CPU only where it measures at least this much faster than fp32: CPUs with the same
@@ -122,3 +134,10 @@ def cpu_threads(config: RunConfig) -> int:
     size = config.data.image_size or 32  # native sizes (MNIST's 28) count as 32
     work = config.train.batch_size * config.model.width * size * size
     return 1 if config.model.arch.startswith("mlp") or work <= SMALL_CONV_WORK else _BASE_THREADS
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free for tensors on device now: the GPU's free memory, else the host's; None where unknown."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    return limits.available_memory()  # the CPU, and Apple's MPS, which shares the host's memory

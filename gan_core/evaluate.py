@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 
 from .data import Progress, data_root, load_dataset
-from .errors import UserError
 from .latent import load_generator, sample_latents
-from .metric_names import DIVERSITY, STEP
+from .limits import EVAL_COUNT, check_memory, sampling_bytes
+from .metric_names import COVERAGE_CLASSES, DIVERSITY, STEP
 from .metrics import QualityScorer, diversity
 
 NUM = "num"  # the report's sample count (not a training metric)
@@ -17,12 +17,14 @@ NUM = "num"  # the report's sample count (not a training metric)
 
 def evaluate_checkpoint(path: str | Path, num: int = 1000, data_dir: str | None = None, seed: int = 0,
                         progress: Progress | None = None) -> dict[str, float]:
-    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step and num as
-    integers; quality, kid, coverage/..., diversity as floats). progress(fraction, message) hears about the long
-    steps: loading the set, real statistics, the classifier."""
-    if num < 2:
-        raise UserError("--num must be at least 2 to compute a quality score.")
+    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num and
+    coverage/classes as integers; quality, kid, the other coverage figures, diversity as floats).
+    progress(fraction, message) hears about the long steps: loading the set, real statistics, the classifier."""
+    EVAL_COUNT.check("--num", num)
     lg = load_generator(path)
+    shape = tuple(lg.state["image_shape"])
+    check_memory(f"Scoring {num:,} samples", sampling_bytes(num, shape, lg.generator.latent_dim),
+                 fix="score fewer samples")
     data_cfg = lg.config.data
     if data_dir:
         data_cfg.data_dir = data_dir
@@ -39,4 +41,6 @@ def evaluate_checkpoint(path: str | Path, num: int = 1000, data_dir: str | None 
     scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
     scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
     scores[DIVERSITY] = diversity(fake)
+    if COVERAGE_CLASSES in scores:  # a count of classes: an integer in the JSON, like step and num
+        scores[COVERAGE_CLASSES] = round(scores[COVERAGE_CLASSES])
     return scores

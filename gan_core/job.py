@@ -235,6 +235,9 @@ class JobRegistry:
         with self._lock:
             busy = next((j for j in self.jobs.values() if j.alive), None)
             if busy is not None:
+                if busy.snapshot().status == "paused":
+                    raise UserError(f"Run '{busy.run_dir.name}' is paused, not finished: stop it on the Train page "
+                                    "before starting another.")
                 raise UserError(f"Run '{busy.run_dir.name}' is still training: stop it before starting another.")
             job = TrainingJob(config, run_dir, resume_from, data)
             self.jobs[job.run_dir.name] = job

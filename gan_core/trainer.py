@@ -14,8 +14,10 @@ from .batches import Batches
 from .callbacks import LOG, Callback, default_callbacks
 from .config import RunConfig, TrainConfig
 from .data import ImageData, load_dataset
+from .device import free_memory
 from .ema import EMA
 from .errors import TrainingError
+from .limits import check_memory, training_bytes
 from .metric_names import EPOCH, STEP, TIME
 from .models import Generator, build_models
 from .models.fused import fuse_upsample_conv
@@ -43,6 +45,10 @@ class Trainer:
         self.rng = torch.Generator(self.device).manual_seed(t.seed)  # batch indices and noise
         self.data = data if data is not None else load_dataset(config.data, progress)
         self.image_shape = self.data.shape  # (C, H, W)
+        # Before any model or batch is allocated: a batch beyond memory is refused with the fix, not an allocator error.
+        check_memory(f"Training at batch size {t.batch_size} on {self.image_shape[1]} x {self.image_shape[2]} images",
+                     training_bytes(t.batch_size, self.image_shape, config.model.arch, config.model.width),
+                     free_memory(self.device), fix="choose a smaller batch size, image size or width")
         self.num_classes = self.data.num_classes
         self.conditional = config.model.conditional and self.num_classes > 0
         self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional)

@@ -29,68 +29,63 @@ def on_command(command: str) -> None:
 
 
 # ---- the form --------------------------------------------------------------------------------------------------------
-def settings_form(custom: bool, conditional_possible: bool) -> None:
-    if custom:
-        c1, c2, c3, c4 = st.columns(4)
-        c1.selectbox("Architecture", train_form.ARCH_CHOICES, key="train_arch", persist_state="session",
-                     help=train_form.ARCH_HELP)
-        c2.selectbox("Loss", train_form.LOSS_CHOICES, key="train_loss", persist_state="session",
-                     help="bce: non-saturating GAN loss; wgan-gp: Wasserstein + gradient penalty; hinge; lsgan.")
-        c3.number_input("Width (base features)", 4, 512, step=8, key="train_width", persist_state="session")
-        c4.checkbox("Conditional on classes", key="train_conditional", persist_state="session",
-                    disabled=not conditional_possible, help="Needs a labeled data set (shapes, MNIST, CIFAR-10).")
+def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
+    def number(col, key: str) -> None:  # col: a Streamlit column
+        train_form.number_field(col, key, errors)
+
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("Latent size", 2, 1024, step=8, key="train_latent_dim", persist_state="session")
-    c2.number_input("Batch size", 2, 4096, step=16, key="train_batch_size", persist_state="session")
-    c3.number_input("Learning rate G", 1e-6, 1.0, step=1e-5, format="%.5f", key="train_lr_g", persist_state="session")
-    c4.number_input("Learning rate D", 1e-6, 1.0, step=1e-5, format="%.5f", key="train_lr_d", persist_state="session")
+    c1.selectbox("Architecture", train_form.ARCH_CHOICES, key="train_arch", persist_state="session",
+                 help=train_form.ARCH_HELP)
+    c2.selectbox("Loss", train_form.LOSS_CHOICES, key="train_loss", persist_state="session",
+                 help="bce: non-saturating GAN loss; wgan-gp: Wasserstein + gradient penalty; hinge; lsgan.")
+    number(c3, "train_width")
+    c4.checkbox("Conditional on classes", key="train_conditional", persist_state="session",
+                disabled=not conditional_possible, help="Needs a labeled data set (shapes, MNIST, CIFAR-10).")
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("Adam beta1", 0.0, 0.999, step=0.05, format="%.3f", key="train_beta1", persist_state="session")
-    c2.number_input("Adam beta2", 0.0, 0.9999, step=0.001, format="%.4f", key="train_beta2", persist_state="session")
+    for col, key in zip((c1, c2, c3, c4), ("train_latent_dim", "train_batch_size", "train_lr_g", "train_lr_d")):
+        number(col, key)
+    c1, c2, c3, c4 = st.columns(4)
+    number(c1, "train_beta1")
+    number(c2, "train_beta2")
     length = c3.radio("Train for", train_form.LENGTHS, key=train_form.LENGTH_KEY, horizontal=True,
                       persist_state="session")
-    if length == "Steps":
-        c4.number_input("Generator steps", 1, 10_000_000, step=100, key="train_steps", persist_state="session")
-    else:
-        c4.number_input("Epochs", 0.01, 10_000.0, step=1.0, key="train_epochs", persist_state="session")
+    number(c4, "train_steps" if length == "Steps" else "train_epochs")
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("Real label (0.9 = smoothing)", 0.0, 1.0, step=0.05, key="train_real_label",
-                    persist_state="session")
-    c2.number_input("Fake label (0.1 = two-sided)", 0.0, 1.0, step=0.05, key="train_fake_label",
-                    persist_state="session")
-    c3.number_input("D steps per G step (n_critic)", 1, 20, key="train_n_critic", persist_state="session")
-    c4.number_input("EMA of G (0 = off)", 0.0, 0.9999, step=0.001, format="%.4f", key="train_ema",
-                    persist_state="session")
+    for col, key in zip((c1, c2, c3, c4), ("train_real_label", "train_fake_label", "train_n_critic", "train_ema")):
+        number(col, key)
     c1, c2 = st.columns([1, 3])
-    c1.selectbox("Device", train_form.DEVICE_CHOICES, key="train_device", persist_state="session",
+    devices = train_form.device_choices()
+    if st.session_state.get("train_device") not in devices.usable:  # e.g. a restored "cuda" on a machine without one
+        st.session_state["train_device"] = "auto"
+    c1.selectbox("Device", devices.usable, key="train_device", persist_state="session",
                  help=f"auto picks CUDA, then Apple MPS, then CPU. Found: {jobs.device_line()}")
+    if devices.unusable:
+        c1.caption(devices.unusable)
     c2.text_input("Run name (its folder under checkpoints/)", key=train_form.RUN_NAME_KEY, persist_state="session")
     with st.expander("Advanced"):
         c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")  # the checkbox level with the inputs' boxes
-        c1.number_input("Random seed", 0, 2**31 - 1, key="train_seed", persist_state="session")
-        c2.number_input("Sample grid every N steps", 1, 1_000_000, step=50, key="train_sample_every",
-                        persist_state="session")
-        c3.number_input("Checkpoint every N steps", 1, 10_000_000, step=100, key="train_checkpoint_every",
-                        persist_state="session")
+        for col, key in zip((c1, c2, c3), ("train_seed", "train_sample_every", "train_checkpoint_every")):
+            number(col, key)
         c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
                     help="Used where it is faster: GPUs with bf16, and CPUs with bf16 instructions where a short "
                          "test at the start measures it faster than 32-bit. Weights stay 32-bit.")
         c1, c2 = st.columns(2)
-        c1.number_input("Class loss weight (AC-GAN, conditional models; 0 = off)", 0.0, 100.0, step=0.5,
-                        key="train_class_weight", persist_state="session",
-                        help="D also learns to name the class of real images, and G is pushed to draw the class it "
-                             "was asked for: clearer, class-true samples sooner.")
+        number(c1, "train_class_weight")
         c2.selectbox("Augment what D sees", train_form.AUGMENT_CHOICES, key="train_augment", persist_state="session",
                      format_func=lambda v: v.replace(",", ", ") or "none",
                      help="The same random shifts (and cutouts, colour changes) for real and generated images: D "
                           "overfits a small set later.")
 
 
-def controls(snap: live.JobSnapshot | None) -> None:
+def controls(snap: live.JobSnapshot | None, startable: bool) -> None:
     status = snap.status if snap is not None else None
+    training = snap is not None and snap.active
     c1, c2, c3, c4 = st.columns(4)
-    # Start stays enabled: if another tab started a run meanwhile, the registry refuses with a message.
-    c1.button("Start", key="train_start_btn", type="primary", on_click=on_start, width="stretch")
+    # Enabled while another run trains: the registry refuses with a message (another tab may have started it), but not
+    # highlighted then; disabled while the form holds a value it cannot use.
+    c1.button("Start", key="train_start_btn", type="secondary" if training else "primary", on_click=on_start,
+              width="stretch", disabled=not startable,
+              help=None if startable else "Fix the settings marked in red first.")
     c2.button("Pause", key="train_pause_btn", on_click=on_command, args=("pause",), disabled=status != "running",
               width="stretch")
     c3.button("Resume", key="train_resume_btn", on_click=on_command, args=("resume",), disabled=status != "paused",
@@ -187,21 +182,37 @@ st.selectbox("Recipe", train_form.recipe_names(), key=train_form.RECIPE_KEY, on_
              persist_state="session", format_func=train_form.recipe_label)
 recipe = st.session_state[train_form.RECIPE_KEY]
 custom = recipe == train_form.CUSTOM
-note = train_form.recipe_note(recipe, chosen)
+errors = train_form.form_errors()
+config = None
 try:
-    config = train_form.form_config()
+    base = train_form.base_config()
+    shown_data = base.data
+    if not errors:
+        config = train_form.form_config()
 except session.USER_ERRORS as e:
-    config = None
+    base, shown_data = None, chosen
     st.error(str(e))
-shown = config.data if config is not None else chosen
-st.caption(f"Data set: {data.dataset_summary(shown)} (choose it on the Data page)." + (f" {note}" if note else ""))
+note = train_form.recipe_note(recipe, chosen)
+if base is not None:
+    present, line = train_form.recipe_data_line(base)
+    (st.caption if present and not note else st.warning)(
+        line + (f" {note}" if note else "") + " (Choose the data set on the Data page.)")
+else:
+    st.caption(f"Data set: {data.dataset_summary(shown_data)} (choose it on the Data page).")
 if config is not None:
     st.caption(train_form.model_summary(config))
-with st.expander("Settings", expanded=custom):
-    settings_form(custom, conditional_possible=train_form.conditional_possible(chosen))
+    changed = train_form.changed_settings(base, config)
+    if changed:
+        st.caption(f"Changed from {'the recipe' if not custom else 'where Custom started'}: " + "; ".join(changed)
+                   + ".")
+with st.expander("Settings", expanded=custom or bool(errors)):
+    settings_form(conditional_possible=train_form.conditional_possible(chosen), errors=errors)
+if errors:
+    st.error("Start is off until these settings are fixed: " + " ".join(errors.values()))
 
+train_form.remember()  # the recipe and settings as shown, for the next session
 snapshot = own_snapshot()
-controls(snapshot)  # commands reach this app's own run only
+controls(snapshot, startable=not errors)  # commands reach this app's own run only
 shown, latest = snapshot, own_snapshot
 options = elsewhere.choices(snapshot)  # none while this app trains
 if len(options) > (snapshot is not None):  # runs training elsewhere: one can be shown live
@@ -212,6 +223,7 @@ if len(options) > (snapshot is not None):  # runs training elsewhere: one can be
         latest = elsewhere.follow(picked)
         shown = latest()
 if shown is None:
-    st.info("No run yet: press **Start**. Training goes on when you change page or close the tab.")
+    st.info(("No run yet: fix the settings in red, then press **Start**." if errors else "No run yet: press **Start**.")
+            + " Training goes on when you change page or close the tab.")
 else:
     live_panel(shown, latest)

@@ -56,7 +56,7 @@ def resume(run: runs.RunInfo) -> None:
         return
     c1, c2 = st.columns([2, 1])
     session.default("runs_resume_total", total if total > step else step + 1000)
-    target = c1.number_input("Train up to step (total)", step + 1, 10_000_000, step=100, key="runs_resume_total")
+    target = c1.number_input("Train up to step (total)", step + 1, runs.MAX_STEPS, step=100, key="runs_resume_total")
     c2.write("")
     if c2.button("Resume training", key="runs_resume_btn"):
         try:
@@ -111,7 +111,8 @@ if st.session_state.get("runs_selected") not in by_name:
 selected = by_name[st.selectbox("Run", list(by_name), key="runs_selected", on_change=on_select_run)]
 status = runs.run_status(selected)
 meta = selected.meta
-st.caption(f"Status: {status} · step {meta.get('step', '?')}/{meta.get('total_steps', '?')} · "
+step, total = runs.run_progress(selected)
+st.caption(f"Status: {status} · step {step}/{total} · "
            f"{meta.get('dataset', '?')}, {meta.get('arch', '?')}, {meta.get('loss', '?')}"
            + (f" · error: {meta['error']}" if meta.get("error") else ""))
 tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "Delete"])

@@ -117,8 +117,8 @@ def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: p
 
     monkeypatch.setattr(gan_core.trainer, "load_dataset", no_second_load)
     at.switch_page("pages/2_Train.py").run()
-    at.number_input(key="train_steps").set_value(2)
-    at.number_input(key="train_batch_size").set_value(16)
+    at.text_input(key="train_steps").set_value("2")
+    at.text_input(key="train_batch_size").set_value("16")
     at.text_input(key="train_run_name").set_value("reuse")
     at.button(key="train_start_btn").click().run()
     job = job_registry().get("reuse")

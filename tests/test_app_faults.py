@@ -67,7 +67,7 @@ def start(at, name: str, **numbers: int) -> None:
     """Train the tiny triangles-mlp recipe for 200 steps as `name`; numbers: more settings by widget key."""
     at.selectbox(key="train_preset").set_value("triangles-mlp").run()  # fills every setting with the recipe's
     for key, value in {"train_steps": 200, "train_batch_size": 16, **numbers}.items():
-        at.number_input(key=key).set_value(value)
+        at.text_input(key=key).set_value(str(value))  # numbers are typed text, parsed against their domains
     at.text_input(key="train_run_name").set_value(name)
     at.button(key="train_start_btn").click().run()
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gan_core.config import RunConfig
 from gan_core.errors import ConfigError
+from gan_core.limits import DOMAINS
 from gan_core.presets import PRESETS, default_preset_for, preset_config
 
 
@@ -17,8 +20,8 @@ def test_round_trip_through_dict() -> None:
 
 @pytest.mark.parametrize("section,key,value,needle", [
     ("train", "loss", "nope", "train.loss must be one of"),
-    ("train", "lr_g", -1.0, "train.lr_g must be a positive"),
-    ("train", "beta1", 1.5, "train.beta1 must be in"),
+    ("train", "lr_g", -1.0, r"Learning rate G \(train.lr_g\) must be from 1e-06 to 1 \(got -1\)"),
+    ("train", "beta1", 1.5, r"train.beta1\) must be from 0 to 0.999"),
     ("train", "batch_size", 0, "train.batch_size"),
     ("data", "channels", 2, "data.channels"),
     ("data", "name", "imagenet", "data.name must be one of"),
@@ -78,3 +81,30 @@ def test_wgan_gp_refuses_a_batchnorm_critic_with_what_to_do() -> None:
         cfg.validate()
     cfg.model.d_norm, cfg.train.loss = "batch", "bce"  # BatchNorm itself is fine for the other losses
     cfg.validate()
+
+
+def _outside(low: float, high: float, integer: bool) -> list[float]:
+    """Values just outside a domain, a non-finite one, and (for whole numbers) a fraction inside the range."""
+    step = 1 if integer else max(abs(low), 1e-9) / 2
+    values = [low - step, high + (1 if integer else high / 100 + 1e-9), float("nan"), float("inf")]
+    if integer:
+        values.append(low + 0.5)
+    return values
+
+
+@pytest.mark.parametrize("section,name", sorted(DOMAINS))
+def test_every_numeric_setting_is_refused_outside_its_domain_and_accepted_at_its_bounds(section: str,
+                                                                                         name: str) -> None:
+    dom = DOMAINS[(section, name)]
+    for bound in (dom.low, dom.high):
+        d = RunConfig().to_dict()
+        d[section][name] = int(bound) if dom.integer else bound
+        if name == "epochs":
+            d["train"]["steps"] = None
+        d["model"]["conditional"] = True  # a class weight needs a conditional model
+        RunConfig.from_dict(d)  # the bounds themselves are allowed
+    for value in _outside(dom.low, dom.high, dom.integer):
+        d = RunConfig().to_dict()
+        d[section][name] = value
+        with pytest.raises(ConfigError, match=rf"\({section}.{name}\) must be .*from {re.escape(dom.range_text)}"):
+            RunConfig.from_dict(d)

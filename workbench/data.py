@@ -19,6 +19,7 @@ from gan_core.config import DataConfig
 from gan_core.data import DATASETS, ImageData, data_root, load_dataset
 from gan_core.data.folder import save_uploads
 from gan_core.images import grid_image, upscale
+from workbench import prefs
 from workbench.session import default
 
 DATA_KEY = "data_config"  # session key of the chosen DataConfig (a plain dict), shared by Data and Train
@@ -54,7 +55,9 @@ def chosen_data() -> DataConfig | None:
 
 
 def choose_data(cfg: DataConfig) -> None:
+    """Make cfg the session's data set, and remember it for the next session (reloads, restarts)."""
     st.session_state[DATA_KEY] = dataclasses.asdict(cfg)
+    prefs.remember("data", st.session_state[DATA_KEY])
 
 
 def form_start() -> DataConfig:

@@ -14,6 +14,7 @@ from gan_core.checkpoints import load_checkpoint
 from gan_core.errors import CheckpointError, UserError
 from gan_core.images import gif_bytes, upscale
 from gan_core.job import JobSnapshot
+from gan_core.limits import DOMAINS
 from gan_core.liveness import LIVE, check_not_written_elsewhere, describe, writer_label, writer_state
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
 from gan_core.runs import RunInfo, checkpoint_root, delete_run, grid_step, list_runs, read_meta, run_path
@@ -21,6 +22,7 @@ from gan_core.timefmt import format_seconds
 from workbench import elsewhere
 from workbench.jobs import live_job
 
+MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # the Resume tab's "train up to" bound: the steps' own domain
 # Number formats of the table's metric columns (st.dataframe's column_config).
 TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY)}
 
@@ -42,8 +44,11 @@ def run_status(run: RunInfo) -> str:
 
 
 def busy_note(run: RunInfo) -> str | None:
-    """Why the run cannot be resumed or deleted now (it trains here or elsewhere), else None."""
-    if live_job(run.name) is not None:
+    """Why the run cannot be resumed or deleted now (it trains, or is paused, here or elsewhere), else None."""
+    job = live_job(run.name)
+    if job is not None:
+        if job.snapshot().status == "paused":
+            return "This run is paused: resume or stop it on the Train page."
         return "This run is training: control it on the Train page."
     if writer_state(run.meta) == LIVE:
         return (f"This run is training elsewhere ({writer_label(run.meta)}): control it there; the Train page "
@@ -63,6 +68,15 @@ def _live_snapshot(run: RunInfo) -> JobSnapshot | None:
     if job is not None:
         return job.snapshot()
     return elsewhere.snapshot(run.name) if elsewhere.watched_by_folder(run) else None
+
+
+def run_progress(run: RunInfo) -> tuple[object, object]:
+    """(step, total steps): live while the run trains, here or elsewhere, else what meta.json recorded ('?' if
+    nothing): meta.json is rewritten at checkpoints and heartbeats, so it lags a live run."""
+    snap = _live_snapshot(run)
+    if snap is not None:
+        return snap.step, snap.total_steps
+    return run.meta.get("step", "?"), run.meta.get("total_steps", "?")
 
 
 def runs_table(items: Sequence[RunInfo]) -> list[dict[str, Any]]:

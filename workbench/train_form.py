@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -17,18 +18,23 @@ from gan_core.config import (
     RunConfig,
     TrainConfig,
 )
-from gan_core.errors import UserError
+from gan_core.data.available import availability
+from gan_core.device import device_problems
+from gan_core.errors import ConfigError, UserError
+from gan_core.limits import DOMAINS, Domain, format_number
 from gan_core.models import ARCHITECTURES
 from gan_core.presets import DEFAULT_PRESET, PRESETS, default_preset_for, preset_config
 from gan_core.runs import new_run_name
-from workbench.data import chosen_data, config_key
+from workbench import prefs
+from workbench.data import chosen_data, config_key, dataset_summary
 from workbench.jobs import start_training
 
 CUSTOM = "Custom"
 LENGTHS = ["Steps", "Epochs"]  # the "Train for" choice
 RECIPE_KEY, RUN_NAME_KEY, LENGTH_KEY = "train_preset", "train_run_name", "train_length"
+LOADED_KEY = "train_loaded_recipe"  # the recipe whose values the form was last filled with
 DATA_SEEN_KEY = "train_data_key"  # the data choice the form was last reset for
-ARCH_CHOICES, LOSS_CHOICES, DEVICE_CHOICES = list(ARCH_NAMES), list(LOSS_NAMES), list(DEVICE_NAMES)
+ARCH_CHOICES, LOSS_CHOICES = list(ARCH_NAMES), list(LOSS_NAMES)
 ARCH_HELP = "; ".join(f"{k}: {v}" for k, v in ARCHITECTURES.items())
 
 # Train-page widget key -> (config section, field). Pages read and write settings only through these keys.
@@ -44,9 +50,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "train_sample_every": ("train", "sample_every"), "train_checkpoint_every": ("train", "checkpoint_every"),
     "train_amp": ("train", "amp"),
 }
-CUSTOM_ONLY = ("train_arch", "train_loss", "train_width", "train_conditional")  # a recipe fixes these
-FLOAT_SETTINGS = {"train_lr_g", "train_lr_d", "train_beta1", "train_beta2", "train_epochs", "train_real_label",
-                  "train_fake_label", "train_ema", "train_class_weight"}
+# The numeric settings' domains (gan_core.limits): the form shows them as text parsed against these, so the value
+# trained on is always the one on screen (a number box silently reverts an invalid entry to its last valid value).
+NUMBERS: dict[str, Domain] = {key: DOMAINS[spec] for key, spec in SETTINGS.items() if spec in DOMAINS}
+CHOICE_LABELS = {"train_arch": "Architecture", "train_loss": "Loss", "train_conditional": "Conditional on classes",
+                 "train_augment": "Augment what D sees", "train_device": "Device", "train_amp": "Mixed precision"}
+CUSTOM_BASE_KEY = "train_custom_base"  # the recipe Custom started from
 # What the augmentation menu offers (augment.AUGMENTS combined as DiffAugment's papers use them); "" is none.
 AUGMENT_CHOICES = ["", "translation", "translation,cutout", "color,translation,cutout"]
 
@@ -66,14 +75,19 @@ def default_recipe(data: DataConfig | None) -> str:
     return name if name in PRESETS else DEFAULT_PRESET
 
 
-def recipe_config(recipe: str, data: DataConfig | None) -> RunConfig:
+def recipe_config(recipe: str, data: DataConfig | None, base: str | None = None) -> RunConfig:
     """The recipe's config on the chosen data: the user's data choice wins when the recipe is for the same set.
 
     A recipe written for another data set keeps its own data section (see recipe_note). Image size and channels
     left at "native" on the Data page take the recipe's values (e.g. 64x64 for the Fashion DCGAN recipe).
+    Custom: the `base` recipe's settings (the defaults without one) on the chosen data.
     """
     if recipe == CUSTOM:
-        return RunConfig(data or DataConfig(), ModelConfig(), TrainConfig(), None).validate()
+        if base is None or base not in PRESETS:
+            return RunConfig(data or DataConfig(), ModelConfig(), TrainConfig(), None).validate()
+        cfg = recipe_config(base, data)
+        cfg.data, cfg.preset = data or DataConfig(), None
+        return cfg.validate()
     preset = PRESETS[recipe]
     if data is None or data.name != preset.data.get("name"):
         return preset_config(recipe)
@@ -91,26 +105,100 @@ def recipe_note(recipe: str, data: DataConfig | None) -> str | None:
     return None
 
 
+def recipe_data_line(cfg: RunConfig) -> tuple[bool, str]:
+    """(available, sentence): the data set the recipe trains on and whether its files are here, before Start."""
+    found = availability(cfg.data)
+    return found.present, f"Trains on {dataset_summary(cfg.data)}. {found.sentence}"
+
+
+def format_setting(value: Any, dom: Domain) -> str:
+    """A number as the form shows it: whole numbers plain, others in their shortest form (2e-4 as 0.0002)."""
+    return str(int(value)) if dom.integer else f"{float(value):g}"
+
+
 def settings_from_config(cfg: RunConfig) -> dict[str, Any]:
     """Widget values showing cfg (the Train page writes these into session state when the recipe changes)."""
     values = {key: getattr(getattr(cfg, section), name) for key, (section, name) in SETTINGS.items()}
     values[LENGTH_KEY] = "Epochs" if cfg.train.epochs is not None else "Steps"
     values["train_steps"] = int(cfg.train.steps or 2000)
     values["train_epochs"] = float(cfg.train.epochs or 1.0)
-    return {k: float(v) if k in FLOAT_SETTINGS else v for k, v in values.items()}
+    return {k: format_setting(v, NUMBERS[k]) if k in NUMBERS else v for k, v in values.items()}
 
 
-def apply_settings(cfg: RunConfig, values: dict[str, Any], custom: bool) -> RunConfig:
-    """cfg with the Train page's values on top; architecture/loss/width/conditional only for Custom. Validated."""
+def parse_settings(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(values with numbers parsed against their domains, {key: why} for the invalid ones). The length not in use
+    (steps or epochs) is left out."""
+    unused = "train_steps" if values.get(LENGTH_KEY) == "Epochs" else "train_epochs"
+    parsed, errors = {}, {}
+    for key, value in values.items():
+        if key == unused:
+            continue
+        dom = NUMBERS.get(key)
+        try:
+            if dom is None:
+                parsed[key] = value
+            elif isinstance(value, str):
+                parsed[key] = dom.parse(value)
+            else:
+                dom.check(key, value)
+                parsed[key] = value
+        except ConfigError as e:
+            errors[key] = str(e)
+    return parsed, errors
+
+
+def apply_settings(cfg: RunConfig, values: dict[str, Any]) -> RunConfig:
+    """cfg with the Train page's values on top (any recipe: architecture and loss too). Validated; ConfigError
+    naming every invalid field with its range otherwise."""
+    parsed, errors = parse_settings(values)
+    if errors:
+        raise ConfigError(" ".join(errors.values()))
     cfg = cfg.copy()
     for key, (section, name) in SETTINGS.items():
-        if key in values and (custom or key not in CUSTOM_ONLY):
-            setattr(getattr(cfg, section), name, values[key])
+        if key in parsed:
+            setattr(getattr(cfg, section), name, parsed[key])
     if values.get(LENGTH_KEY) == "Epochs":
         cfg.train.steps = None
     else:
         cfg.train.epochs = None
     return cfg.validate()
+
+
+def setting_label(key: str) -> str:
+    return NUMBERS[key].label if key in NUMBERS else CHOICE_LABELS.get(key, key)
+
+
+def changed_settings(recipe: RunConfig, cfg: RunConfig) -> list[str]:
+    """'Batch size 32 -> 16' for each setting cfg changes from the recipe, in the form's order."""
+    out = []
+    for key, (section, name) in SETTINGS.items():
+        old, new = getattr(getattr(recipe, section), name), getattr(getattr(cfg, section), name)
+        if old != new and new is not None:
+            out.append(f"{setting_label(key)} {'—' if old is None else _shown(key, old)} → {_shown(key, new)}")
+    return out
+
+
+def _shown(key: str, value: Any) -> str:
+    if key in NUMBERS:
+        return format_number(value, NUMBERS[key].integer)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value or "none")
+
+
+@dataclass(frozen=True)
+class DeviceChoices:
+    """The Device menu: the devices present here, and a grey line naming the others with the reason."""
+
+    usable: list[str]
+    unusable: str
+
+
+def device_choices() -> DeviceChoices:
+    problems = device_problems()
+    missing = ", ".join(f"{name} ({why})" for name, why in problems.items() if why)
+    return DeviceChoices([n for n in DEVICE_NAMES if problems.get(n) is None],
+                         f"Not offered here: {missing}." if missing else "")
 
 
 def conditional_possible(data: DataConfig | None) -> bool:
@@ -132,10 +220,19 @@ def model_summary(cfg: RunConfig) -> str:
 
 # ---- the form in the session -----------------------------------------------------------------------------------------
 def load_recipe(name: str) -> None:
-    """Fill every setting widget with the recipe's values and suggest a fresh run name (UserError if it cannot be)."""
-    cfg = recipe_config(name, chosen_data())
-    st.session_state[RECIPE_KEY] = name
-    st.session_state.update(settings_from_config(cfg))
+    """Fill every setting widget with the recipe's values and suggest a fresh run name (UserError if it cannot be).
+
+    Custom keeps the values on screen (those of the recipe it starts from, with the user's changes)."""
+    previous = st.session_state.get(LOADED_KEY)
+    if name == CUSTOM:
+        base = st.session_state.get(CUSTOM_BASE_KEY) if previous == CUSTOM else previous
+        st.session_state[CUSTOM_BASE_KEY] = base
+        cfg = recipe_config(CUSTOM, chosen_data(), base)
+    else:
+        cfg = recipe_config(name, chosen_data())
+    st.session_state[RECIPE_KEY] = st.session_state[LOADED_KEY] = name
+    if name != CUSTOM or previous is None:
+        st.session_state.update(settings_from_config(cfg))
     st.session_state[RUN_NAME_KEY] = new_run_name(cfg)
 
 
@@ -155,11 +252,78 @@ def follow_data_choice(data: DataConfig | None) -> None:
         raise
 
 
+def form_values() -> dict[str, Any]:
+    return {k: st.session_state[k] for k in [*SETTINGS, LENGTH_KEY] if k in st.session_state}
+
+
+def base_config() -> RunConfig:
+    """The chosen recipe's own config on the chosen data (what the form's changes are measured against)."""
+    return recipe_config(st.session_state[RECIPE_KEY], chosen_data(), st.session_state.get(CUSTOM_BASE_KEY))
+
+
 def form_config() -> RunConfig:
     """The RunConfig the form describes (validated; UserError with the fix otherwise)."""
-    recipe = st.session_state[RECIPE_KEY]
-    values = {k: st.session_state[k] for k in [*SETTINGS, LENGTH_KEY] if k in st.session_state}
-    return apply_settings(recipe_config(recipe, chosen_data()), values, custom=recipe == CUSTOM)
+    return apply_settings(base_config(), form_values())
+
+
+def form_errors() -> dict[str, str]:
+    """{widget key: sentence with the setting's range} for each number the form cannot use as typed."""
+    return parse_settings(form_values())[1]
+
+
+def number_field(col: Any, key: str, errors: dict[str, str]) -> None:
+    """A numeric setting as a text box labelled and explained from its domain; its problem in red beneath."""
+    dom = NUMBERS[key]
+    col.text_input(dom.label, key=key, persist_state="session",
+                   help=(f"{dom.help[0].upper()}{dom.help[1:]}. " if dom.help else "") + f"From {dom.range_text}.")
+    if key in errors:
+        col.markdown(f":red[{errors[key]}]")
+
+
+# The form's choice widgets and what they accept (a remembered value outside these is not restored).
+CHOICES: dict[str, list[Any]] = {
+    "train_arch": ARCH_CHOICES, "train_loss": LOSS_CHOICES, "train_augment": AUGMENT_CHOICES,
+    "train_device": list(DEVICE_NAMES), "train_conditional": [True, False], "train_amp": [True, False],
+    LENGTH_KEY: LENGTHS}
+
+
+def form_memory() -> dict[str, Any]:
+    """What the next session restores of the form (restore.py): the recipe, where Custom started, the data choice
+    it belongs to, and every setting as shown."""
+    return {"recipe": st.session_state.get(RECIPE_KEY), "custom_base": st.session_state.get(CUSTOM_BASE_KEY),
+            "data_key": st.session_state.get(DATA_SEEN_KEY), "values": form_values()}
+
+
+def remember() -> None:
+    prefs.remember("form", form_memory())
+
+
+def restore_form(memory: dict[str, Any]) -> bool:
+    """Fill the form from form_memory() of an earlier session; False (form untouched) when it cannot be.
+
+    The recipe's values come first; each remembered setting that is still a valid entry replaces its value (an
+    invalid number is restored as typed: the form then shows it in red, as it was left)."""
+    recipe, values = memory.get("recipe"), memory.get("values")
+    if recipe not in recipe_names() or not isinstance(values, dict):
+        return False
+    base = memory.get("custom_base") if memory.get("custom_base") in PRESETS else None
+    try:
+        cfg = recipe_config(recipe, chosen_data(), base)
+    except UserError:
+        return False
+    restored = settings_from_config(cfg)
+    for key, value in values.items():
+        if (key in NUMBERS and isinstance(value, str)) or (key in CHOICES and value in CHOICES[key]):
+            restored[key] = value
+    st.session_state.update(restored)
+    st.session_state[RECIPE_KEY] = st.session_state[LOADED_KEY] = recipe
+    st.session_state[CUSTOM_BASE_KEY] = base
+    st.session_state[DATA_SEEN_KEY] = config_key(chosen_data())
+    try:
+        st.session_state[RUN_NAME_KEY] = new_run_name(form_config())
+    except UserError:
+        st.session_state[RUN_NAME_KEY] = ""  # Start then names the run (once the settings are fixed)
+    return True
 
 
 def start_from_form() -> None:

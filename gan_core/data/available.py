@@ -1,0 +1,62 @@
+"""Whether a data set's files are on this machine, found without reading them: recipes say so before Start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import DataConfig
+from .celeba import find_celeba
+from .cifar10 import FOLDER as CIFAR_FOLDER
+from .cifar10 import find_batches
+from .mnist import FASHION, MNIST, find_split
+from .sources import search_dirs
+
+TITLES = {"shapes": "Shapes", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
+          "celeba": "CelebA", "folder": "Your own images"}
+
+
+@dataclass(frozen=True)
+class Availability:
+    """present: the files were found (or need none); where: the file or folder found; sentence: plain words."""
+
+    present: bool
+    sentence: str
+    where: Path | None = None
+
+
+def _found(cfg: DataConfig) -> Path | None:
+    if cfg.name == "mnist" or cfg.name == "fashion_mnist":
+        spec = MNIST if cfg.name == "mnist" else FASHION
+        dirs = search_dirs(cfg, spec.subdirs)
+        pair = find_split(dirs, "train") or find_split(dirs, "test")
+        return pair[0].parent if pair else None
+    if cfg.name == "cifar10":
+        batches = find_batches(search_dirs(cfg, (CIFAR_FOLDER,)))
+        return batches[0][0].parent if batches else None
+    if cfg.name == "celeba":
+        return find_celeba(cfg.data_dir)
+    path = Path(cfg.data_dir).expanduser() if cfg.data_dir else None  # folder: the user's folder or .zip
+    return path if path is not None and path.exists() else None
+
+
+def availability(cfg: DataConfig) -> Availability:
+    """Whether cfg's images can be loaded without the network, in a sentence for the Train page."""
+    title = TITLES.get(cfg.name, cfg.name)
+    if cfg.name == "shapes":
+        return Availability(True, "Shapes are drawn on this machine: always available.")
+    if cfg.data_dir and not Path(cfg.data_dir).expanduser().exists():
+        return Availability(False, f"The folder chosen for {title} ({cfg.data_dir}) is gone: choose the images "
+                                   "again on the Data page.")
+    where = _found(cfg)
+    if where is not None:
+        # The folder the user chose is already named with the data set; a find in the data folder is named here.
+        return Availability(True, f"{title} is on this machine" + ("." if cfg.data_dir else f" ({where})."), where)
+    if cfg.name in ("celeba", "folder"):
+        return Availability(False, f"{title}: no images chosen yet. Choose a folder or upload them on the Data page.")
+    if cfg.download:
+        return Availability(False, f"{title} is not on this machine yet: Start will try to download it, which needs "
+                                   "the internet. Without it, put its files in a folder and choose that folder for "
+                                   f"{title} on the Data page.")
+    return Availability(False, f"{title} is not on this machine and downloading is off: put its files in a folder and "
+                               f"choose that folder for {title} on the Data page.")

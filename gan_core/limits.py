@@ -1,0 +1,173 @@
+"""The one domain of every numeric setting (range, whole or not, plain-word label) and the memory bound of counts.
+
+RunConfig.validate, the CLI's argument types and the Train page's inputs all read DOMAINS, so a limit lives here once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigError
+
+
+def format_number(value: float, integer: bool = False) -> str:
+    """Plain digits: whole numbers grouped (10,000,000), others in the shortest form (1e-06, 0.9999)."""
+    if integer or (math.isfinite(value) and value == int(value) and abs(value) < 1e15):
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values a numeric setting accepts: finite, low <= value <= high, whole when integer."""
+
+    label: str  # plain words, as the Train page labels the setting
+    low: float
+    high: float
+    integer: bool = False
+    help: str = ""
+
+    @property
+    def range_text(self) -> str:
+        """'1e-06 to 1', '2 to 4,096': the true bounds, never rounded to a display format."""
+        return f"{format_number(self.low, self.integer)} to {format_number(self.high, self.integer)}"
+
+    def problem(self, value: Any) -> str | None:
+        """Why value is outside the domain, as a sentence without the setting's name; None when it fits."""
+        kind = "a whole number" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be {kind} from {self.range_text} (got {value!r})."
+        if not math.isfinite(value):
+            return f"must be a finite number from {self.range_text} (got {value})."
+        if self.integer and value != int(value):
+            return f"must be a whole number from {self.range_text} (got {value:g})."
+        if not self.low <= value <= self.high:
+            return f"must be from {self.range_text} (got {format_number(value, self.integer)})."
+        return None
+
+    def check(self, name: str, value: Any) -> None:
+        """ConfigError naming the setting (label and config name) when value is outside the domain."""
+        why = self.problem(value)
+        if why is not None:
+            raise ConfigError(f"{self.label} ({name}) {why}")
+
+    def parse(self, text: str) -> int | float:
+        """The value typed as text ('2e-4', '4,096'), checked; ConfigError with the label and the range otherwise."""
+        cleaned = text.strip().replace("_", "")
+        if self.integer:
+            cleaned = cleaned.replace(",", "")
+        try:
+            number = float(cleaned)
+        except ValueError:
+            raise ConfigError(f"{self.label}: '{text.strip()}' is not a number; enter one from {self.range_text}.")\
+                from None
+        value: int | float = int(number) if self.integer and math.isfinite(number) and number == int(number) \
+            else number
+        why = self.problem(value)
+        if why is not None:
+            raise ConfigError(f"{self.label} {why}")
+        return value
+
+
+# (section, field) -> domain. Bounds are what trains sensibly and what the models and the memory take; the Train
+# page's inputs, the CLI's flags and RunConfig.validate read these.
+DOMAINS: dict[tuple[str, str], Domain] = {
+    ("data", "image_size"): Domain("Image size", 8, 256, True, "pixels per side"),
+    ("data", "num_samples"): Domain("Number of images", 1, 200_000, True, "how many shapes to draw"),
+    ("data", "max_images"): Domain("Use at most this many images", 1, 10_000_000, True),
+    ("model", "latent_dim"): Domain("Latent size", 2, 1024, True, "length of the noise vector G starts from"),
+    ("model", "width"): Domain("Width (base features)", 4, 512, True, "feature count of the convolutional layers"),
+    ("train", "batch_size"): Domain("Batch size", 2, 4096, True, "images per step (BatchNorm needs at least 2)"),
+    ("train", "lr_g"): Domain("Learning rate G", 1e-6, 1.0, help="Adam step size of the generator"),
+    ("train", "lr_d"): Domain("Learning rate D", 1e-6, 1.0, help="Adam step size of the discriminator"),
+    ("train", "beta1"): Domain("Adam beta1", 0.0, 0.999),
+    ("train", "beta2"): Domain("Adam beta2", 0.0, 0.9999),
+    ("train", "steps"): Domain("Generator steps", 1, 10_000_000, True),
+    ("train", "epochs"): Domain("Epochs", 0.01, 10_000.0, help="passes over the data set"),
+    ("train", "real_label"): Domain("Real label", 0.0, 1.0, help="0.9 = one-sided label smoothing"),
+    ("train", "fake_label"): Domain("Fake label", 0.0, 1.0, help="0.1 with real 0.9 = two-sided smoothing"),
+    ("train", "n_critic"): Domain("D steps per G step", 1, 20, True),
+    ("train", "gp_lambda"): Domain("Gradient penalty weight", 0.0, 1000.0),
+    ("train", "ema"): Domain("EMA of G", 0.0, 0.9999, help="decay of the sampling copy of G; 0 = off"),
+    ("train", "class_weight"): Domain("Class loss weight", 0.0, 100.0, help="AC-GAN class head; 0 = off"),
+    ("train", "seed"): Domain("Random seed", 0, 2**31 - 1, True),
+    ("train", "max_seconds"): Domain("Time limit in seconds", 0.01, 1e7),
+    ("train", "log_every"): Domain("Log every N steps", 1, 1_000_000, True),
+    ("train", "sample_every"): Domain("Sample grid every N steps", 1, 1_000_000, True),
+    ("train", "checkpoint_every"): Domain("Checkpoint every N steps", 1, 10_000_000, True),
+    ("train", "quality_every"): Domain("Quality score every N steps", 0, 10_000_000, True, "0 = off"),
+    ("train", "num_fixed"): Domain("Fixed-noise samples per grid", 1, 1024, True),
+}
+# Counts of the CLI's sample and eval commands (their memory is bounded by check_memory too).
+SAMPLE_COUNT = Domain("Number of samples", 1, 1_000_000, True)
+EVAL_COUNT = Domain("Number of samples to score", 2, 100_000, True)
+TRUNCATION = Domain("Truncation", 0.01, 10.0, help="noise values beyond +-this are redrawn")
+
+
+def domain(section: str, name: str) -> Domain:
+    return DOMAINS[(section, name)]
+
+
+def check_section(section: str, obj: Any) -> None:
+    """Check every field of a config section that has a domain; None is allowed where the field is optional."""
+    for (sec, name), dom in DOMAINS.items():
+        if sec == section and hasattr(obj, name):
+            value = getattr(obj, name)
+            if value is not None:
+                dom.check(f"{section}.{name}", value)
+
+
+# ---- the memory bound ----------------------------------------------------------------------------------------------
+# Training keeps each sample's activations of G and D for the backward pass: a DCGAN-like net holds about this many
+# floats per (width x pixel) over all its layers (the widest layer at full size, narrower ones at lower resolutions),
+# measured as an upper bound on the built-in convolutional nets; the MLPs hold at most MLP_FLOATS per sample.
+CONV_FLOATS_PER_WIDTH_PIXEL = 12
+MLP_FLOATS = 8192
+MEMORY_SHARE = 0.8  # of the memory available now: the rest is for the data set, the models and other processes
+
+
+def training_bytes(batch: int, shape: tuple[int, int, int], arch: str, width: int) -> int:
+    """An upper estimate of the activation memory of one training step at `batch` images of shape (C, H, W)."""
+    c, h, w = shape
+    per_sample = 8 * c * h * w + (MLP_FLOATS if arch.startswith("mlp") else CONV_FLOATS_PER_WIDTH_PIXEL * width * h * w)
+    return 4 * batch * per_sample  # float32
+
+
+def sampling_bytes(count: int, shape: tuple[int, int, int], latent_dim: int) -> int:
+    """Memory of `count` samples kept at once: their uint8 images, a grid of them (RGB) and their latents."""
+    c, h, w = shape
+    return count * (c * h * w + 3 * (h + 2) * (w + 2) + 4 * latent_dim)
+
+
+def available_memory() -> int | None:
+    """Bytes of host memory available now (Linux MemAvailable, else free pages), None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(what: str, needed: int, budget: int | None = None, fix: str = "choose a smaller number") -> None:
+    """ConfigError before allocating when `needed` bytes exceed MEMORY_SHARE of the budget (default: host memory)."""
+    budget = available_memory() if budget is None else budget
+    if budget is None:  # unknown on this OS: the allocator decides
+        return
+    allowed = int(budget * MEMORY_SHARE)
+    if needed > allowed:
+        raise ConfigError(f"{what} would need about {format_bytes(needed)} of memory, more than the "
+                          f"{format_bytes(allowed)} this machine can spare: {fix}.")
+
+
+def format_bytes(n: int) -> str:
+    """'1.5 GiB', '40 MiB': a size in the unit that keeps it readable."""
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
