@@ -33,9 +33,11 @@ from machine import cpu_name  # noqa: E402
 from speed import time_engine, time_tutorial  # noqa: E402
 
 from gan_core.data import load_dataset  # noqa: E402
+from gan_core.limits import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
 
+MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # train until told to stop
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
 STEPS = {"shapes-default": 600, "mnist-mlp-small": 3000}
 
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in a.recipes:
             steps = a.steps or STEPS.get(name, 1000)
             cfg = preset_config(name, **({"data_dir": a.data_dir} if name.startswith("mnist") else {}))
-            cfg.train.device, cfg.train.steps = "cpu", 10**9
+            cfg.train.device, cfg.train.steps = "cpu", MAX_STEPS
             trainer = Trainer(cfg, callbacks=[])
             threads = torch.get_num_threads()
             seconds = steps * cfg.train.batch_size / max(time_engine(trainer, 2.0), 1.0)  # the CLI run's length

@@ -47,6 +47,7 @@ from gan_core.data import ImageData, data_root, load_dataset  # noqa: E402
 from gan_core.errors import ConfigError, UserError  # noqa: E402
 from gan_core.images import grid_image  # noqa: E402
 from gan_core.metrics import QualityScorer  # noqa: E402
+from gan_core.limits import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.sampling import generate, sample_images  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
@@ -54,6 +55,7 @@ from judges import Judge, build_judge, mnist_halves, shapes_real  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
 
 DEFAULT_CANDIDATES = ["shapes-default", "mnist-default"]
+MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # train until told to stop
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
 JUDGED_SETS = ("shapes", "mnist")
 
@@ -127,7 +129,7 @@ def bench_data(cfg: RunConfig, data_dir: str) -> tuple[ImageData, ImageData]:
 def build(name: str, cfg: RunConfig, seed: int, data: ImageData, threads: int | None) -> Run:
     t = cfg.train
     t.device, t.seed = "cpu", seed
-    t.steps, t.epochs, t.max_seconds = 10**9, None, None  # time decides, not steps
+    t.steps, t.epochs, t.max_seconds = MAX_STEPS, None, None  # time decides, not steps
     t.quality_every = 0  # scored here, at the chosen training times
     if threads:
         os.environ["GAN_WORKBENCH_THREADS"] = str(threads)
