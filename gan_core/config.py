@@ -41,7 +41,8 @@ class DataConfig:
         if self.max_images is not None:
             _positive("data.max_images", self.max_images)
         if self.name in ("celeba", "folder") and not self.data_dir:
-            raise ConfigError(f"The '{self.name}' data set needs a folder or .zip: set data_dir (--data-dir).")
+            raise ConfigError(f"The '{self.name}' data set needs images: upload them or name a folder or .zip on the "
+                              "Data page.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
 
 @dataclass

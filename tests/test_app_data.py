@@ -79,7 +79,8 @@ def test_uploaded_images_are_loaded_and_bad_files_reported() -> None:
     assert any("Skipped 1 of 3 files" in w.value for w in at.warning)
     chosen = at.session_state["data_config"]
     assert chosen["name"] == "folder" and Path(chosen["data_dir"]).is_dir()
-    assert sorted(p.name for p in Path(chosen["data_dir"]).iterdir()) == ["blue.png", "broken.png", "red.png"]
+    assert sorted(p.name for p in Path(chosen["data_dir"]).iterdir()) == [
+        ".upload.json", "blue.png", "broken.png", "red.png"]
 
 
 def test_offline_set_without_local_files_says_where_to_put_them() -> None:
@@ -88,7 +89,9 @@ def test_offline_set_without_local_files_says_where_to_put_them() -> None:
     at.checkbox(key="data_download").uncheck()  # no network in tests: same path as an offline machine
     at.button(key="data_load_btn").click().run()
     assert not at.exception
-    assert len(at.error) == 1 and "not found" in at.error[0].value and "folder box" in at.error[0].value
+    msg = at.error[0].value
+    assert len(at.error) == 1 and "MNIST was not found and downloading is off" in msg
+    assert "upload them on the Data page" in msg and "--" not in msg  # the two fixes, no command-line flag
     assert at.text_input(key="data_dir_mnist").value == ""  # ...and the box to point at local files is right there
 
 

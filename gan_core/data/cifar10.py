@@ -12,10 +12,11 @@ import torch
 
 from ..config import DataConfig
 from ..errors import DataError
-from .base import ImageData, Progress
+from .base import ImageData, Progress, data_root
 from .sources import DownloadFailed, download, format_dirs, missing_error, search_dirs, split_notice
 
 FOLDER = "cifar-10-batches-py"
+ARCHIVE = "cifar-10-python.tar.gz"  # the official archive: FOLDER/data_batch_1..5, test_batch, batches.meta
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_BATCH = "test_batch"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -114,9 +115,10 @@ def load_cifar10(cfg: DataConfig, progress: Progress | None = None) -> ImageData
     notices: list[str] = []
     found = find_batches(dirs)
     if found is None:
-        expected = f"{FOLDER}/data_batch_1 ... data_batch_5 (or test_batch)"
+        files = f"the data_batch_1 ... data_batch_5 files of {ARCHIVE}"
+        folder = data_root() / FOLDER
         if not cfg.download:
-            raise missing_error("CIFAR-10", expected, dirs, "download is off")
+            raise missing_error("CIFAR-10", files, folder, cfg, dirs, None)
 
         def fetch(root: Path) -> object:
             import torchvision.datasets as tvd  # imported here: slow, and only the download needs it
@@ -126,7 +128,7 @@ def load_cifar10(cfg: DataConfig, progress: Progress | None = None) -> ImageData
         try:
             root = download("CIFAR-10", fetch, progress, "about 170 MB")
         except DownloadFailed as exc:
-            raise missing_error("CIFAR-10", expected, dirs, f"the download failed: {exc}") from exc
+            raise missing_error("CIFAR-10", files, folder, cfg, dirs, str(exc)) from exc
         dirs = [root / FOLDER]
         found = find_batches(dirs)
         if found is None:
