@@ -13,7 +13,7 @@ from gan_core.images import grid_image, png_bytes, upscale
 from gan_core.job import JobSnapshot
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
 from gan_core.timefmt import format_seconds
-from workbench.charts import curves_figure, quality_keys
+from workbench.charts import Reading, curves_figure, quality_figure, quality_keys, quality_readings
 
 RECOGNITION_NOUNS = {"mnist": "digits", "shapes": "shapes", "fashion_mnist": "kinds of clothing"}
 MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenly (the last entry always kept)
@@ -66,8 +66,16 @@ def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
               "probs": chart(snap, PROB_KEYS, smoothing, "D(x) and D(G(z))")}
     quality = quality_curves(snap)
     if quality:
-        charts["quality"] = chart(snap, quality, smoothing, "Quality (lower is better) and coverage")
+        # Unsmoothed: each score already averages many samples, and smoothing would hide the newest one.
+        charts["quality"] = _memo(("quality", snap.run_name, len(snap.history)), lambda: quality_figure(
+            thin([h for h in snap.history if any(k in h for k in quality)]), quality))
     return charts
+
+
+def readings(snap: JobSnapshot) -> list[Reading]:
+    """The latest quality scores with their change, for st.metric: once per history length."""
+    return _memo(("readings", snap.run_name, len(snap.history)),
+                 lambda: quality_readings(snap.history, quality_curves(snap)))
 
 
 def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:
