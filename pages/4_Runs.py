@@ -9,7 +9,9 @@ from workbench import charts, jobs, navigation, runs, session
 
 def on_delete(name: str) -> None:
     if not st.session_state.get("runs_delete_confirm"):
-        session.flash(f"Tick the box confirming that '{name}' should be deleted, then press Delete again.", "warning")
+        # Shown in the Delete tab, next to the box it asks for (a flash above the tabs made them reset to the first).
+        st.session_state["runs_delete_note"] = f"Tick the box confirming that '{name}' should be deleted, then press " \
+                                               "Delete again."
         return
     try:
         runs.remove_run(name)
@@ -67,6 +69,9 @@ def resume(run: runs.RunInfo, status: str) -> None:
 
 
 def delete(run: runs.RunInfo) -> None:
+    note = st.session_state.pop("runs_delete_note", None)
+    if note:
+        st.warning(note)
     st.checkbox(f"Yes, delete '{run.name}' with all its checkpoints and samples", key="runs_delete_confirm")
     st.button("Delete run", key="runs_delete_btn", on_click=on_delete, args=(run.name,))
 
@@ -80,7 +85,8 @@ if not saved:
     st.info("No runs yet: start one on the Train page.")
     st.stop()
 by_name = {r.name: r for r in saved}
-st.dataframe(runs.runs_table(saved), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS)
+st.dataframe(runs.runs_table(saved), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS,
+             placeholder=runs.MISSING)
 
 st.subheader("Compare curves")
 # Drop runs deleted since the last visit before the widget reads its value.
@@ -106,7 +112,9 @@ meta = selected.meta
 st.caption(f"Status: {status} · step {meta.get('step', '?')}/{meta.get('total_steps', '?')} · "
            f"{meta.get('dataset', '?')}, {meta.get('arch', '?')}, {meta.get('loss', '?')}"
            + (f" · error: {meta['error']}" if meta.get("error") else ""))
-tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "Delete"])
+# A key and tracked state keep the open tab across reruns (the Delete tab stays open after a refused delete).
+tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "Delete"], key="runs_tab",
+                                               on_change="rerun")
 with tab_timeline:
     timeline(selected)
 with tab_resume:

@@ -21,6 +21,7 @@ from workbench.jobs import live_job
 
 # Number formats of the table's metric columns (st.dataframe's column_config).
 TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY)}
+MISSING = "—"  # how the table shows a value a run does not have (an unscored run's quality), instead of "None"
 
 
 def runs() -> list[RunInfo]:
