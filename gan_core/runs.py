@@ -18,6 +18,7 @@ from .errors import ConfigError, TrainingError
 from .fileio import write_atomic
 from .images import grid_image, png_bytes
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
+from .sampling import generate
 from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -124,6 +125,7 @@ class RunWriter:
         self.keep = keep
         self.last_saved_step = -1
         self.last_checkpoint: Path | None = None
+        self.last_grid_step = -1  # step of the newest grid saved by this writer
         self.save_error: str | None = None
         self.tensorboard = TensorBoardLog(self.dir)  # event files beside the checkpoints
 
@@ -136,6 +138,7 @@ class RunWriter:
         self.tensorboard.on_step(trainer, events)
         if GRID in events and trainer.latest_grid is not None:
             write_atomic(grid_path(self.dir, trainer.step_count), png_bytes(grid_image(trainer.latest_grid)))
+            self.last_grid_step = trainer.step_count
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
 
@@ -159,10 +162,20 @@ class RunWriter:
         try:
             if trainer.step_count > 0 and status != "failed":
                 self.save(trainer)
+                self.save_last_grid(trainer)
         except TrainingError as e:
             error = error or str(e)
         self.write_meta(trainer, status, error)
         self.tensorboard.finish(trainer, status)
+
+    def save_last_grid(self, trainer: Any) -> None:
+        """The grid of the step training ended at, when no grid was saved there (a run stopped between grids would
+        otherwise keep showing its first, untrained one)."""
+        if self.last_grid_step == trainer.step_count or not trainer.weights_finite():
+            return
+        grid = generate(trainer.sampler, trainer.fixed_z, trainer.fixed_y)  # uint8 num_fixed x C x H x W
+        write_atomic(grid_path(self.dir, trainer.step_count), png_bytes(grid_image(grid)))
+        self.last_grid_step = trainer.step_count
 
     def write_meta(self, trainer: Any, status: str, error: str | None = None) -> None:
         cfg: RunConfig = trainer.config

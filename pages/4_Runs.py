@@ -104,6 +104,10 @@ if compare and metrics:
         st.caption("No metric history saved for these runs yet.")
 
 st.subheader("One run")
+opened = runs.take_opened()  # a Home card's run
+if opened in by_name and opened != st.session_state.get("runs_selected"):
+    on_select_run()
+    st.session_state["runs_selected"] = opened
 if st.session_state.get("runs_selected") not in by_name:
     st.session_state["runs_selected"] = saved[0].name
 selected = by_name[st.selectbox("Run", list(by_name), key="runs_selected", on_change=on_select_run)]
