@@ -141,7 +141,7 @@ def draw_charts(snap: live.JobSnapshot) -> None:
         scores = live.readings(snap)
         for row in range(0, len(scores), 3):
             for col, r in zip(st.columns(3), scores[row: row + 3], strict=False):
-                col.metric(r.label, r.value, r.delta, delta_color="inverse" if r.lower_is_better else "normal",
+                col.metric(r.label, r.value, r.delta, delta_color=r.delta_color,
                            help=f"{'Lower' if r.lower_is_better else 'Higher'} is better.")
         st.plotly_chart(charts["quality"], key="train_chart_quality")
 

@@ -10,6 +10,7 @@ from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, KID, 
 from workbench.charts import (
     curves_figure,
     ema_smooth,
+    legend_below,
     overlay_figure,
     quality_figure,
     quality_keys,
@@ -79,7 +80,7 @@ def test_quality_scores_get_their_own_panels_and_axes_with_their_direction() -> 
     assert [list(t.y) for t in fig.data][:2] == [[40.0, 30.0], [70.0, 50.0]]
     assert not fig.layout.showlegend  # the panel titles name the curves: no legend to cover anything
     pct_axis = fig.layout[axes[2].replace("y", "yaxis")]
-    assert pct_axis.tickformat == ".0%"
+    assert pct_axis.tickformat == ".0%" and list(pct_axis.range) == [0, 1.05]  # shares on their whole scale
     assert len(quality_figure(SCORES, [QUALITY]).data) == 1
 
 
@@ -90,6 +91,10 @@ def test_readings_show_the_latest_score_and_its_change() -> None:
     assert (got[COVERAGE_RECOGNISABLE].value, got[COVERAGE_RECOGNISABLE].delta) == ("50%", "+30 pp")
     assert (got[COVERAGE_CLASSES].value, got[COVERAGE_CLASSES].delta, got[COVERAGE_CLASSES].lower_is_better) == (
         "7", "+3", False)
+    assert (got[QUALITY].delta_color, got[COVERAGE_CLASSES].delta_color) == ("inverse", "normal")  # better = green
+    same = quality_readings([*SCORES, {STEP: 300, QUALITY: 30.0, COVERAGE_RECOGNISABLE: 0.501}],
+                            [QUALITY, COVERAGE_RECOGNISABLE])
+    assert [(r.delta, r.changed, r.delta_color) for r in same] == [("±0", False, "off"), ("±0 pp", False, "off")]
     first = quality_readings(SCORES[:1], [QUALITY])
     assert len(first) == 1 and first[0].delta is None  # one score: no change to show
     assert [r.key for r in quality_readings(SCORES, [COVERAGE_CLASSES, KID])] == [KID, COVERAGE_CLASSES]
@@ -99,6 +104,8 @@ def test_legends_sit_below_the_plot_not_over_the_title() -> None:
     history = [{STEP: s, LOSS_D: 1.0, LOSS_G: 2.0} for s in range(1, 5)]
     for fig in (curves_figure(history, [LOSS_D, LOSS_G], 0.0, "Losses"), overlay_figure({"a": history}, [LOSS_D])):
         assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top" and fig.layout.legend.orientation == "h"
+    # Lower on a short chart (in fractions of its plot area): the same gap in pixels under the "step" title.
+    assert legend_below(280)["y"] < legend_below(600)["y"] < 0
 
 
 def test_comparison_colors_differ_per_run_and_dashes_per_curve() -> None:

@@ -30,15 +30,23 @@ from gan_core.metric_names import (
 CURVE_CHOICES = (*LOSS_KEYS, *PROB_KEYS, *GRAD_KEYS, QUALITY)
 DEFAULT_CURVES = LOSS_KEYS
 # Plain names of the quality scores (the metric names are stable keys, not words for the page).
-SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix gap (KL)",
+SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix (KL)",
                 COVERAGE_RECOGNISABLE: "recognisable", COVERAGE_CLASSES: "classes drawn",
                 COVERAGE_CONFIDENCE: "confidence"}
 PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE)  # shares in [0, 1], shown as percentages
 # Run colors of the comparison chart: ten clearly different hues (Streamlit's theme would draw shades of one blue).
 RUN_COLORS = qualitative.D3
 METRIC_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")  # one dash per curve of a run
-# The legend goes under the plot: above it, it covered the title and sat under the toolbar.
-LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left")
+# The legend goes under the plot: above it, it covered the title and sat under the toolbar. Plotly places it in
+# fractions of the plot area's height, so the gap that clears the tick labels and the "step" title is about
+# LEGEND_GAP_PX over the plot's height (the figure's height less about PLOT_MARGIN_PX of title, axis and legend).
+LEGEND_GAP_PX, PLOT_MARGIN_PX = 55, 110
+
+
+def legend_below(height: int) -> dict:
+    """Layout of a horizontal legend under the x axis title of a figure `height` pixels tall."""
+    return dict(orientation="h", yanchor="top", y=-LEGEND_GAP_PX / max(height - PLOT_MARGIN_PX, 80), x=0,
+                xanchor="left")
 
 
 def direction(key: str) -> str:
@@ -123,10 +131,12 @@ def quality_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], 
         fig.add_trace(go.Scatter(x=xs, y=ema_smooth(ys, smoothing), mode="lines+markers", name=score_label(key),
                                  line=dict(color=color), marker=dict(size=4), showlegend=False),
                       row=i // cols + 1, col=i % cols + 1)
-    if any(k in PERCENT_SCORES for k in drawn):
-        for i, key in enumerate(drawn):
-            if key in PERCENT_SCORES:
-                fig.update_yaxes(tickformat=".0%", row=i // cols + 1, col=i % cols + 1)
+    for i, key in enumerate(drawn):
+        if key in PERCENT_SCORES:  # shares: the whole 0-100% scale (a flat 99.98% drew four "100%" ticks)
+            fig.update_yaxes(tickformat=".0%", range=[0, 1.05], row=i // cols + 1, col=i % cols + 1)
+        else:
+            fig.update_yaxes(rangemode="tozero" if key == COVERAGE_CLASSES else "normal", row=i // cols + 1,
+                             col=i % cols + 1)
     fig.update_layout(height=rows * row_height + 40, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
     fig.update_annotations(font_size=13)
     return fig
@@ -141,6 +151,12 @@ class Reading:
     value: str
     delta: str | None  # None for the first score
     lower_is_better: bool
+    changed: bool = True  # False when the change rounds to nothing (st.metric then greys the arrow)
+
+    @property
+    def delta_color(self) -> str:
+        """st.metric's delta_color: green when the score got better, whichever way better is; grey for no change."""
+        return "off" if not self.changed else "inverse" if self.lower_is_better else "normal"
 
 
 def _format_score(key: str, value: float, signed: bool = False) -> str:
@@ -160,7 +176,10 @@ def quality_readings(history: Sequence[Mapping[str, float]], keys: Sequence[str]
         if not ys:
             continue
         delta = _format_score(key, ys[-1] - ys[-2], signed=True) if len(ys) > 1 else None
-        out.append(Reading(key, score_label(key), _format_score(key, ys[-1]), delta, key in LOWER_IS_BETTER))
+        changed = delta is not None and any(c in "123456789" for c in delta.split(" ")[0])
+        if delta is not None and not changed:  # "+0" / "-0 pp" read as a change: say there is none
+            delta = "±0" + (" pp" if key in PERCENT_SCORES else "")
+        out.append(Reading(key, score_label(key), _format_score(key, ys[-1]), delta, key in LOWER_IS_BETTER, changed))
     return out
 
 
@@ -181,5 +200,5 @@ def overlay_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], keys:
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     # The title keeps the top; the legend goes below the x axis, where neither the title nor the toolbar is.
     fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 30, b=10),
-                      xaxis_title="step", legend=LEGEND_BELOW)
+                      xaxis_title="step", legend=legend_below(height))
     return fig

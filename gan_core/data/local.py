@@ -162,7 +162,7 @@ def data_folders(root: Path | None = None) -> list[DataFolder]:
         elif known.get(path.name):
             holds = str(known[path.name])
         elif path.name in known:  # a set's folder without a usable split (a failed download leaves it empty)
-            holds = "incomplete: some files are missing" if any(path.rglob("*.*")) else "empty"
+            holds = "incomplete: some files are missing" if any(p.is_file() for p in path.rglob("*")) else "empty"
         else:
             count = sum(1 for _ in islice(path.rglob("*"), COUNT_CAP))  # a huge folder must not slow the page
             holds = f"{count:,}{'+' if count >= COUNT_CAP else ''} {'entry' if count == 1 else 'entries'}"
