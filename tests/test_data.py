@@ -215,8 +215,8 @@ def _idx_bytes(magic: int, dims: list[int], body: bytes) -> bytes:
         (_idx_bytes(2051, [2, 28, 28], bytes(784)), "truncated"),
         (_idx_bytes(2051, [2, 32, 32], bytes(2 * 1024)), "32x32"),
         (_idx_bytes(2051, [2, 28, 28], bytes(2 * 784 + 5)), "after the last item"),
-        (b"\x1f\x8b" + b"garbage", "not a valid IDX"),
-        (gzip.compress(_idx_bytes(2051, [2, 28, 28], bytes(2 * 784)))[:-30], "not a valid IDX"),
+        (b"\x1f\x8b" + b"garbage", "compressed data is damaged or cut short"),
+        (gzip.compress(_idx_bytes(2051, [2, 28, 28], bytes(2 * 784)))[:-30], "compressed data is damaged or cut short"),
     ],
 )
 def test_bad_idx_files_name_the_file(tmp_path: Path, images: bytes, why: str) -> None:
@@ -225,6 +225,7 @@ def test_bad_idx_files_name_the_file(tmp_path: Path, images: bytes, why: str) ->
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="mnist", data_dir=str(tmp_path), download=False))
     assert why in str(err.value) and "train-images-idx3-ubyte" in str(err.value)
+    assert "Error" not in str(err.value)  # no exception class names (BadGzipFile, EOFError)
 
 
 def test_image_and_label_counts_must_match(tmp_path: Path) -> None:

@@ -81,7 +81,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             "replace it with the original file from the CIFAR-10 python archive."
         ) from exc
     except Exception as exc:  # UnpicklingError, EOFError, ValueError, MemoryError...: all "not a usable batch"
-        raise DataError(f"{path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc}): replace it with the original file.") from exc
+        raise DataError(f"{path} is not a readable CIFAR-10 batch (it is damaged, cut short or another kind of file): "
+                        "replace it with the original file.") from exc
     if not isinstance(batch, dict):
         raise DataError(f"{path} does not hold a CIFAR-10 batch (a dict): replace it with the original file.")
     batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}

@@ -99,7 +99,9 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
             # Read one byte more than needed so that trailing garbage is noticed, never more than that.
             body = f.read(expected + 1)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; a cut gzip stream raises EOFError
-        raise _bad(path, f"{type(exc).__name__}: {exc}") from exc
+        # Plain words: the exception's name and text (BadGzipFile, "Compressed file ended...") mean nothing to users.
+        raise _bad(path, "the file cannot be read" if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile)
+                   else "its compressed data is damaged or cut short") from exc
     if len(body) < expected:
         raise _bad(path, f"it holds {len(body):,} bytes of data, the header promises {expected:,}; the file is truncated")
     if len(body) > expected:
