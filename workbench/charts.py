@@ -127,18 +127,16 @@ def quality_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], 
                         horizontal_spacing=0.12)
     for i, key in enumerate(drawn):
         xs, ys = series(history, key)
+        cell = dict(row=i // cols + 1, col=i % cols + 1)
         color = "#D62728" if key in LOWER_IS_BETTER else "#2CA02C"  # the same color for the same direction
         fig.add_trace(go.Scatter(x=xs, y=ema_smooth(ys, smoothing), mode="lines+markers", name=score_label(key),
-                                 line=dict(color=color), marker=dict(size=4), showlegend=False),
-                      row=i // cols + 1, col=i % cols + 1)
-    for i, key in enumerate(drawn):
+                                 line=dict(color=color), marker=dict(size=4), showlegend=False), **cell)
         if key in PERCENT_SCORES:  # shares: the whole 0-100% scale (a flat 99.98% drew four "100%" ticks)
-            fig.update_yaxes(tickformat=".0%", range=[0, 1.05], row=i // cols + 1, col=i % cols + 1)
-        else:
-            fig.update_yaxes(rangemode="tozero" if key == COVERAGE_CLASSES else "normal", row=i // cols + 1,
-                             col=i % cols + 1)
+            fig.update_yaxes(tickformat=".0%", range=[0, 1.05], **cell)
+        elif key == COVERAGE_CLASSES:
+            fig.update_yaxes(rangemode="tozero", **cell)
     fig.update_layout(height=rows * row_height + 40, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
-    fig.update_annotations(font_size=13)
+    fig.update_annotations(font_size=12)  # the panel titles fit a half-page column
     return fig
 
 

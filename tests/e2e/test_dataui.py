@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import pytest
 from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main
@@ -49,11 +50,16 @@ def test_offline_message_and_native_upload(server: StreamlitServer, chromium, sh
         error.scroll_into_view_if_needed()
         shots(page, "data-offline")
 
-        # 60 greyscale 28 x 28 PNGs at "native" size and channels: loaded as 28 x 28 greyscale, not 64 x 64 RGB.
+        # 60 greyscale 28 x 28 PNGs (zipped) at "native" size and channels: 28 x 28 greyscale, not 64 x 64 RGB.
         choose(page, "Data set", "Your own images")
-        files = [{"name": f"digit{i:03d}.png", "mimeType": "image/png", "buffer": digit_png(i)} for i in range(60)]
+        # One .zip, not 60 files: the uploader lists many files a page at a time, and one upload is one wait.
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            for i in range(60):
+                zf.writestr(f"digits/digit{i:03d}.png", digit_png(i))
+        files = [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}]
         main(page).locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
-        main(page).get_by_text("digit059.png").wait_for()
+        main(page).get_by_text("digits.zip").wait_for()
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The first real images").wait_for()
         metrics = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()
