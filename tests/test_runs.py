@@ -123,3 +123,12 @@ def test_grids_are_listed_by_step_number_without_stray_files(tmp_path: Path) -> 
     (tmp_path / GRID_DIR / "cover.png").write_bytes(b"")
     grids = RunInfo(tmp_path.name, tmp_path).grids
     assert [grid_step(p) for p in grids] == sorted(steps)
+
+
+def test_a_run_stopped_between_grids_keeps_the_grid_it_stopped_at() -> None:
+    from conftest import make_run
+
+    stopped = make_run("stopped-early", steps=100, stop_at=7, sample_every=50)
+    assert [grid_step(p) for p in RunInfo("s", stopped).grids] == [1, 7]  # not only step 1's untrained grid
+    done = make_run("done-run", steps=20, sample_every=10)
+    assert [grid_step(p) for p in RunInfo("d", done).grids] == [1, 10, 20]  # the last step's grid is not redrawn
