@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         user = e if isinstance(e, UserError) else disk_error(e)
         if user is None:
             raise
-        print(f"error: {user}", file=sys.stderr)
+        print(f"error: {user.for_cli()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\naborted.", file=sys.stderr)

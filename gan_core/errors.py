@@ -8,6 +8,15 @@ import errno
 class UserError(Exception):
     """An error the user can cause and fix; shown as a message (UI) or one line with exit code 2 (CLI)."""
 
+    def __init__(self, message: str = "", *, cli: str | None = None) -> None:
+        super().__init__(message)
+        # The command line's wording where it differs: it names flags (--data-dir) where the app names its pages.
+        self.cli = cli
+
+    def for_cli(self) -> str:
+        """The sentence the CLI prints after 'error: '."""
+        return self.cli or str(self)
+
 
 class ConfigError(UserError):
     """An invalid or inconsistent configuration value."""

@@ -193,7 +193,8 @@ class TrainingJob:
             except Exception:  # noqa: BLE001 - the original error is the one to show
                 log.exception("could not write the failed run's meta")
             self._publish(trainer, {LOG}, writer)
-        self._set(status="failed", error=message)
+        # A failure while loading also ends the loading line ("Downloading MNIST into ..."): it no longer happens.
+        self._set(status="failed", error=message, **({"message": ""} if trainer is None else {}))
 
     def _serve_generator(self, trainer: Trainer) -> None:
         if self._gen_request.is_set():

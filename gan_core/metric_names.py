@@ -25,3 +25,4 @@ LOSS_KEYS = (LOSS_D, LOSS_G)
 PROB_KEYS = (D_REAL, D_FAKE)
 GRAD_KEYS = (GRAD_D, GRAD_G)
 QUALITY_PREFIXES = (QUALITY, KID, "coverage")  # quality-score entries: quality, kid, coverage/...
+LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL)  # the other quality-score entries are better when higher

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .callbacks import GRID
 from .checkpoints import CHECKPOINT_SUFFIX, find_checkpoints, save_checkpoint
 from .config import RunConfig
@@ -29,6 +31,7 @@ from .liveness import (
 )
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 from .metrics_log import MetricsLog
+from .sampling import generate
 from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -143,6 +146,7 @@ class RunWriter:
         self.clock = clock
         self.last_saved_step = -1
         self.last_checkpoint: Path | None = None
+        self.last_grid_step = -1  # step of the newest grid saved by this writer
         self.save_error: str | None = None
         self.tensorboard = TensorBoardLog(self.dir)  # event files beside the checkpoints
         self.metrics = MetricsLog(self.dir)
@@ -162,10 +166,7 @@ class RunWriter:
     def on_step(self, trainer: Any, events: set[str]) -> None:
         self.tensorboard.on_step(trainer)
         if GRID in events and trainer.latest_grid is not None:
-            image = grid_image(trainer.latest_grid)
-            png = png_bytes(image)
-            write_atomic(grid_path(self.dir, trainer.step_count), png)
-            self.tensorboard.add_grid(trainer.step_count, png, image.width, image.height)
+            self._save_grid(trainer.step_count, trainer.latest_grid)
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
         self.metrics.on_step(trainer, events)
@@ -200,6 +201,7 @@ class RunWriter:
         try:
             if trainer.step_count > 0 and status != "failed":
                 self.save(trainer)
+                self.save_last_grid(trainer)
         except TrainingError as e:
             error = error or str(e)
         try:
@@ -208,6 +210,21 @@ class RunWriter:
             error = error or str(disk_error(e) or e)
         self.write_meta(trainer, status, error)
         self.tensorboard.finish(trainer, status)
+
+    def save_last_grid(self, trainer: Any) -> None:
+        """The grid of the step training ended at, when no grid was saved there (a run stopped between grids would
+        otherwise keep showing its first, untrained one)."""
+        if self.last_grid_step == trainer.step_count or not trainer.weights_finite():
+            return
+        self._save_grid(trainer.step_count, generate(trainer.sampler, trainer.fixed_z, trainer.fixed_y))
+
+    def _save_grid(self, step: int, grid: torch.Tensor) -> None:
+        """grid: uint8 num_fixed x C x H x W -> grids/step-N.png and TensorBoard (one PNG encoding for both)."""
+        image = grid_image(grid)
+        png = png_bytes(image)
+        write_atomic(grid_path(self.dir, step), png)
+        self.tensorboard.add_grid(step, png, image.width, image.height)
+        self.last_grid_step = step
 
     def write_meta(self, trainer: Any, status: str, error: str | None = None) -> None:
         cfg: RunConfig = trainer.config

@@ -8,21 +8,24 @@ from workbench import jobs, navigation, runs, session
 
 
 def recent_runs() -> None:
-    """The newest six runs with their latest fixed-noise grid."""
+    """The newest six runs with their latest fixed-noise grid; each card opens its run on the Runs page."""
     recent = runs.runs()[:6]
     if not recent:
         st.info(f"No runs yet in {runs.runs_folder()}: press the button above, or choose data on the Data page.")
         return
     cols = st.columns(3)
     for i, run in enumerate(recent):
-        with cols[i % 3]:
+        with cols[i % 3].container(border=True):
             status = runs.run_status(run)
             step, total = run.meta.get("step", "?"), run.meta.get("total_steps", "?")
-            grids = run.grids
-            if grids:
-                st.image(str(grids[-1]), caption=f"{run.name} — {status}, step {step}/{total}", width="stretch")
+            grid = runs.card_grid(run)
+            if grid is not None:
+                st.image(str(grid), caption=f"{run.name} — {status}, step {step}/{total}", width="stretch")
             else:
-                st.markdown(f"**{run.name}**  \n{status}, no samples yet")
+                st.markdown(f"**{run.name}**  \n{status} at step {step}/{total}, before its first samples")
+            if st.button("Open in Runs", key=f"home_open_{run.name}", icon=":material/open_in_new:"):
+                runs.open_in_runs(run.name)
+                st.switch_page(navigation.RUNS_PAGE)
 
 
 navigation.run_inside_app()

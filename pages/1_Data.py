@@ -10,7 +10,7 @@ LABELS = {
     "shapes": "Shapes (synthetic, no download)", "mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST",
     "cifar10": "CIFAR-10", "celeba": "CelebA faces", "folder": "Your own images",
 }
-SIZES = ["native", "28", "32", "64", "128"]  # sizes every architecture supports (28 = 7 x 2^2)
+SIZES = ["native", *map(str, data.SUPPORTED_SIZES)]  # sizes every architecture supports
 CHANNELS = ["native", "RGB (3)", "grayscale (1)"]
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
 TORCHVISION_SETS = ("mnist", "fashion_mnist", "cifar10")
@@ -48,8 +48,14 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
             if name == "folder":
                 uploads = st.file_uploader("Upload several images or a .zip", type=UPLOAD_TYPES,
                                            accept_multiple_files=True, key="data_upload_files") or []
+            elif data.installable(name):  # any type: the IDX and CIFAR batch files have no extension
+                uploads = st.file_uploader(f"Upload the {LABELS[name]} files", accept_multiple_files=True,
+                                           key=f"data_upload_{name}", help=f"{data.expected_files(name)}. They are "
+                                           f"kept in {data.install_folder(name)}, found there from then on.") or []
+            # A set the app finds by itself shows where it looks; other sets need a folder on this machine.
+            hint = str(data.install_folder(name)) if data.installable(name) else "a folder on this machine"
             values["data_dir"] = st.text_input(label, key=key, persist_state="session",
-                                               placeholder="/path/to/images").strip() or None
+                                               placeholder=f"{hint}").strip() or None
             if name in TORCHVISION_SETS:
                 session.default("data_download", bool(stored.download))
                 values["download"] = st.checkbox("Download when no local files are found", key="data_download",
@@ -104,6 +110,19 @@ def preview(cfg: data.DataConfig) -> None:
     st.page_link(navigation.TRAIN_PAGE, label="Train on this data", icon=":material/arrow_forward:")
 
 
+def data_folders() -> None:
+    """What the data folder holds: files put there are found without typing a path."""
+    found = data.found_folders()
+    with st.expander(f"Data folder: {data.data_root()} ({len(found)} sub-folder{'s' if len(found) != 1 else ''})"):
+        st.caption("MNIST, Fashion-MNIST and CIFAR-10 files in these folders are found without typing a path; "
+                   "the uploaders above put them here.")
+        if found:
+            st.dataframe([{"folder": f.name, "holds": f.holds} for f in found], hide_index=True,
+                         key="data_folders_table")
+        else:
+            st.caption("Nothing here yet.")
+
+
 navigation.run_inside_app()
 st.title("Data")
 st.markdown("Choose the images the GAN learns to imitate. The choice carries over to the **Train** page.")
@@ -117,3 +136,4 @@ elif stored is not None and (stored.name != cfg.name or (cfg.name == "shapes" an
     st.caption("The settings above differ from the chosen data set: press **Load and preview** to use them.")
 if stored is not None:
     preview(stored)
+data_folders()

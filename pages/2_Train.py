@@ -132,6 +132,12 @@ def draw_charts(snap: live.JobSnapshot) -> None:
     cols[0].plotly_chart(charts["losses"], key="train_chart_losses")
     cols[1].plotly_chart(charts["probs"], key="train_chart_probs")
     if "quality" in charts:  # next to the losses, below them
+        st.markdown("**Quality scores** (latest, with the change since the previous score)")
+        scores = live.readings(snap)
+        for row in range(0, len(scores), 3):
+            for col, r in zip(st.columns(3), scores[row: row + 3], strict=False):
+                col.metric(r.label, r.value, r.delta, delta_color=r.delta_color,
+                           help=f"{'Lower' if r.lower_is_better else 'Higher'} is better.")
         st.plotly_chart(charts["quality"], key="train_chart_quality")
 
 

@@ -9,7 +9,9 @@ from workbench import charts, jobs, navigation, runs, session
 
 def on_delete(name: str) -> None:
     if not st.session_state.get("runs_delete_confirm"):
-        session.flash(f"Tick the box confirming that '{name}' should be deleted, then press Delete again.", "warning")
+        # Shown in the Delete tab, next to the box it asks for (a flash above the tabs made them reset to the first).
+        st.session_state["runs_delete_note"] = f"Tick the box confirming that '{name}' should be deleted, then press " \
+                                               "Delete again."
         return
     try:
         runs.remove_run(name)
@@ -68,6 +70,9 @@ def resume(run: runs.RunInfo) -> None:
 
 
 def delete(run: runs.RunInfo) -> None:
+    note = st.session_state.pop("runs_delete_note", None)
+    if note:
+        st.warning(note)
     st.checkbox(f"Yes, delete '{run.name}' with all its checkpoints and samples", key="runs_delete_confirm")
     st.button("Delete run", key="runs_delete_btn", on_click=on_delete, args=(run.name,))
 
@@ -84,7 +89,8 @@ by_name = {r.name: r for r in saved}
 
 
 def table() -> None:
-    st.dataframe(runs.runs_table(runs.runs()), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS)
+    st.dataframe(runs.runs_table(runs.runs()), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS,
+                 placeholder=runs.MISSING)
 
 
 # Refreshed alone while a run trains, here or in another process (their folders are read as they grow).
@@ -106,6 +112,10 @@ if compare and metrics:
         st.caption("No metric history saved for these runs yet.")
 
 st.subheader("One run")
+opened = runs.take_opened()  # a Home card's run
+if opened in by_name and opened != st.session_state.get("runs_selected"):
+    on_select_run()
+    st.session_state["runs_selected"] = opened
 if st.session_state.get("runs_selected") not in by_name:
     st.session_state["runs_selected"] = saved[0].name
 selected = by_name[st.selectbox("Run", list(by_name), key="runs_selected", on_change=on_select_run)]
@@ -115,7 +125,9 @@ step, total = runs.run_progress(selected)
 st.caption(f"Status: {status} · step {step}/{total} · "
            f"{meta.get('dataset', '?')}, {meta.get('arch', '?')}, {meta.get('loss', '?')}"
            + (f" · error: {meta['error']}" if meta.get("error") else ""))
-tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "Delete"])
+# A key and tracked state keep the open tab across reruns (the Delete tab stays open after a refused delete).
+tab_timeline, tab_resume, tab_delete = st.tabs(["Sample timeline", "Resume", "Delete"], key="runs_tab",
+                                               on_change="rerun")
 with tab_timeline:
     timeline(selected)
 with tab_resume:

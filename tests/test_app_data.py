@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,8 @@ def test_uploaded_images_are_loaded_and_bad_files_reported() -> None:
     assert any("Skipped 1 of 3 files" in w.value for w in at.warning)
     chosen = at.session_state["data_config"]
     assert chosen["name"] == "folder" and Path(chosen["data_dir"]).is_dir()
-    assert sorted(p.name for p in Path(chosen["data_dir"]).iterdir()) == ["blue.png", "broken.png", "red.png"]
+    assert sorted(p.name for p in Path(chosen["data_dir"]).iterdir()) == [
+        ".upload.json", "blue.png", "broken.png", "red.png"]
 
 
 def test_offline_set_without_local_files_says_where_to_put_them() -> None:
@@ -88,7 +90,9 @@ def test_offline_set_without_local_files_says_where_to_put_them() -> None:
     at.checkbox(key="data_download").uncheck()  # no network in tests: same path as an offline machine
     at.button(key="data_load_btn").click().run()
     assert not at.exception
-    assert len(at.error) == 1 and "not found" in at.error[0].value and "folder box" in at.error[0].value
+    msg = at.error[0].value
+    assert len(at.error) == 1 and "MNIST was not found and downloading is off" in msg
+    assert "upload them on the Data page" in msg and "--" not in msg  # the two fixes, no command-line flag
     assert at.text_input(key="data_dir_mnist").value == ""  # ...and the box to point at local files is right there
 
 
@@ -124,3 +128,61 @@ def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: p
     job = job_registry().get("reuse")
     wait_until(lambda: not job.alive, what="the two-step run")
     assert job.snapshot().status == "done", job.snapshot().error
+
+
+def _gray_png(value: int, side: int = 28) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (side, side), value).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_uploaded_greyscale_images_load_at_their_native_size_and_channels() -> None:
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    assert at.selectbox(key="data_image_size").value == "native" and at.selectbox(key="data_channels").value == "native"
+    at.file_uploader(key="data_upload_files").set_value(
+        [(f"digit{i}.png", _gray_png(20 * i), "image/png") for i in range(6)])
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.metric][:3] == ["6", "28 x 28", "grayscale (1)"]  # was 64 x 64 RGB
+    chosen = at.session_state["data_config"]
+    assert (chosen["image_size"], chosen["channels"]) == (28, 1)  # so the recipe on Train does not make it 64x64 RGB
+    at.switch_page("pages/2_Train.py").run()  # the choice is named by its files, not by its folder
+    lines = [c.value for c in at.caption] + [w.value for w in at.warning]  # the recipe's data set line
+    line = next((text for text in lines if "your upload" in text), f"no line names the upload: {lines}")
+    assert "your upload (digit0.png, digit1.png, digit2.png and 3 more), 28x28" in line and "/uploads/" not in line
+
+
+def test_an_empty_zip_upload_says_the_zip_has_no_images_and_names_it() -> None:
+    buf = io.BytesIO()
+    zipfile.ZipFile(buf, "w").close()
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.file_uploader(key="data_upload_files").set_value([("holiday.zip", buf.getvalue(), "application/zip")])
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and len(at.error) == 1
+    msg = at.error[0].value
+    assert "your upload (holiday.zip)" in msg and "the zip file has no images" in msg
+    assert "/uploads/" not in msg and "folder has no files" not in msg
+
+
+def test_uploaded_mnist_files_are_kept_in_the_data_folder_and_loaded() -> None:
+    from test_data import make_split
+
+    from gan_core.data.base import data_root
+
+    src = data_root().parent / "src"
+    make_split(src, "train", 12, gz=True)
+    at = data_page()
+    at.selectbox(key="data_name").set_value("mnist").run()
+    uploader = at.file_uploader(key="data_upload_mnist")
+    assert "train-images-idx3-ubyte.gz" in uploader.help
+    assert at.text_input(key="data_dir_mnist").placeholder == str(data_root() / "mnist")  # where it looks
+    uploader.set_value([(p.name, p.read_bytes(), "application/gzip") for p in sorted(src.iterdir())])
+    at.checkbox(key="data_download").uncheck()  # proof that nothing is downloaded
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.metric][:4] == ["12", "28 x 28", "grayscale (1)", "10"]
+    assert sorted(p.name for p in (data_root() / "mnist").iterdir()) == sorted(p.name for p in src.iterdir())
+    table = at.dataframe[0].value  # the data folder's table
+    assert table.to_dict("records") == [{"folder": "mnist", "holds": "MNIST, ready (training split)"}]

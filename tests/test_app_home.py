@@ -55,3 +55,23 @@ def test_quick_start_is_refused_while_another_run_trains() -> None:
     assert second_tab.title[0].value == "GAN Workbench"  # stayed on Home
     assert any("still training" in e.value for e in second_tab.error)
     assert [j for j in job_registry().jobs.values() if j.alive] == [first]
+
+
+def test_a_run_stopped_early_shows_its_last_grid_or_a_note_not_the_first_grey_one() -> None:
+    early = make_run("early-run", steps=500, stop_at=4, sample_every=200)
+    assert sorted(p.name for p in (early / "grids").iterdir()) == ["step-0000001.png", "step-0000004.png"]
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    captions = [c for img in at.image for c in img.captions]
+    assert captions == ["early-run — stopped, step 4/500"]  # the grid it stopped at, not the first step's
+    (early / "grids" / "step-0000004.png").unlink()  # as runs saved before the last grid was kept at stop
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.image and any("stopped at step 4/500, before its first samples" in m.value for m in at.markdown)
+
+
+def test_a_recent_run_card_opens_that_run_on_the_runs_page() -> None:
+    make_run("older-run", steps=5)
+    make_run("newer-run", steps=5)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.button(key="home_open_older-run").click().run()
+    assert not at.exception and at.title[0].value == "Runs"
+    assert at.selectbox(key="runs_selected").value == "older-run"  # not the newest, which Runs shows by default

@@ -33,6 +33,8 @@ def test_table_lists_runs_with_their_settings_and_results() -> None:
     assert (table.loc["run-b", "data set"], table.loc["run-b", "architecture"], table.loc["run-b", "loss"]) == (
         "shapes", "mlp", "hinge")
     assert math.isfinite(table.loc["run-a", "loss/D"]) and table.loc["run-a", "checkpoints"] >= 1
+    # An unscored run's quality is missing: the table shows a dash there, not "None".
+    assert table["quality"].isna().all() and at.dataframe[0].proto.placeholder == "—"
 
 
 def test_curves_overlay_and_timeline_with_gif() -> None:
@@ -62,8 +64,15 @@ def test_delete_needs_confirmation_and_removes_the_folder() -> None:
     make_run("kept", steps=5)
     at = runs_page()
     at.selectbox(key="runs_selected").set_value("doomed").run()
+    at.session_state["runs_tab"] = "Delete"  # the user opens the Delete tab
+    at.run()
     at.button(key="runs_delete_btn").click().run()
-    assert any("Tick the box" in w.value for w in at.warning) and folder.is_dir()
+    # The refusal is said in the Delete tab, beside the box it asks for, and that tab stays the open one
+    # (a message above the tabs made the browser reset them to the first tab).
+    assert at.session_state["runs_tab"] == "Delete" and folder.is_dir()
+    delete_tab = at.tabs[2]
+    assert any("Tick the box" in w.value for w in delete_tab.warning) and len(at.warning) == 1  # none above
+    assert delete_tab.checkbox(key="runs_delete_confirm").value is False
     at.checkbox(key="runs_delete_confirm").check().run()
     at.button(key="runs_delete_btn").click().run()
     assert not at.exception

@@ -71,7 +71,7 @@ def test_max_seconds_stops_and_saves(tmp_path) -> None:
 @pytest.mark.parametrize("argv,needle", [
     (["sample", "--checkpoint", "nowhere.pt", "--out", "x.png"], "No checkpoint"),
     (["sample", "--checkpoint", "nowhere.pt", "--out", "x.jpg"], ".png"),
-    (["train", "--dataset", "folder", "--arch", "mlp"], "data_dir"),
+    (["train", "--dataset", "folder", "--arch", "mlp"], "set --data-dir"),  # the CLI names its flag, the app its page
     (["train", "--dataset", "mnist", "--no-download", "--data-dir", "empty"], "mnist"),
     (["train", "--preset", "triangles-mlp", "--lr", "5"], "Learning rate must be from 1e-06 to 1 (got 5)"),
 ])

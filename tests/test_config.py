@@ -42,8 +42,9 @@ def test_unknown_keys_are_named() -> None:
 
 
 def test_folder_needs_a_data_dir_and_conditional_needs_labels() -> None:
-    with pytest.raises(ConfigError, match="data_dir"):
+    with pytest.raises(ConfigError, match="needs images: upload them or name a folder") as err:
         preset_config("folder-default")
+    assert "--data-dir" in err.value.for_cli() and "--" not in str(err.value)  # flags for the CLI only
     assert preset_config("folder-default", data_dir="/tmp/x").data.data_dir == "/tmp/x"
     cfg = preset_config("celeba-default", data_dir="/tmp/x")
     cfg.model.conditional = True

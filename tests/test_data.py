@@ -126,9 +126,14 @@ def test_missing_mnist_without_download_names_files_and_folders(
     monkeypatch.setattr(torchvision.datasets, "MNIST", never)
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="mnist", data_dir=str(tmp_path), download=False))
-    msg = str(err.value)
-    for part in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", str(tmp_path), "--data-dir", "download is off"):
+    msg = str(err.value)  # the app's words: what is missing and the two fixes, no command-line flags
+    for part in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", str(tmp_path), "downloading is off",
+                 str(data_root() / "mnist"), "upload them on the Data page"):
         assert part in msg
+    assert "--" not in msg
+    cli = err.value.for_cli()  # the command line's words name its flag instead
+    for part in ("train-images-idx3-ubyte", str(tmp_path), "--data-dir", "download is off"):
+        assert part in cli
 
 
 def test_download_failing_offline_is_a_data_error(_isolated_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,7 +149,43 @@ def test_download_failing_offline_is_a_data_error(_isolated_root: Path, monkeypa
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="fashion_mnist"))
     assert calls == [(str(_isolated_root), True)]
-    assert "download failed" in str(err.value) and "URLError" in str(err.value) and "--data-dir" in str(err.value)
+    msg = str(err.value)
+    assert msg.startswith("Fashion-MNIST could not be downloaded (no network connection?)")
+    assert str(_isolated_root / "fashion_mnist") in msg and "upload them on the Data page" in msg
+    for programmer_words in ("URLError", "no network>", "--data-dir", "Error"):
+        assert programmer_words not in msg
+    assert "the download failed: no network connection?" in err.value.for_cli() and "--data-dir" in err.value.for_cli()
+
+
+def test_torchvisions_download_error_becomes_plain_words(_isolated_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import torchvision.datasets
+
+    def offline(root: str, train: bool, download: bool) -> None:  # as torchvision reports a failed mirror loop
+        try:
+            raise URLError(socket.gaierror(-2, "Name or service not known"))
+        except URLError as exc:
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://x/, got:\n"
+                               "<urlopen error [Errno -2] Name or service not known>") from exc
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(DataError) as err:
+        load_dataset(DataConfig(name="mnist"))
+    msg = str(err.value)
+    assert "MNIST could not be downloaded (no network connection?)" in msg
+    assert "urlopen" not in msg and "RuntimeError" not in msg and "Errno" not in msg and "https" not in msg
+
+
+@pytest.mark.parametrize(("exc", "words"), [
+    (OSError(28, "No space left on device"), "the disk is full"),
+    (RuntimeError("File not found or corrupted."), "damaged"),
+    (ValueError("something odd"), "the download did not finish"),
+])
+def test_download_problems_in_plain_words(exc: Exception, words: str) -> None:
+    from gan_core.data.sources import download_problem
+
+    assert words in download_problem(exc)
 
 
 def test_download_success_is_used_and_noticed(_isolated_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,8 +215,8 @@ def _idx_bytes(magic: int, dims: list[int], body: bytes) -> bytes:
         (_idx_bytes(2051, [2, 28, 28], bytes(784)), "truncated"),
         (_idx_bytes(2051, [2, 32, 32], bytes(2 * 1024)), "32x32"),
         (_idx_bytes(2051, [2, 28, 28], bytes(2 * 784 + 5)), "after the last item"),
-        (b"\x1f\x8b" + b"garbage", "not a valid IDX"),
-        (gzip.compress(_idx_bytes(2051, [2, 28, 28], bytes(2 * 784)))[:-30], "not a valid IDX"),
+        (b"\x1f\x8b" + b"garbage", "compressed data is damaged or cut short"),
+        (gzip.compress(_idx_bytes(2051, [2, 28, 28], bytes(2 * 784)))[:-30], "compressed data is damaged or cut short"),
     ],
 )
 def test_bad_idx_files_name_the_file(tmp_path: Path, images: bytes, why: str) -> None:
@@ -184,6 +225,7 @@ def test_bad_idx_files_name_the_file(tmp_path: Path, images: bytes, why: str) ->
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="mnist", data_dir=str(tmp_path), download=False))
     assert why in str(err.value) and "train-images-idx3-ubyte" in str(err.value)
+    assert "Error" not in str(err.value)  # no exception class names (BadGzipFile, EOFError)
 
 
 def test_image_and_label_counts_must_match(tmp_path: Path) -> None:
@@ -261,7 +303,7 @@ def test_cifar10_wrong_contents_and_missing(tmp_path: Path, monkeypatch: pytest.
         raise OSError("Network is unreachable")
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
-    with pytest.raises(DataError, match="download failed: OSError.*data_batch_1"):
+    with pytest.raises(DataError, match="CIFAR-10 could not be downloaded.*data_batch_1.*cifar-10-python.tar.gz"):
         load_dataset(DataConfig(name="cifar10", download=True))
 
 
@@ -297,7 +339,8 @@ def test_celeba_layouts_crop_to_the_face(tmp_path: Path, layout: str) -> None:
 def test_celeba_missing_tells_how_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="celeba", data_dir=str(tmp_path)))
-    assert "img_align_celeba.zip" in str(err.value) and "--data-dir" in str(err.value)
+    assert "img_align_celeba.zip" in str(err.value) and "--" not in str(err.value)
+    assert "--data-dir" in err.value.for_cli()
 
 
 def test_conform_resizes_and_converts_channels(tmp_path: Path) -> None:
@@ -312,3 +355,10 @@ def test_conform_resizes_and_converts_channels(tmp_path: Path) -> None:
         DataConfig(name="cifar10", data_dir=str(tmp_path / "c"), download=False, channels=1, image_size=16)
     )
     assert c.images.shape == (2, 1, 16, 16) and c.images.is_contiguous()
+
+
+def test_native_sizes_round_to_the_nearest_supported_one_on_a_log_scale() -> None:
+    from gan_core.data.base import SUPPORTED_SIZES, nearest_size
+
+    assert [nearest_size(s) for s in SUPPORTED_SIZES] == list(SUPPORTED_SIZES)  # supported sizes stay
+    assert [nearest_size(s) for s in (1, 16, 30, 45, 46, 90, 91, 200, 5000)] == [28, 28, 32, 32, 64, 64, 128, 128, 128]

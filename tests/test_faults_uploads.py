@@ -17,7 +17,8 @@ from PIL import Image
 from gan_core.config import DataConfig
 from gan_core.data import folder as folder_mod
 from gan_core.data import load_dataset
-from gan_core.data.folder import decode_image, extract_zip, save_uploads, scan_images
+from gan_core.data.folder import decode_image, extract_zip, native_shape, save_uploads, scan_images
+from gan_core.data.uploads import upload_label, upload_names
 from gan_core.errors import DataError
 
 
@@ -122,7 +123,10 @@ def test_save_uploads_sanitizes_names_and_unpacks_zips(tmp_path: Path) -> None:
     got = save_uploads([("../../evil.png", png()), ("photos.zip", z.read_bytes()), ("evil.png", b"x")], dest)
     assert got == dest
     names = sorted(str(p.relative_to(dest)) for p in all_files(dest))
-    assert names == ["evil.png", "evil_1.png", "photos/a.png"]  # no ../b.png, no leftover zip
+    # no ../b.png, no leftover zip; the hidden names file keeps what the user chose, for messages
+    assert names == [".upload.json", "evil.png", "evil_1.png", "photos/a.png"]
+    assert upload_names(dest) == ["../../evil.png", "photos.zip", "evil.png"]
+    assert upload_label(dest) == "your upload (../../evil.png, photos.zip, evil.png)" and upload_label(tmp_path) is None
     assert not (tmp_path / "evil.png").exists() and not (tmp_path / "b.png").exists()
     d = load_dataset(DataConfig(name="folder", data_dir=str(got), image_size=16))
     assert d.images.shape == (2, 3, 16, 16) and "1 not an image" in d.notices[0]
@@ -189,8 +193,48 @@ def test_no_usable_image_is_a_data_error(tmp_path: Path) -> None:
         "No usable images" in str(err.value) and "Supported: png, jpg" in str(err.value) and "a.txt" in str(err.value)
     )
     (tmp_path / "a.txt").unlink()
-    with pytest.raises(DataError, match="has no files"):
+    with pytest.raises(DataError, match="the folder has no files"):
         load_dataset(DataConfig(name="folder", data_dir=str(tmp_path)))
+
+
+def test_an_empty_zip_says_so_and_messages_name_the_upload_not_its_folder(tmp_path: Path) -> None:
+    empty = make_zip(tmp_path / "holiday.zip", [])
+    with pytest.raises(DataError) as err:  # a zip chosen by path
+        load_dataset(DataConfig(name="folder", data_dir=str(empty)))
+    assert "the zip file has no images" in str(err.value) and "holiday.zip" in str(err.value)
+    assert "gan-workbench-zip-" not in str(err.value)  # no temporary folder
+    dest = tmp_path / "uploads" / "c50c964b21ba" / "0123456789abcdef"
+    save_uploads([("holiday.zip", empty.read_bytes())], dest)
+    with pytest.raises(DataError) as err:  # the same zip uploaded
+        load_dataset(DataConfig(name="folder", data_dir=str(dest)))
+    assert "your upload (holiday.zip)" in str(err.value) and "the zip file has no images" in str(err.value)
+    assert str(dest) not in str(err.value) and "c50c964b21ba" not in str(err.value)
+    with pytest.raises(DataError) as err:  # a broken zip uploaded: named as the user named it
+        save_uploads([("broken.zip", b"PK\x03\x04 not really")], tmp_path / "up2")
+    assert "broken.zip" in str(err.value) and ".part" not in str(err.value) and str(tmp_path) not in str(err.value)
+
+
+def test_native_keeps_the_images_size_and_greyscale(tmp_path: Path) -> None:
+    for i in range(5):  # 28 x 28 greyscale, as the finding's 200 PNGs
+        (tmp_path / f"g{i}.png").write_bytes(png(i * 40, (28, 28), "L"))
+    d = load_dataset(DataConfig(name="folder", data_dir=str(tmp_path)))  # image_size and channels None: native
+    assert d.images.shape == (5, 1, 28, 28) and d.notices == []
+    assert d.images[2].unique().tolist() == [80]  # pixels kept, not resampled
+    (tmp_path / "c.png").write_bytes(png((200, 10, 10), (28, 28)))  # one color image: the set is RGB
+    assert native_shape(sorted(tmp_path.iterdir()))[1] == 3
+    d = load_dataset(DataConfig(name="folder", data_dir=str(tmp_path), channels=1))  # an explicit choice wins
+    assert d.images.shape == (6, 1, 28, 28)
+
+
+def test_native_size_rounds_to_the_nearest_supported_size(tmp_path: Path) -> None:
+    for i in range(3):
+        (tmp_path / f"p{i}.png").write_bytes(png((9, 99, 199), (300, 200)))  # shorter side 200
+    assert native_shape(sorted(tmp_path.iterdir())) == (128, 3, 200)
+    d = load_dataset(DataConfig(name="folder", data_dir=str(tmp_path)))
+    assert d.images.shape == (3, 3, 128, 128)
+    assert "200 pixels" in d.notices[0] and "128 x 128" in d.notices[0]
+    d = load_dataset(DataConfig(name="folder", data_dir=str(tmp_path), image_size=32))
+    assert d.images.shape == (3, 3, 32, 32) and d.notices == []
 
 
 def _save(im: Image.Image, path: Path, **kw: object) -> Path:

@@ -58,3 +58,23 @@ def test_finished_job_reports_done_and_keeps_its_generator(tmp_path) -> None:
     snap = job.snapshot()
     assert snap.status == "done" and snap.step == 12 and not snap.active
     assert isinstance(job.generator(), Generator)
+
+
+def test_a_failed_download_leaves_its_sentence_not_the_downloading_line(tmp_path, monkeypatch) -> None:
+    from urllib.error import URLError
+
+    import torchvision.datasets
+
+    from gan_core.config import DataConfig
+
+    def offline(root: str, train: bool, download: bool) -> None:
+        raise URLError("no network")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    cfg = tiny_config()
+    cfg.data = DataConfig(name="mnist", image_size=16)
+    job = JobRegistry().start(cfg, tmp_path / "r")
+    assert _wait(lambda: not job.alive)
+    snap = job.snapshot()
+    assert snap.status == "failed" and snap.error.startswith("MNIST could not be downloaded")
+    assert snap.message == ""  # was "Downloading MNIST into ... (about 12 MB)"

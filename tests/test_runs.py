@@ -173,3 +173,12 @@ def test_the_cli_will_not_resume_into_a_folder_another_live_process_trains_in(tm
     err = capsys.readouterr().err
     assert f"error: Run 'shared-run' is training elsewhere ({socket.gethostname()}, pid {os.getppid()})" in err
     assert "Traceback" not in err and json.loads((run / META_FILE).read_text()) == meta
+
+
+def test_a_run_stopped_between_grids_keeps_the_grid_it_stopped_at() -> None:
+    from conftest import make_run
+
+    stopped = make_run("stopped-early", steps=100, stop_at=7, sample_every=50)
+    assert [grid_step(p) for p in RunInfo("s", stopped).grids] == [1, 7]  # not only step 1's untrained grid
+    done = make_run("done-run", steps=20, sample_every=10)
+    assert [grid_step(p) for p in RunInfo("d", done).grids] == [1, 10, 20]  # the last step's grid is not redrawn

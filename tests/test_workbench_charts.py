@@ -6,8 +6,17 @@ import math
 
 import pytest
 
-from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY, STEP
-from workbench.charts import curves_figure, ema_smooth, overlay_figure, quality_keys, series
+from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, KID, LOSS_D, LOSS_G, QUALITY, STEP
+from workbench.charts import (
+    curves_figure,
+    ema_smooth,
+    legend_below,
+    overlay_figure,
+    quality_figure,
+    quality_keys,
+    quality_readings,
+    series,
+)
 
 
 def test_smoothing_starts_at_the_first_value_not_at_zero() -> None:
@@ -54,3 +63,57 @@ def test_overlay_figure_names_each_run_and_metric() -> None:
     runs = {"a": [{STEP: 1, LOSS_D: 1.0}], "b": [{STEP: 1, LOSS_D: 2.0, LOSS_G: 3.0}]}
     fig = overlay_figure(runs, [LOSS_D, LOSS_G], 0.5)
     assert [t.name for t in fig.data] == ["a · loss/D", "b · loss/D", "b · loss/G"]
+
+
+SCORES = [{STEP: 100, QUALITY: 40.0, KID: 70.0, COVERAGE_RECOGNISABLE: 0.2, COVERAGE_CLASSES: 4.0},
+          {STEP: 150, LOSS_D: 1.0},
+          {STEP: 200, QUALITY: 30.0, KID: 50.0, COVERAGE_RECOGNISABLE: 0.5, COVERAGE_CLASSES: 7.0}]
+
+
+def test_quality_scores_get_their_own_panels_and_axes_with_their_direction() -> None:
+    fig = quality_figure(SCORES, [COVERAGE_RECOGNISABLE, QUALITY, KID, COVERAGE_CLASSES])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["quality (FD): ↓ lower is better", "KID: ↓ lower is better",
+                      "recognisable: ↑ higher is better", "classes drawn: ↑ higher is better"]
+    axes = [t.yaxis for t in fig.data]
+    assert len(set(axes)) == 4  # KID (70) cannot flatten quality (40): no two scores share an axis
+    assert [list(t.y) for t in fig.data][:2] == [[40.0, 30.0], [70.0, 50.0]]
+    assert not fig.layout.showlegend  # the panel titles name the curves: no legend to cover anything
+    pct_axis = fig.layout[axes[2].replace("y", "yaxis")]
+    assert pct_axis.tickformat == ".0%" and list(pct_axis.range) == [0, 1.05]  # shares on their whole scale
+    assert len(quality_figure(SCORES, [QUALITY]).data) == 1
+
+
+def test_readings_show_the_latest_score_and_its_change() -> None:
+    got = {r.key: r for r in quality_readings(SCORES, [KID, QUALITY, COVERAGE_RECOGNISABLE, COVERAGE_CLASSES])}
+    assert (got[QUALITY].value, got[QUALITY].delta, got[QUALITY].lower_is_better) == ("30", "-10", True)
+    assert (got[KID].value, got[KID].delta) == ("50", "-20")
+    assert (got[COVERAGE_RECOGNISABLE].value, got[COVERAGE_RECOGNISABLE].delta) == ("50%", "+30 pp")
+    assert (got[COVERAGE_CLASSES].value, got[COVERAGE_CLASSES].delta, got[COVERAGE_CLASSES].lower_is_better) == (
+        "7", "+3", False)
+    assert (got[QUALITY].delta_color, got[COVERAGE_CLASSES].delta_color) == ("inverse", "normal")  # better = green
+    same = quality_readings([*SCORES, {STEP: 300, QUALITY: 30.0, COVERAGE_RECOGNISABLE: 0.501}],
+                            [QUALITY, COVERAGE_RECOGNISABLE])
+    assert [(r.delta, r.changed, r.delta_color) for r in same] == [("±0", False, "off"), ("±0 pp", False, "off")]
+    first = quality_readings(SCORES[:1], [QUALITY])
+    assert len(first) == 1 and first[0].delta is None  # one score: no change to show
+    assert [r.key for r in quality_readings(SCORES, [COVERAGE_CLASSES, KID])] == [KID, COVERAGE_CLASSES]
+
+
+def test_legends_sit_below_the_plot_not_over_the_title() -> None:
+    history = [{STEP: s, LOSS_D: 1.0, LOSS_G: 2.0} for s in range(1, 5)]
+    for fig in (curves_figure(history, [LOSS_D, LOSS_G], 0.0, "Losses"), overlay_figure({"a": history}, [LOSS_D])):
+        assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top" and fig.layout.legend.orientation == "h"
+    # Lower on a short chart (in fractions of its plot area): the same gap in pixels under the "step" title.
+    assert legend_below(280)["y"] < legend_below(600)["y"] < 0
+
+
+def test_comparison_colors_differ_per_run_and_dashes_per_curve() -> None:
+    history = [{STEP: s, LOSS_D: 1.0, LOSS_G: 2.0} for s in range(1, 5)]
+    names = ["shapes-default-20261130-101500", "mnist-default-20261130-101501", "c", "d"]
+    fig = overlay_figure({n: history for n in names}, [LOSS_D, LOSS_G])
+    colors = {t.name: t.line.color for t in fig.data}
+    assert len({colors[f"{n} · {LOSS_D}"] for n in names}) == 4  # one distinct hue per run
+    assert all(colors[f"{n} · {LOSS_D}"] == colors[f"{n} · {LOSS_G}"] for n in names)
+    assert {t.line.dash for t in fig.data} == {"solid", "dash"}
+    assert f"{names[0]} · {LOSS_D}" in colors  # the whole run name, not cut

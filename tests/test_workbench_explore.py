@@ -103,3 +103,26 @@ def test_without_onnx_the_download_is_a_sentence(explored: ExploreSource, monkey
     monkeypatch.setitem(sys.modules, "onnx", None)
     assert onnx_download(explored, "explored") == onnx_missing()
     assert onnx_missing().startswith("ONNX export needs the onnx package")
+
+
+@pytest.mark.parametrize("steps", [3, 16])
+def test_the_interpolation_gif_has_the_strips_frames(explored: ExploreSource, steps: int) -> None:
+    import numpy as np
+
+    from workbench.explore import interpolation
+
+    strip_png, gif = interpolation(explored, explored.key, 1, 2, "slerp", steps, 0.0, None)
+    side = 16  # make_run trains tiny_config: 16 x 16 images
+    with Image.open(io.BytesIO(strip_png)) as strip, Image.open(io.BytesIO(gif)) as anim:
+        f = strip.height // (side + 4)  # the strip: one row of `steps` images, 2 px padding, enlarged f times
+        cells = np.asarray(strip.convert("RGB"))[2 * f::f, 2 * f::f][:side]  # back to 1 px per pixel
+        frames = []
+        for i in range(anim.n_frames):
+            anim.seek(i)
+            frame = np.asarray(anim.convert("RGB"))
+            k = frame.shape[0] // side
+            frames.append(frame[::k, ::k].astype(int))
+    assert len(frames) == steps  # was 2 * steps - 2 (there and back)
+    for i in (0, steps - 1):  # the GIF starts and ends where the strip does
+        cell = cells[:, i * (side + 2): i * (side + 2) + side].astype(int)
+        assert np.abs(frames[i] - cell).mean() < 8  # GIF palette rounding only

@@ -23,6 +23,7 @@ from workbench.live import (
     chart,
     grid_png,
     has_grid,
+    readings,
     recognition_line,
     speed_line,
     status_line,
@@ -75,7 +76,10 @@ def test_the_train_page_charts_add_quality_once_the_run_is_scored() -> None:
     snap.history.append({STEP: 20, QUALITY: 1.5})
     charts = train_charts(snap, 0.0)
     assert list(charts) == ["losses", "probs", "quality"]
-    assert [t.name for t in charts["quality"].data] == [QUALITY]
+    assert [t.name for t in charts["quality"].data] == ["quality (FD)"]  # its plain name, in its own panel
+    assert [(r.key, r.value, r.delta) for r in readings(snap)] == [(QUALITY, "1.5", None)]
+    snap.history.append({STEP: 30, QUALITY: 1.25})
+    assert [(r.value, r.delta) for r in readings(snap)] == [("1.25", "-0.25")]
     assert [t.name for t in charts["losses"].data] == [LOSS_D, LOSS_G]
 
 

@@ -1,17 +1,61 @@
-"""Plotly figures of metric curves, with EMA smoothing: one run's metrics, or several runs overlaid."""
+"""Plotly figures of metric curves, with EMA smoothing: one run's metrics, quality scores in their own panels, or
+several runs overlaid; and the latest quality scores as numbers with their change."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
 
-from gan_core.metric_names import GRAD_KEYS, LOSS_KEYS, PROB_KEYS, QUALITY, QUALITY_PREFIXES, STEP
+from gan_core.metric_names import (
+    COVERAGE_CLASSES,
+    COVERAGE_CONFIDENCE,
+    COVERAGE_KL,
+    COVERAGE_RECOGNISABLE,
+    GRAD_KEYS,
+    KID,
+    LOSS_KEYS,
+    LOWER_IS_BETTER,
+    PROB_KEYS,
+    QUALITY,
+    QUALITY_PREFIXES,
+    STEP,
+)
 
 # The curves the Runs page offers to overlay, and the ones it starts with.
 CURVE_CHOICES = (*LOSS_KEYS, *PROB_KEYS, *GRAD_KEYS, QUALITY)
 DEFAULT_CURVES = LOSS_KEYS
+# Plain names of the quality scores (the metric names are stable keys, not words for the page).
+SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix (KL)",
+                COVERAGE_RECOGNISABLE: "recognisable", COVERAGE_CLASSES: "classes drawn",
+                COVERAGE_CONFIDENCE: "confidence"}
+PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE)  # shares in [0, 1], shown as percentages
+# Run colors of the comparison chart: ten clearly different hues (Streamlit's theme would draw shades of one blue).
+RUN_COLORS = qualitative.D3
+METRIC_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")  # one dash per curve of a run
+# The legend goes under the plot: above it, it covered the title and sat under the toolbar. Plotly places it in
+# fractions of the plot area's height, so the gap that clears the tick labels and the "step" title is about
+# LEGEND_GAP_PX over the plot's height (the figure's height less about PLOT_MARGIN_PX of title, axis and legend).
+LEGEND_GAP_PX, PLOT_MARGIN_PX = 55, 110
+
+
+def legend_below(height: int) -> dict:
+    """Layout of a horizontal legend under the x axis title of a figure `height` pixels tall."""
+    return dict(orientation="h", yanchor="top", y=-LEGEND_GAP_PX / max(height - PLOT_MARGIN_PX, 80), x=0,
+                xanchor="left")
+
+
+def direction(key: str) -> str:
+    """'lower is better' or 'higher is better' for a quality-score name."""
+    return "lower is better" if key in LOWER_IS_BETTER else "higher is better"
+
+
+def score_label(key: str) -> str:
+    return SCORE_LABELS.get(key, key)
 
 
 def ema_smooth(values: Sequence[float], smoothing: float) -> list[float]:
@@ -68,20 +112,91 @@ def curves_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], s
     return _layout(fig, title, height)
 
 
+def quality_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], smoothing: float = 0.0,
+                   row_height: int = 170) -> go.Figure:
+    """One small panel per quality score, each with its own y axis and its direction in its title.
+
+    On one axis the KID (around 70 at first) flattened every other line, and coverage (higher is better) shared
+    the axis with the distances (lower is better). Scores better when lower come first.
+    """
+    drawn = [k for k in sorted(keys, key=lambda k: k not in LOWER_IS_BETTER) if series(history, k)[0]]
+    cols = 1 if len(drawn) <= 1 else 2
+    rows = max(1, -(-len(drawn) // cols))
+    titles = [f"{score_label(k)}: {'↓' if k in LOWER_IS_BETTER else '↑'} {direction(k)}" for k in drawn]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or None, vertical_spacing=0.6 / rows,
+                        horizontal_spacing=0.12)
+    for i, key in enumerate(drawn):
+        xs, ys = series(history, key)
+        cell = dict(row=i // cols + 1, col=i % cols + 1)
+        color = "#D62728" if key in LOWER_IS_BETTER else "#2CA02C"  # the same color for the same direction
+        fig.add_trace(go.Scatter(x=xs, y=ema_smooth(ys, smoothing), mode="lines+markers", name=score_label(key),
+                                 line=dict(color=color), marker=dict(size=4), showlegend=False), **cell)
+        if key in PERCENT_SCORES:  # shares: the whole 0-100% scale (a flat 99.98% drew four "100%" ticks)
+            fig.update_yaxes(tickformat=".0%", range=[0, 1.05], **cell)
+        elif key == COVERAGE_CLASSES:
+            fig.update_yaxes(rangemode="tozero", **cell)
+    fig.update_layout(height=rows * row_height + 40, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+    fig.update_annotations(font_size=12)  # the panel titles fit a half-page column
+    return fig
+
+
+@dataclass
+class Reading:
+    """A quality score's latest value and its change since the previous score, as text for st.metric."""
+
+    key: str
+    label: str
+    value: str
+    delta: str | None  # None for the first score
+    lower_is_better: bool
+    changed: bool = True  # False when the change rounds to nothing (st.metric then greys the arrow)
+
+    @property
+    def delta_color(self) -> str:
+        """st.metric's delta_color: green when the score got better, whichever way better is; grey for no change."""
+        return "off" if not self.changed else "inverse" if self.lower_is_better else "normal"
+
+
+def _format_score(key: str, value: float, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    if key in PERCENT_SCORES:
+        return f"{value * 100:{sign}.0f} pp" if signed else f"{value:.0%}"
+    if key == COVERAGE_CLASSES:
+        return f"{value:{sign}.0f}"
+    return f"{value:{sign}.3g}"
+
+
+def quality_readings(history: Sequence[Mapping[str, float]], keys: Sequence[str]) -> list[Reading]:
+    """The latest value of each score in keys with its change since the score before, lower-is-better first."""
+    out = []
+    for key in sorted(keys, key=lambda k: k not in LOWER_IS_BETTER):
+        _, ys = series(history, key)
+        if not ys:
+            continue
+        delta = _format_score(key, ys[-1] - ys[-2], signed=True) if len(ys) > 1 else None
+        changed = delta is not None and any(c in "123456789" for c in delta.split(" ")[0])
+        if delta is not None and not changed:  # "+0" / "-0 pp" read as a change: say there is none
+            delta = "±0" + (" pp" if key in PERCENT_SCORES else "")
+        out.append(Reading(key, score_label(key), _format_score(key, ys[-1]), delta, key in LOWER_IS_BETTER, changed))
+    return out
+
+
 def overlay_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequence[str],
                    smoothing: float = 0.0, height: int = 360) -> go.Figure:
-    """Several runs' curves on one chart: one line per (run, metric)."""
+    """Several runs' curves on one chart: one color per run, one dash per metric, the full names in the legend."""
     fig = go.Figure()
-    for run, history in histories.items():
-        for key in keys:
+    for i, (run, history) in enumerate(histories.items()):
+        for j, key in enumerate(keys):
             xs, ys = series(history, key)
             if xs:
-                fig.add_trace(go.Scatter(x=xs, y=ema_smooth(ys, smoothing), mode="lines", name=f"{run} · {key}"))
+                fig.add_trace(go.Scatter(
+                    x=xs, y=ema_smooth(ys, smoothing), mode="lines", name=f"{run} · {key}", legendgroup=run,
+                    line=dict(color=RUN_COLORS[i % len(RUN_COLORS)], dash=METRIC_DASHES[j % len(METRIC_DASHES)])))
     return _layout(fig, "", height)
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    # With a title, the top margin holds it above the legend row (at 40 px they overlapped).
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=70 if title else 10, b=10),
-                      xaxis_title="step", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    # The title keeps the top; the legend goes below the x axis, where neither the title nor the toolbar is.
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 30, b=10),
+                      xaxis_title="step", legend=legend_below(height))
     return fig

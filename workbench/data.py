@@ -17,7 +17,12 @@ from PIL import Image
 
 from gan_core.config import DataConfig
 from gan_core.data import DATASETS, ImageData, data_root, load_dataset
+from gan_core.data.base import SUPPORTED_SIZES as SUPPORTED_SIZES  # re-exported for the Data page
 from gan_core.data.folder import save_uploads
+from gan_core.data.local import INSTALLABLE, DataFolder, data_folders, install_files
+from gan_core.data.local import expected_files as expected_files  # re-exported for the Data page
+from gan_core.data.local import install_folder as install_folder  # re-exported for the Data page
+from gan_core.data.uploads import upload_label
 from gan_core.images import grid_image, upscale
 from workbench import prefs
 from workbench.session import default
@@ -41,7 +46,7 @@ def dataset_summary(cfg: DataConfig | None) -> str:
     if cfg.name == "shapes":
         parts.append(f"{cfg.shapes_mode}, {cfg.num_samples:,} images")
     if cfg.data_dir:
-        parts.append(f"from {cfg.data_dir}")
+        parts.append(f"from {upload_label(cfg.data_dir) or cfg.data_dir}")  # an upload by its files, not its folder
     if cfg.image_size:
         parts.append(f"{cfg.image_size}x{cfg.image_size}")
     return ", ".join(parts)
@@ -104,17 +109,38 @@ def config_key(cfg: DataConfig | None) -> str:
 
 
 def load_choice(cfg: DataConfig, uploads: Sequence[Any], progress: Callable[[float, str], None]) -> None:
-    """Save uploads (they win over a typed folder), validate, load into the store, and make cfg the session's choice.
+    """Save uploads, validate, load into the store, and make cfg the session's choice.
 
-    Raises UserError with the fix when the data cannot be loaded; the choice is then left as it was.
+    Uploaded images (the folder set) win over a typed folder; uploaded MNIST/Fashion-MNIST/CIFAR-10 files go where
+    their loader looks (install_folder). Raises UserError with the fix when the data cannot be loaded; the choice
+    is then left as it was.
     """
-    if uploads:
+    if uploads and cfg.name in INSTALLABLE:
+        install_files(cfg.name, [(f.name, f.getvalue()) for f in uploads])
+    elif uploads:
         cfg.data_dir = str(save_uploaded(uploads))
     cfg.validate()
     store = data_store()
-    if store.get(cfg) is None:
-        store.put(cfg, load_dataset(cfg, progress))
+    loaded = store.get(cfg)
+    if loaded is None:
+        loaded = load_dataset(cfg, progress)
+    if cfg.name == "folder":
+        # "Native" becomes the images' own size and channels in the choice, so Train keeps them too (a recipe
+        # fills only the fields the choice leaves unset).
+        c, h, _ = loaded.shape
+        cfg = dataclasses.replace(cfg, image_size=cfg.image_size or h, channels=cfg.channels or c)
+    store.put(cfg, loaded)
     choose_data(cfg)
+
+
+def installable(name: str) -> bool:
+    """Whether the set's own files can be uploaded (MNIST, Fashion-MNIST, CIFAR-10)."""
+    return name in INSTALLABLE
+
+
+def found_folders() -> list[DataFolder]:
+    """The folders under the data root and what each holds, for the Data page."""
+    return data_folders()
 
 
 def save_uploaded(files: Sequence[Any]) -> Path:

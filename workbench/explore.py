@@ -23,6 +23,7 @@ from workbench.jobs import job_registry
 from workbench.runs import runs
 
 PCA_K = 8  # PCA directions offered as sliders
+GIF_FRAME_MS = 250  # per frame of the interpolation GIF: 16 frames loop in 4 seconds
 LIVE_KEY = "explore_live"  # session key of this session's copy of the generator training now
 
 
@@ -197,9 +198,9 @@ def interpolation(_source: ExploreSource, source_key: str, seed_a: int, seed_b: 
     path = (slerp if mode == "slerp" else lerp)(a, b, steps)
     images = render(_source, path, label, seed_a)
     strip = grid_image(images, nrow=steps)
+    # The GIF shows exactly the strip's images, one frame each (a way back doubled them: 30 frames for 16).
     frames = [upscale(tensor_image(im), 256) for im in images]
-    frames += frames[-2:0:-1]  # there and back, so the loop has no jump
-    return png_bytes(upscale(strip, 96)), gif_bytes(frames, 120)
+    return png_bytes(upscale(strip, 96)), gif_bytes(frames, GIF_FRAME_MS)
 
 
 # ---- ONNX download ---------------------------------------------------------------------------------------------------

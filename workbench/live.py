@@ -15,7 +15,7 @@ from gan_core.job import JobSnapshot
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
 from gan_core.timefmt import format_seconds
 from gan_core.watch import LOST_STATUS
-from workbench.charts import curves_figure, quality_keys
+from workbench.charts import Reading, curves_figure, quality_figure, quality_keys, quality_readings
 
 RECOGNITION_NOUNS = {"mnist": "digits", "shapes": "shapes", "fashion_mnist": "kinds of clothing"}
 MAX_POINTS = 400  # history entries drawn at most; longer runs are thinned evenly (the last entry always kept)
@@ -69,13 +69,21 @@ def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
               "probs": chart(snap, PROB_KEYS, smoothing, "D(x) and D(G(z))")}
     quality = quality_curves(snap)
     if quality:
-        charts["quality"] = chart(snap, quality, smoothing, "Quality (lower is better) and coverage")
+        # Unsmoothed: each score already averages many samples, and smoothing would hide the newest one.
+        charts["quality"] = _memo(("quality", snap.run_name, len(snap.history)), lambda: quality_figure(
+            thin([h for h in snap.history if any(k in h for k in quality)]), quality))
     return charts
 
 
 def has_grid(snap: JobSnapshot) -> bool:
     """Whether there is a grid to show: the job's samples, or a saved grid of a run watched through its folder."""
     return snap.grid is not None or snap.grid_file is not None
+
+
+def readings(snap: JobSnapshot) -> list[Reading]:
+    """The latest quality scores with their change, for st.metric: once per history length."""
+    return _memo(("readings", snap.run_name, len(snap.history)),
+                 lambda: quality_readings(snap.history, quality_curves(snap)))
 
 
 def grid_png(snap: JobSnapshot, min_side: int = 384) -> bytes:

@@ -25,6 +25,7 @@ from workbench.jobs import live_job
 MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # the Resume tab's "train up to" bound: the steps' own domain
 # Number formats of the table's metric columns (st.dataframe's column_config).
 TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY)}
+MISSING = "—"  # how the table shows a value a run does not have (an unscored run's quality), instead of "None"
 
 
 def runs() -> list[RunInfo]:
@@ -127,6 +128,31 @@ def remove_run(name: str) -> None:
         raise UserError(f"Run '{name}' is training: stop it on the Train page before deleting it.")
     check_not_written_elsewhere(name, read_meta(run_path(name)))
     delete_run(name)
+
+
+# ---- Home's cards ---------------------------------------------------------------------------------------------------
+OPEN_KEY = "runs_open"  # session key: the run a Home card asked the Runs page to show
+
+
+def card_grid(run: RunInfo) -> Path | None:
+    """The grid a run's card shows: its newest, unless that is only the first step's (untrained noise, a grey
+    blur) of a run that trained further and ended without a later grid (runs saved before grids were kept at stop)."""
+    grids = run.grids
+    if not grids:
+        return None
+    if grid_step(grids[-1]) == 1 and int(run.meta.get("step") or 0) > 1:
+        return None
+    return grids[-1]
+
+
+def open_in_runs(name: str) -> None:
+    """Ask the Runs page to show run `name` on its next run (a Home card's button)."""
+    st.session_state[OPEN_KEY] = name
+
+
+def take_opened() -> str | None:
+    """The run a card asked for, once (then forgotten), or None."""
+    return st.session_state.pop(OPEN_KEY, None)
 
 
 # ---- the sample timeline -------------------------------------------------------------------------------------------

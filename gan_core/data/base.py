@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ import torch
 import torch.nn.functional as F
 
 DATA_ENV = "GAN_WORKBENCH_DATA"
+# Image sides every architecture builds (28 = 7 x 2^2, the others 4 x 2^k); "native" sizes round to one of these.
+SUPPORTED_SIZES = (28, 32, 64, 128)
 
 # progress(fraction in [0, 1], message) — long loads (downloads, folder scans) report through this.
 Progress = Callable[[float, str], None]
@@ -73,6 +76,11 @@ def conform(images: torch.Tensor, size: int | None, channels: int | None) -> tor
             chunks.append(y.round().clamp(0, 255).to(torch.uint8))
         images = torch.cat(chunks)
     return images.contiguous()
+
+
+def nearest_size(side: int) -> int:
+    """The supported size nearest to side on a log scale (halving and doubling are equally far); ties go up."""
+    return min(SUPPORTED_SIZES, key=lambda s: (abs(math.log(s / max(side, 1))), -s))
 
 
 def data_root() -> Path:

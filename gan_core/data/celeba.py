@@ -41,9 +41,11 @@ def load_celeba(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
     source = find_celeba(cfg.data_dir)
     if source is None:
         where = cfg.data_dir or str(data_root())
+        get = "download img_align_celeba.zip (CelebA's site or a Kaggle mirror)"
         raise DataError(
-            f"No CelebA images found in {where}: download img_align_celeba.zip (CelebA's site or a Kaggle mirror) "
-            "and set --data-dir (or the Data page's folder box) to the zip or to the folder it unpacks to."
+            f"No CelebA images found in {where}: {get} and put it (or the folder it unpacks to) in {data_root()}, "
+            "or name its folder on the Data page.",
+            cli=f"No CelebA images found in {where}: {get} and set --data-dir to the zip or to the folder it unpacks to.",
         )
     images, notices = read_image_source(
         source, cfg.image_size or DEFAULT_SIZE, cfg.channels or 3, limit=cfg.max_images,

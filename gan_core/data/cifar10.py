@@ -12,10 +12,11 @@ import torch
 
 from ..config import DataConfig
 from ..errors import DataError
-from .base import ImageData, Progress
+from .base import ImageData, Progress, data_root
 from .sources import DownloadFailed, download, format_dirs, missing_error, search_dirs, split_notice
 
 FOLDER = "cifar-10-batches-py"
+ARCHIVE = "cifar-10-python.tar.gz"  # the official archive: FOLDER/data_batch_1..5, test_batch, batches.meta
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_BATCH = "test_batch"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -80,7 +81,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             "replace it with the original file from the CIFAR-10 python archive."
         ) from exc
     except Exception as exc:  # UnpicklingError, EOFError, ValueError, MemoryError...: all "not a usable batch"
-        raise DataError(f"{path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc}): replace it with the original file.") from exc
+        raise DataError(f"{path} is not a readable CIFAR-10 batch (it is damaged, cut short or another kind of file): "
+                        "replace it with the original file.") from exc
     if not isinstance(batch, dict):
         raise DataError(f"{path} does not hold a CIFAR-10 batch (a dict): replace it with the original file.")
     batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
@@ -114,9 +116,10 @@ def load_cifar10(cfg: DataConfig, progress: Progress | None = None) -> ImageData
     notices: list[str] = []
     found = find_batches(dirs)
     if found is None:
-        expected = f"{FOLDER}/data_batch_1 ... data_batch_5 (or test_batch)"
+        files = f"the data_batch_1 ... data_batch_5 files of {ARCHIVE}"
+        folder = data_root() / FOLDER
         if not cfg.download:
-            raise missing_error("CIFAR-10", expected, dirs, "download is off")
+            raise missing_error("CIFAR-10", files, folder, cfg, dirs, None)
 
         def fetch(root: Path) -> object:
             import torchvision.datasets as tvd  # imported here: slow, and only the download needs it
@@ -126,7 +129,7 @@ def load_cifar10(cfg: DataConfig, progress: Progress | None = None) -> ImageData
         try:
             root = download("CIFAR-10", fetch, progress, "about 170 MB")
         except DownloadFailed as exc:
-            raise missing_error("CIFAR-10", expected, dirs, f"the download failed: {exc}") from exc
+            raise missing_error("CIFAR-10", files, folder, cfg, dirs, str(exc)) from exc
         dirs = [root / FOLDER]
         found = find_batches(dirs)
         if found is None:

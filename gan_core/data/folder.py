@@ -17,14 +17,16 @@ from PIL import Image, UnidentifiedImageError
 
 from ..config import DataConfig
 from ..errors import DataError
-from .base import ImageData, Progress
-from .uploads import MAX_ZIP_ENTRIES, ZipReport, extract_zip, save_uploads
+from .base import ImageData, Progress, nearest_size
+from .uploads import MAX_ZIP_ENTRIES, ZipReport, extract_zip, save_uploads, upload_label, upload_names
 
 # Pillow format ids; the file's content picks the decoder, never its name, so a TIFF called x.png is refused.
 FORMATS = ["PNG", "JPEG", "WEBP", "BMP", "GIF"]
 SUPPORTED_TEXT = "png, jpg, webp, bmp, gif"
 MAX_PIXELS = 64_000_000  # larger images are refused before decoding (decompression bombs)
-DEFAULT_SIZE = 64
+DEFAULT_SIZE = 64  # when no image can tell its own size (and CelebA's default)
+GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}  # one band (+ alpha): greyscale
+NATIVE_SAMPLE = 256  # files whose headers decide the native shape of a folder
 
 # Magic bytes of formats people often have, so a refusal can name the format instead of "not an image".
 _SIGNATURES = [
@@ -194,16 +196,40 @@ def zip_notices(report: ZipReport) -> list[str]:
     return [f"Refused {len(report.refused)} unsafe zip entries: {shown}{more}."]
 
 
+def native_shape(files: list[Path]) -> tuple[int, int, int | None]:
+    """(size, channels, side) of the images: side is their median shorter side (None: no image), size that side
+    rounded to a supported size (base.nearest_size), channels 1 when every image is greyscale, else 3.
+    Reads headers only, of at most NATIVE_SAMPLE files."""
+    sides, gray = [], True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a header read decodes nothing
+        for file in files[:: max(1, len(files) // NATIVE_SAMPLE)]:
+            try:
+                with Image.open(file, formats=FORMATS) as im:
+                    sides.append(min(im.size))
+                    gray = gray and im.mode in GRAY_MODES
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+                continue  # not an image: the scan reports it
+    if not sides:
+        return DEFAULT_SIZE, 3, None
+    side = int(np.median(sides))
+    return nearest_size(side), 1 if gray else 3, side
+
+
 def read_image_source(
     path: str | Path,
-    size: int,
-    channels: int,
+    size: int | None,
+    channels: int | None,
     *,
     limit: int | None = None,
     progress: Progress | None = None,
     max_entries: int = MAX_ZIP_ENTRIES,
 ) -> tuple[torch.Tensor, list[str]]:
-    """Images from a folder or a .zip (unpacked safely into a temporary folder) plus notices for the user."""
+    """Images from a folder or a .zip (unpacked safely into a temporary folder) plus notices for the user.
+
+    size or channels None: the images' own (native_shape). Messages name an upload by its files (upload_label),
+    a zip by its name, never a temporary folder.
+    """
     source = Path(path).expanduser()
     if not source.exists():
         raise DataError(f"{source} does not exist: choose an existing folder of images or a .zip file.")
@@ -214,21 +240,31 @@ def read_image_source(
             if progress is not None:
                 progress(0.0, f"Unpacking {source.name}")
             report = extract_zip(source, tmp, max_entries=max_entries)
-            try:
-                images, notices = read_image_source(tmp, size, channels, limit=limit, progress=progress)
-            except DataError as exc:
-                raise DataError(str(exc).replace(tmp, str(source))) from exc
-            # Name the zip, not the temporary folder, in messages.
-            return images, zip_notices(report) + [n.replace(tmp, str(source)) for n in notices]
-    images, skipped = scan_images(source, size, channels, limit=limit, progress=progress)
+            images, notices = _read_folder(Path(tmp), str(source), True, size, channels, limit, progress)
+            return images, zip_notices(report) + notices
+    names = upload_names(source)
+    only_zips = bool(names) and all(n.lower().endswith(".zip") for n in names)
+    return _read_folder(source, upload_label(source) or str(source), only_zips, size, channels, limit, progress)
+
+
+def _read_folder(folder: Path, shown: str, from_zip: bool, size: int | None, channels: int | None,
+                 limit: int | None, progress: Progress | None) -> tuple[torch.Tensor, list[str]]:
+    notices = []
+    if size is None or channels is None:
+        native_size, native_channels, side = native_shape(list_files(folder))
+        if size is None and side is not None and side != native_size:
+            notices.append(f"The images are {side} pixels on their shorter side: loaded at {native_size} x "
+                           f"{native_size}, the nearest size the models support.")
+        size, channels = size or native_size, channels or native_channels
+    images, skipped = scan_images(folder, size, channels, limit=limit, progress=progress)
     total = len(images) + len(skipped)
     if len(images) == 0:
         if not skipped:
-            detail = "the folder has no files"
+            detail = "the zip file has no images" if from_zip else "the folder has no files"
         else:
             detail = skip_summary(skipped, total) + " (" + "; ".join(f"{n}: {r}" for n, r in skipped[:5]) + ")"
-        raise DataError(f"No usable images in {source}: {detail}. Supported: {SUPPORTED_TEXT}; add such images or choose another folder.")
-    notices = []
+        raise DataError(f"No usable images in {shown}: {detail}. Supported: {SUPPORTED_TEXT}; add such images or "
+                        "choose another folder.")
     if skipped:
         notices.append(skip_summary(skipped, total) + ".")
         notices.extend(f"Skipped {name}: {reason}" for name, reason in skipped)
@@ -236,14 +272,14 @@ def read_image_source(
 
 
 def load_folder(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
-    """Every usable image in cfg.data_dir (folder, recursive, or .zip), square, cfg.image_size or 64, RGB by default."""
+    """Every usable image in cfg.data_dir (folder, recursive, or .zip), square; size and channels None: native."""
     if not cfg.data_dir:
-        raise DataError("The 'folder' data set needs a folder or .zip: set --data-dir or use the Data page's folder box.")
-    images, notices = read_image_source(
-        cfg.data_dir, cfg.image_size or DEFAULT_SIZE, cfg.channels or 3, limit=cfg.max_images, progress=progress
-    )
+        raise DataError("The 'folder' data set needs images: upload them or name a folder or .zip on the Data page.",
+                        cli="The 'folder' data set needs a folder or .zip: set --data-dir.")
+    images, notices = read_image_source(cfg.data_dir, cfg.image_size, cfg.channels, limit=cfg.max_images,
+                                        progress=progress)
     return ImageData(images, None, None, "folder", notices)
 
 
 __all__ = ["FORMATS", "MAX_PIXELS", "ZipReport", "decode_image", "extract_zip", "load_folder", "read_image_source",
-           "save_uploads", "scan_images", "skip_summary"]
+           "native_shape", "save_uploads", "scan_images", "skip_summary"]

@@ -13,7 +13,7 @@ import torch
 
 from ..config import DataConfig
 from ..errors import DataError
-from .base import ImageData, Progress
+from .base import ImageData, Progress, data_root
 from .sources import DownloadFailed, download, format_dirs, missing_error, search_dirs, split_notice
 
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
@@ -99,7 +99,9 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
             # Read one byte more than needed so that trailing garbage is noticed, never more than that.
             body = f.read(expected + 1)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; a cut gzip stream raises EOFError
-        raise _bad(path, f"{type(exc).__name__}: {exc}") from exc
+        # Plain words: the exception's name and text (BadGzipFile, "Compressed file ended...") mean nothing to users.
+        raise _bad(path, "the file cannot be read" if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile)
+                   else "its compressed data is damaged or cut short") from exc
     if len(body) < expected:
         raise _bad(path, f"it holds {len(body):,} bytes of data, the header promises {expected:,}; the file is truncated")
     if len(body) > expected:
@@ -129,9 +131,10 @@ def _load(spec: _Set, cfg: DataConfig, progress: Progress | None) -> ImageData:
     if found is None:
         found, split = find_split(dirs, "test"), "test"
     if found is None:
-        expected = "{}[.gz] and {}[.gz] (or the t10k-* test pair)".format(*SPLIT_FILES["train"])
+        files = "{}.gz and {}.gz (or the t10k-* test pair)".format(*SPLIT_FILES["train"])
+        folder = data_root() / spec.subdirs[-1]
         if not cfg.download:
-            raise missing_error(spec.title, expected, dirs, "download is off")
+            raise missing_error(spec.title, files, folder, cfg, dirs, None)
 
         def fetch(root: Path) -> object:
             import torchvision.datasets as tvd  # imported here: slow, and only the download needs it
@@ -141,7 +144,7 @@ def _load(spec: _Set, cfg: DataConfig, progress: Progress | None) -> ImageData:
         try:
             root = download(spec.title, fetch, progress, "about 12 MB")
         except DownloadFailed as exc:
-            raise missing_error(spec.title, expected, dirs, f"the download failed: {exc}") from exc
+            raise missing_error(spec.title, files, folder, cfg, dirs, str(exc)) from exc
         dirs = [root / spec.subdirs[0]]
         found, split = find_split(dirs, "train"), "train"
         if found is None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.error import URLError
 
 from ..config import DataConfig
 from ..errors import DataError
@@ -16,7 +19,8 @@ def user_dir(cfg: DataConfig) -> Path | None:
         return None
     path = Path(cfg.data_dir).expanduser()
     if not path.exists():
-        raise DataError(f"The data folder {path} does not exist: check the path given to --data-dir (or the Data page's folder box).")
+        raise DataError(f"The folder {path} does not exist: check its name, or leave the folder box empty.",
+                        cli=f"The data folder {path} does not exist: check the path given to --data-dir.")
     return path
 
 
@@ -63,18 +67,44 @@ def download(title: str, fetch: Callable[[Path], object], progress: Progress | N
         root.mkdir(parents=True, exist_ok=True)
         fetch(root)
     except Exception as exc:  # URLError, OSError, RuntimeError (bad checksum), ValueError, ...: all "no download"
-        raise DownloadFailed(f"{type(exc).__name__}: {exc}") from exc
+        raise DownloadFailed(download_problem(exc)) from exc
     return root
 
 
 class DownloadFailed(Exception):
-    """Internal: the download did not work; the loader turns this into a DataError with the fix."""
+    """Internal: the download did not work (the message is download_problem's plain phrase)."""
 
 
-def missing_error(title: str, expected: str, dirs: Sequence[Path], why_no_download: str) -> DataError:
-    """The DataError for 'no local files and no download': names the files, the folders and the fix."""
+def download_problem(exc: BaseException) -> str:
+    """Why a download failed, in plain words; the exception's own text (urllib's, torchvision's) is for logs."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in chain:  # torchvision wraps urllib's error in a RuntimeError
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) for e in chain):
+        return "the disk is full"
+    text = " ".join(str(e) for e in chain)
+    network = (URLError, ConnectionError, TimeoutError, socket.gaierror, socket.timeout)
+    if any(isinstance(e, network) for e in chain) or "urlopen error" in text or "Error downloading" in text:
+        return "no network connection?"
+    if "corrupted" in text or "checksum" in text.lower() or "MD5" in text:
+        return "the downloaded file was damaged; try again later"
+    return "the download did not finish"
+
+
+def missing_error(title: str, files: str, folder: Path, cfg: DataConfig, dirs: Sequence[Path],
+                  problem: str | None) -> DataError:
+    """The DataError for 'no local files and no download': what is missing and the two ways to get it.
+
+    files: the file names in words; folder: the plain folder under the data root the loader looks in;
+    problem: download_problem's phrase, or None when downloading is off.
+    """
+    where = f" in {Path(cfg.data_dir).expanduser()}" if cfg.data_dir else ""
+    why = f"could not be downloaded ({problem})" if problem else f"was not found{where} and downloading is off"
     return DataError(
-        f"{title} files not found ({why_no_download}): expected {expected} in one of "
-        f"{format_dirs(dirs)}. Put these files in a folder and pass it with --data-dir "
-        f"(or the Data page's folder box)."
+        f"{title} {why}. To use it, put {files} in the folder {folder}, or upload them on the Data page.",
+        cli=f"{title} files not found ({f'the download failed: {problem}' if problem else 'download is off'}): "
+            f"expected {files} in one of {format_dirs(dirs)}. Put these files in {folder} or pass their folder "
+            f"with --data-dir.",
     )

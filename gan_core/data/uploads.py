@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import DataError
+from ..fileio import write_atomic
 
 MAX_ZIP_BYTES = 2 * 1024**3
 MAX_ZIP_ENTRIES = 20_000
@@ -181,14 +183,19 @@ def _unique(folder: Path, name: str) -> Path:
     return target
 
 
+UPLOAD_NAMES = ".upload.json"  # in an upload's folder: the original file names, so messages can name them
+
+
 def save_uploads(files: list[tuple[str, bytes]], dest_dir: str | Path) -> Path:
     """Write uploaded (name, bytes) pairs into dest_dir and unpack uploaded .zip files there; return the folder.
 
     Names are reduced to sanitized base names, so an upload called "../../x.png" lands as dest_dir/x.png.
-    Zips go into a sub-folder named after the zip, through extract_zip's limits.
+    Zips go into a sub-folder named after the zip, through extract_zip's limits. The original names are kept in
+    UPLOAD_NAMES (a dotfile: the image scan skips it), so messages name the upload, not this folder.
     """
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
+    write_atomic(dest / UPLOAD_NAMES, json.dumps({"names": [name for name, _ in files]}).encode())
     for name, data in files:
         base = safe_name(name)
         if base.lower().endswith(".zip"):
@@ -196,8 +203,28 @@ def save_uploads(files: list[tuple[str, bytes]], dest_dir: str | Path) -> Path:
             archive.write_bytes(data)
             try:
                 extract_zip(archive, _unique(dest, Path(base).stem or "upload"))
+            except DataError as exc:  # name the zip the user chose, not its hidden copy
+                raise DataError(str(exc).replace(str(archive), name)) from exc
             finally:
                 archive.unlink(missing_ok=True)
         else:
             _unique(dest, base).write_bytes(data)
     return dest
+
+
+def upload_names(folder: str | Path) -> list[str] | None:
+    """The original file names of an upload saved by save_uploads, or None for any other folder."""
+    try:
+        names = json.loads((Path(folder) / UPLOAD_NAMES).read_text()).get("names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def upload_label(folder: str | Path) -> str | None:
+    """How messages name an uploaded folder: 'your upload (a.png, b.png and 3 more)'; None when not an upload."""
+    names = upload_names(folder)
+    if names is None:
+        return None
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"your upload ({shown})"

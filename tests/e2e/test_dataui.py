@@ -1,0 +1,98 @@
+"""What only a browser shows on the Data and Runs pages: the offline message, a native-size upload, and a refused
+Delete that keeps its tab open (a message above the tabs used to reset them to the first one)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main
+from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
+from PIL import Image, ImageDraw
+from streamlit_server import StreamlitServer
+
+pytestmark = NEEDS_BROWSER
+
+
+def digit_png(i: int) -> bytes:
+    """A 28 x 28 greyscale PNG: a white digit on black, like MNIST's."""
+    im = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(im).text((9, 7), str(i % 10), fill=255)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def choose(page, label: str, option: str) -> None:
+    main(page).get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_offline_message_and_native_upload(server: StreamlitServer, chromium, shots) -> None:
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(server.url + "/")
+        go_to(page, "Data")
+        # MNIST with download on and no network (the test machine has none): the plain-words message.
+        choose(page, "Data set", "MNIST digits")
+        main(page).get_by_role("button", name="Load and preview").click()
+        error = main(page).locator('[data-testid="stAlertContentError"]')
+        error.wait_for()
+        text = error.inner_text()
+        assert text.startswith("MNIST could not be downloaded (no network connection?)"), text
+        assert "upload them on the Data page" in text and re.search(r"in the folder \S+/mnist", text), text
+        for words in ("urlopen", "Errno", "RuntimeError", "--data-dir", "http"):
+            assert words not in text, text
+        assert "Downloading MNIST" not in main(page).inner_text()  # no loading line left under the failure
+        error.scroll_into_view_if_needed()
+        shots(page, "data-offline")
+
+        # 60 greyscale 28 x 28 PNGs (zipped) at "native" size and channels: 28 x 28 greyscale, not 64 x 64 RGB.
+        choose(page, "Data set", "Your own images")
+        # One .zip, not 60 files: the uploader lists many files a page at a time, and one upload is one wait.
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            for i in range(60):
+                zf.writestr(f"digits/digit{i:03d}.png", digit_png(i))
+        files = [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}]
+        main(page).locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
+        main(page).get_by_text("digits.zip").wait_for()
+        main(page).get_by_role("button", name="Load and preview").click()
+        main(page).get_by_text("The first real images").wait_for()
+        metrics = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert metrics[:3] == ["60", "28 x 28", "grayscale (1)"], metrics
+        assert_no_errors(page, "Data")
+        main(page).get_by_role("heading", name="Chosen data set").evaluate("e => e.scrollIntoView({block: 'start'})")
+        shots(page, "data-native-upload")
+    finally:
+        page.close()
+
+
+def test_a_refused_delete_keeps_the_delete_tab_open(server: StreamlitServer, chromium, shots,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import make_run
+
+    monkeypatch.setenv("GAN_WORKBENCH_CHECKPOINTS", server.env["GAN_WORKBENCH_CHECKPOINTS"])
+    make_run("kept-run", steps=10)
+    make_run("doomed-run", steps=10)
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(server.url + "/")
+        go_to(page, "Runs")
+        delete_tab = main(page).get_by_role("tab", name="Delete")
+        delete_tab.click()
+        main(page).get_by_role("button", name="Delete run").click()  # without ticking the box
+        main(page).get_by_text("Tick the box confirming that 'doomed-run' should be deleted").wait_for()
+        assert delete_tab.get_attribute("aria-selected") == "true"  # still on the Delete tab...
+        box = main(page).get_by_text("Yes, delete 'doomed-run' with all its checkpoints and samples")
+        box.wait_for(state="visible")  # ...with the box it asks for in sight
+        box.scroll_into_view_if_needed()
+        shots(page, "runs-delete-refused")
+        assert_no_errors(page, "Runs")
+    finally:
+        page.close()
+    assert "Traceback" not in server.log(), server.log()[-3000:]
