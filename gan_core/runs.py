@@ -173,6 +173,7 @@ class RunWriter:
             "dataset": cfg.data.name, "arch": cfg.model.arch, "loss": cfg.train.loss,
             "image_shape": list(trainer.image_shape), "step": trainer.step_count, "total_steps": trainer.total_steps,
             "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(),
+            "world_size": trainer.world.size, "global_batch": trainer.global_batch,  # torchrun: processes, images/step
             "last": {k: last[k] for k in STEP_METRICS if k in last},
             "quality": {k: v for k, v in quality.items() if k != STEP},
             "alerts": [a["message"] for a in trainer.alerts[-5:]],
