@@ -175,7 +175,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     say(f"Loading data set '{cfg.data.name}'...")
     with TaskProgress() if main else contextlib.nullcontext() as progress:
         trainer = Trainer(cfg, progress=progress, world=world)
-    for notice in trainer.data.notices:
+    for notice in [*trainer.data.notices, *([trainer.batches.notice] if trainer.batches.notice else [])]:
         say(f"notice: {notice}")
     if state is not None:
         trainer.load_state_dict(state)

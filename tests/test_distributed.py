@@ -17,14 +17,18 @@ from conftest import REPO, tiny_config
 from torch import nn
 
 from gan_core import distributed
+from gan_core.batches import Batches
 from gan_core.checkpoints import latest_valid_checkpoint
 from gan_core.cli import build_parser, config_from_args, main
+from gan_core.data import ImageData, load_dataset
 from gan_core.distributed import World, peer_failure, sync_batchnorm
-from gan_core.errors import TrainingError
+from gan_core.errors import DataError, TrainingError
 from gan_core.latent import load_generator
 from gan_core.metric_names import LOSS_D, LOSS_G
 from gan_core.models import build_models
 from gan_core.runs import GRID_DIR, META_FILE
+from gan_core.runtime import Runtime
+from gan_core.streaming import LIMIT_ENV
 from gan_core.trainer import Trainer
 
 LAUNCH_TIMEOUT = 240  # seconds for one torchrun job: two Python start-ups and a few seconds of training on 2 cores
@@ -55,6 +59,14 @@ def test_rank_seeds_and_shards() -> None:
     assert World(1, 4).seed(7, step=100) != World(1, 4).seed(7)  # a resumed rank does not replay its first batches
     shards = [list(range(10))[World(rank, 4).shard] for rank in range(4)]
     assert sorted(i for s in shards for i in s) == list(range(10)) and all(s for s in shards)
+
+
+def test_more_processes_than_images_is_a_user_error() -> None:
+    cfg = tiny_config(steps=2)
+    data = load_dataset(cfg.data)
+    tiny = ImageData(data.images[:2], None, name="two")
+    with pytest.raises(DataError, match="fewer than the processes"):
+        Batches(tiny, Runtime.for_run(cfg), torch.Generator(), 8, False, World(3, 4).shard)
 
 
 def test_sync_batchnorm_on_cuda_only_and_checkpoint_format_kept() -> None:
@@ -104,8 +116,8 @@ def _torchrun_cmd(args: list[str]) -> list[str]:
             "train", *args]
 
 
-def _torchrun(root: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_torchrun_cmd(args), cwd=REPO, env=_env(root), capture_output=True, text=True,
+def _torchrun(root: Path, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_torchrun_cmd(args), cwd=REPO, env=_env(root) | env, capture_output=True, text=True,
                           timeout=LAUNCH_TIMEOUT)
 
 
@@ -190,13 +202,15 @@ def test_torchrun_checkpoint_resumes_in_one_process(launched: tuple, tmp_path: P
     assert (meta["status"], meta["step"], meta["world_size"], meta["global_batch"]) == ("done", STEPS + 10, 1, 16)
 
 
-def test_one_process_checkpoint_resumes_under_torchrun(tmp_path: Path) -> None:
+def test_one_process_checkpoint_resumes_under_torchrun_streaming(tmp_path: Path) -> None:
+    """1 -> 2 processes, and each rank's shard (3.7 MiB) over a 1 MiB device limit: batches stream from host memory."""
     run = tmp_path / "run"
     args = [*TINY, *RECIPES["wgan-gp"], "--batch-size", str(PER_RANK_BATCH)]
     assert main(["train", *args, "--steps", "10", "--out", str(run)]) == 0
-    result = _torchrun(tmp_path, ["--resume", str(run), "--steps", "20"])
+    result = _torchrun(tmp_path, ["--resume", str(run), "--steps", "20"], **{LIMIT_ENV: "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Resumed from step 10" in result.stderr and "now 2, global batch 32" in result.stderr
+    assert "stream from host memory" in result.stderr
     meta = _meta(run)
     assert (meta["status"], meta["step"], meta["world_size"]) == ("done", 20, 2)
     history = latest_valid_checkpoint(run)[1]["history"]
