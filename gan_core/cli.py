@@ -203,11 +203,14 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         # Under torchrun a Ctrl-C reaches each worker twice (the terminal's, then torchrun's): never abort there.
         if stop.is_set() and signum == signal.SIGINT and not world.distributed:
             raise KeyboardInterrupt
-        if not stop.is_set():
-            again = "" if world.distributed else " (Ctrl-C again to abort without saving)"
-            print(f"\n{where}{signal.Signals(signum).name}: stopping all processes after this step and saving a "
-                  f"checkpoint{again}...", file=sys.stderr)
+        if stop.is_set():
+            return
         stop.set()
+        if world.distributed:
+            print(f"\n{where}{signal.Signals(signum).name}: stopping all processes at the next log step and saving a "
+                  "checkpoint...", file=sys.stderr)
+        else:
+            print("\nStopping: saving a checkpoint (Ctrl-C again to abort without saving)...", file=sys.stderr)
 
     handled = (signal.SIGINT, signal.SIGTERM)
     old = ({s: signal.signal(s, on_signal) for s in handled}

@@ -21,7 +21,7 @@ TIMEOUT_ENV = "GAN_WORKBENCH_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600.0
 LAUNCH_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")  # what torchrun sets for every worker
 
-# What the ranks agree on after every step (the largest code wins): go on, max_seconds reached, stop requested.
+# What the ranks agree on at each log interval (the largest code wins): go on, max_seconds reached, stop requested.
 GO, TIME_UP, STOP = 0, 1, 2
 
 

@@ -73,7 +73,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
         self.alerts: list[dict[str, Any]] = []
         self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
-        self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_)
+        self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
         if not self.world.is_main:
             self.callbacks: list[Callback] = []
         else:
@@ -169,7 +169,9 @@ class Trainer:
         self.step_metrics.start_clock(self.step_count)
         while self.step_count < total:
             code = STOP if should_stop() else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
-            code = self.world.agree(code, self.device)  # under torchrun: a stop on any rank stops all at this step
+            if self.world.distributed:  # a stop on any rank stops all, at the same step: the ranks agree on it at
+                # each log interval's start, where the flush has just synced with the host anyway
+                code = self.world.agree(code, self.device) if self.step_metrics.count == 0 else GO
             if code != GO:
                 self.flush_metrics()
                 return "stopped" if code == STOP else "time"
