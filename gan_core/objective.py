@@ -55,7 +55,10 @@ class Objective:
         self.g_forward = runtime.compiled(G)
         # Double backward through a compiled critic is unreliable: with the gradient penalty D stays eager.
         self.d_forward = D if self.uses_gp else runtime.compiled(D)
-        self.g_sync, self.d_sync = synced if synced is not None else (self.g_forward, self.d_forward)
+        self.g_sync, self.d_sync = self.g_forward, self.d_forward
+        if synced is not None:  # the DDP wrappers, compiled where the bare modules are
+            self.g_sync = runtime.compiled(synced[0])
+            self.d_sync = synced[1] if self.uses_gp else runtime.compiled(synced[1])
         # Without batch statistics in D real and fake go through D as one batch: the same result, half the calls.
         self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
         # WGAN-GP's critic steps see detached fakes; the other losses keep the last D phase's fakes for the G phase,

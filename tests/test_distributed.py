@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,6 +102,35 @@ def test_errors_name_the_rank(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: rank 1 of 2: ") and "--out" in err and "Traceback" not in err
     assert not torch.distributed.is_initialized()
+
+
+def _train_two_ranks(rank: int, port: int) -> None:
+    """One of two gloo ranks (torch.multiprocessing.spawn): train a BatchNorm DCGAN (two D calls per D phase) and a
+    WGAN-GP critic (the penalty's double backward), n_critic 2; rank 0 checks both ranks hold the same weights."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE="2")
+    torch.set_num_threads(1)
+    world = distributed.setup("cpu")
+    try:
+        for loss in ("bce", "wgan-gp"):
+            trainer = Trainer(tiny_config("dcgan", loss, steps=6, n_critic=2, amp=False), callbacks=[], world=world)
+            trainer.run()
+            # Sums of every parameter of G and D: equal on both ranks only if every gradient was averaged.
+            sums = torch.stack([torch.cat([p.detach().flatten() for p in m.parameters()]).double().sum()
+                                for m in (trainer.G, trainer.D)])
+            both = [torch.zeros_like(sums) for _ in range(2)]
+            torch.distributed.all_gather(both, sums)
+            assert torch.equal(both[0], both[1]), (loss, both)
+            assert trainer.batches.images.shape[0] == 64  # its half of the 128 images
+    finally:
+        distributed.teardown()
+
+
+def test_ranks_keep_identical_weights_under_ddp() -> None:
+    with socket.socket() as s:  # a free port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.multiprocessing.spawn(_train_two_ranks, args=(port,), nprocs=2, join=True)
 
 
 # ---- real launches ---------------------------------------------------------------------------------------------------
