@@ -49,8 +49,8 @@ class World:
         return f"{self.size} processes ({self.backend})" if self.distributed else ""
 
     def seed(self, seed: int, step: int = 0) -> int:
-        """The seed of this rank's random stream: rank 0 keeps the run's seed (so its fixed noise and batches are a
-        single-process run's), the others get their own, also different for each step a run resumes at."""
+        """The seed of this rank's random stream: rank 0 keeps the run's seed (so its fixed noise is a single-process
+        run's), the others get their own, also different for each step a run resumes at."""
         if self.rank == 0:
             return seed
         return ((seed * 1_000_003 + self.rank) * 1_000_003 + step) % 2**63
