@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -199,8 +200,12 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
     where = rank_prefix()
 
+    owner = os.getpid()
+
     def on_signal(signum: int, frame: Any) -> None:
-        # Under torchrun a Ctrl-C reaches each worker twice (the terminal's, then torchrun's): never abort there.
+        if os.getpid() != owner:  # a DataLoader worker forked from here (streamed data): this process decides
+            return
+        # Under torchrun never abort: torchrun sends its own signals to every process (and its DataLoader workers).
         if stop.is_set() and signum == signal.SIGINT and not world.distributed:
             raise KeyboardInterrupt
         if stop.is_set():
