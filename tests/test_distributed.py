@@ -205,7 +205,7 @@ def test_torchrun_checkpoint_loads_and_samples_in_one_process(launched: tuple) -
 
 def test_torchrun_losses_match_one_process_with_the_global_batch(launched: tuple) -> None:
     """Same seed and global batch in one process: the same initial weights and fixed noise, other batches and noise;
-    the averaged losses logged every 10 steps stay within 10% (+0.05) of the single process's (measured: within 1%)."""
+    the averaged losses logged every 10 steps stay within 10% (+0.05) of the single process's (measured: 1.5%)."""
     recipe, run, result = launched
     assert result.returncode == 0, result.stderr[-3000:]
     ddp = _losses(latest_valid_checkpoint(run)[1]["history"])
