@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +29,9 @@ from .errors import CheckpointError, ConfigError, UserError, disk_error
 from .limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain, check_memory, sampling_bytes
 from .presets import PRESETS, default_preset_for, preset_config
 from .progress import TaskProgress, TrainProgress
+
+if TYPE_CHECKING:
+    from .distributed import World
 
 
 class UsageError(UserError):
@@ -96,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="steps between quality scores (0 = off)")
     for flag in ("compile", "channels-last"):
         tr.add_argument(f"--{flag}", action="store_true", help=f"CUDA only: {flag.replace('-', ' ')}")
+    tr.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=None,
+                    help="under torchrun on CUDA: BatchNorm statistics over all processes' batches (default on)")
     tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                     help="bf16 mixed precision where it is faster: CUDA with bf16; CPUs where a start-up probe "
                          "measures it faster (default on; --no-amp: fp32)")
@@ -143,6 +150,7 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
         t.epochs = a.epochs
     t.compile, t.channels_last = a.compile or t.compile, a.channels_last or t.channels_last
     t.amp = t.amp if a.amp is None else a.amp
+    t.sync_bn = t.sync_bn if a.sync_bn is None else a.sync_bn
     return cfg.validate()
 
 
@@ -190,11 +198,10 @@ def resolve_checkpoint(path: str) -> Path:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from .callbacks import QualityScore, find
-    from .checkpoints import clean_temp_files, load_checkpoint
-    from .metrics import QualityScorer
-    from .runs import RunWriter, checkpoint_root, new_run_name
-    from .trainer import Trainer
+    """Train (or resume) one run; under torchrun every process runs this and rank 0 alone writes and prints."""
+    from . import distributed
+    from .checkpoints import load_checkpoint
+    from .runs import checkpoint_root, new_run_name
 
     state = None
     if a.resume:
@@ -202,45 +209,87 @@ def cmd_train(a: argparse.Namespace) -> int:
         state = load_checkpoint(ckpt)
         cfg = RunConfig.from_dict(state["config"])
         refuse_resume_conflicts(a, cfg, ckpt.parent.name)
-        _apply(cfg.train, steps=a.steps, max_seconds=a.max_seconds, device=a.device)
+        _apply(cfg.train, steps=a.steps, max_seconds=a.max_seconds, device=a.device, sync_bn=a.sync_bn)
         if a.data_dir:
             cfg.data.data_dir = a.data_dir
         out = Path(a.out) if a.out else ckpt.parent
     else:
         cfg = config_from_args(a)
+        if a.out is None and distributed.env_world_size() > 1:  # each rank would pick its own timestamped name
+            raise UserError("Under torchrun give the run folder: --out checkpoints/NAME (the same on every node).")
         out = Path(a.out) if a.out else checkpoint_root() / new_run_name(cfg)
-    if out.parent.is_dir():
+    world = distributed.setup(cfg.train.device)
+    try:
+        return _train(cfg, state, out, world)
+    finally:
+        distributed.teardown()
+
+
+def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World) -> int:
+    """The training of cmd_train in this process (rank `world.rank`): progress, saves and signals on rank 0."""
+    from .callbacks import QualityScore, find
+    from .checkpoints import clean_temp_files
+    from .distributed import peer_failure, rank_prefix
+    from .metrics import QualityScorer
+    from .runs import RunWriter
+    from .trainer import Trainer
+
+    main = world.is_main
+    say = (lambda text: print(text, file=sys.stderr)) if main else (lambda text: None)
+    if main and out.parent.is_dir():
         clean_temp_files(out.parent)
-    print(f"Loading data set '{cfg.data.name}'...", file=sys.stderr)
-    with TaskProgress() as progress:
-        trainer = Trainer(cfg, progress=progress)
-    for notice in trainer.data.notices:
-        print(f"notice: {notice}", file=sys.stderr)
+    say(f"Loading data set '{cfg.data.name}'...")
+    with TaskProgress() if main else contextlib.nullcontext() as progress:
+        trainer = Trainer(cfg, progress=progress, world=world)
+    for notice in [*trainer.data.notices, *([trainer.batches.notice] if trainer.batches.notice else [])]:
+        say(f"notice: {notice}")
     if state is not None:
         trainer.load_state_dict(state)
-        print(f"Resumed from step {trainer.step_count}.", file=sys.stderr)
-    print(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}", file=sys.stderr)
+        say(f"Resumed from step {trainer.step_count}.")
+        saved = int(state.get("world_size", 1))
+        if saved != world.size:
+            say(f"notice: the checkpoint was trained by {saved} process(es), global batch {trainer.batch_size * saved};"
+                f" now {world.size}, global batch {trainer.global_batch} (the batch per process and the learning rates"
+                " are kept).")
+    say(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}")
     scoring = find(trainer.callbacks, QualityScore)
     if scoring is not None and scoring.every:
         with TaskProgress() as progress:  # real statistics (and a coverage classifier) now, not under the step bar
             scoring.scorer = QualityScorer(trainer.data, scoring.cache_dir, progress=progress)
-    writer = RunWriter(out)
-    writer.start(trainer)
+    writer = RunWriter(out) if main else None
+    if writer is not None:
+        writer.start(trainer)
     stop = threading.Event()
-    bar = TrainProgress(trainer.total_steps, trainer.step_count)
-    bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
+    bar = TrainProgress(trainer.total_steps, trainer.step_count) if main else None
+    if bar is not None:
+        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
+    where = rank_prefix()
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        if stop.is_set():
+    owner = os.getpid()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:  # a DataLoader worker forked from here (streamed data): this process decides
+            return
+        # Under torchrun never abort: torchrun sends its own signals to every process (and its DataLoader workers).
+        if stop.is_set() and signum == signal.SIGINT and not world.distributed:
             raise KeyboardInterrupt
+        if stop.is_set():
+            return
         stop.set()
-        print("\nStopping: saving a checkpoint (Ctrl-C again to abort without saving)...", file=sys.stderr)
+        if world.distributed:
+            print(f"\n{where}{signal.Signals(signum).name}: stopping all processes at the next log step and saving a "
+                  "checkpoint...", file=sys.stderr)
+        else:
+            print("\nStopping: saving a checkpoint (Ctrl-C again to abort without saving)...", file=sys.stderr)
 
-    old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    handled = (signal.SIGINT, signal.SIGTERM)
+    old = ({s: signal.signal(s, on_signal) for s in handled}
+           if threading.current_thread() is threading.main_thread() else {})
     seen_alerts = len(trainer.alerts)
 
     def on_step(t: Trainer, events: set[str]) -> None:
         nonlocal seen_alerts
+        assert writer is not None and bar is not None
         writer.on_step(t, events)
         if events & {"log", "quality"}:
             bar.update(t.step_count, t.total_steps, t.train_seconds, t.history)
@@ -249,16 +298,26 @@ def cmd_train(a: argparse.Namespace) -> int:
         seen_alerts = len(t.alerts)
 
     try:
-        reason = trainer.run(stop.is_set, on_step)
-        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
-    except UserError as e:
-        writer.finish(trainer, "failed", str(e))
-        raise
+        reason = trainer.run(stop.is_set, on_step if main else None)
+        if bar is not None:
+            bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
+    except (UserError, RuntimeError) as e:
+        failure = e if isinstance(e, UserError) else peer_failure(e, world)
+        if failure is None:
+            raise
+        if writer is not None:
+            writer.finish(trainer, "failed", f"{where}{failure}")
+        if failure is e:
+            raise
+        raise failure from e
     finally:
-        bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+        if bar is not None:
+            bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
+        for s, handler in old.items():
+            signal.signal(s, handler)
     status = "stopped" if reason == "stopped" else "done"
+    if writer is None:
+        return 0
     writer.finish(trainer, status)
     print(f"{status}: step {trainer.step_count}/{trainer.total_steps} in {trainer.train_seconds:.1f}s; "
           f"checkpoint {writer.last_checkpoint}", file=sys.stderr)
@@ -352,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         user = e if isinstance(e, UserError) else disk_error(e)
         if user is None:
             raise
-        print(f"error: {user.for_cli()}", file=sys.stderr)
+        from .distributed import rank_prefix  # under torchrun: which rank failed
+
+        print(f"error: {rank_prefix()}{user.for_cli()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\naborted.", file=sys.stderr)

@@ -88,6 +88,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile G and D (CUDA)
     amp: bool = True  # bf16 mixed precision where it is faster (CUDA with bf16; CPUs: device.fast_bf16)
     channels_last: bool = False  # NHWC memory format (CUDA)
+    sync_bn: bool = True  # under torchrun on CUDA: BatchNorm statistics over all processes' batches (SyncBatchNorm)
 
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSS_NAMES)

@@ -36,10 +36,15 @@ class Objective:
     parameters only. g_phase: G's loss through D, backward into G's parameters only. Each phase replaces its model's
     gradients. What shapes the losses lives here, and the trainer does not change for it: the gradient penalty, the
     AC-GAN class loss (in both phases' loss/D and loss/G), and the augmentation of everything D sees.
+
+    Under DDP `synced` holds G and D wrapped in DistributedDataParallel. Each backward that needs a model's
+    gradients averaged goes through exactly one call of its wrapper (DDP allows one forward per backward); other
+    calls (BatchNorm's separate real batch, the gradient penalty, D in the G phase) use the bare module, whose
+    parameters are the same tensors, so their gradients join the one averaged backward.
     """
 
     def __init__(self, G: Generator, D: Discriminator, train: TrainConfig, runtime: Runtime, noise: Noise,
-                 rng: torch.Generator | None = None) -> None:
+                 rng: torch.Generator | None = None, synced: tuple[nn.Module, nn.Module] | None = None) -> None:
         self.G, self.D = G, D
         self.loss = train.loss
         self.real_label, self.fake_label = train.real_label, train.fake_label
@@ -50,6 +55,10 @@ class Objective:
         self.g_forward = runtime.compiled(G)
         # Double backward through a compiled critic is unreliable: with the gradient penalty D stays eager.
         self.d_forward = D if self.uses_gp else runtime.compiled(D)
+        self.g_sync, self.d_sync = self.g_forward, self.d_forward
+        if synced is not None:  # the DDP wrappers, compiled where the bare modules are
+            self.g_sync = runtime.compiled(synced[0])
+            self.d_sync = synced[1] if self.uses_gp else runtime.compiled(synced[1])
         # Without batch statistics in D real and fake go through D as one batch: the same result, half the calls.
         self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
         # WGAN-GP's critic steps see detached fakes; the other losses keep the last D phase's fakes for the G phase,
@@ -63,13 +72,16 @@ class Objective:
         assert rng is not None or not self.policy, "augmentation draws from the run's random stream"
         self.rng = rng
 
-    def _d(self, images: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D on augmented images (when a policy is set): (N logits, N x K class logits or None)."""
+    def _d(self, images: torch.Tensor, labels: torch.Tensor | None, synced: bool = False
+           ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D on augmented images (when a policy is set): (N logits, N x K class logits or None); synced: through
+        the DDP wrapper (the one call of a D phase whose backward averages D's gradients)."""
+        forward = self.d_sync if synced else self.d_forward
         if self.policy:
             images = augment(images, self.policy, self.rng)
         if not self.class_weight:
-            return self.d_forward(images, labels), None
-        return self.d_forward(images, labels, with_classes=True)
+            return forward(images, labels), None
+        return forward(images, labels, with_classes=True)
 
     def _class_loss(self, class_logits: torch.Tensor | None, labels: torch.Tensor | None) -> torch.Tensor | float:
         if class_logits is None:
@@ -87,18 +99,18 @@ class Objective:
         z, fake_labels = self.noise(b)  # B x latent, B
         with self.runtime.autocast():
             if keep_fakes and self.reuse_fakes:
-                fake = self.g_forward(z, fake_labels)  # B x C x H x W, with G's graph
+                fake = self.g_sync(z, fake_labels)  # B x C x H x W, with G's graph for the G phase's backward
             else:
                 with torch.no_grad():
                     fake = self.g_forward(z, fake_labels)
             if self.joint_d:  # one D call on 2B images: B real then B fake
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
-                both, classes = self._d(torch.cat([real, fake.detach()]), labels)  # 2B logits, 2B x K
+                both, classes = self._d(torch.cat([real, fake.detach()]), labels, synced=True)  # 2B, 2B x K
                 d_real, d_fake = both[:b], both[b:]
                 real_classes = None if classes is None else classes[:b]
             else:  # BatchNorm: real and fake batches keep separate statistics
                 d_real, real_classes = self._d(real, real_labels)
-                d_fake, _ = self._d(fake.detach(), fake_labels)
+                d_fake, _ = self._d(fake.detach(), fake_labels, synced=True)
             # The class head learns from real images only: fakes of the wrong class would teach it wrong labels.
             loss = (d_loss(self.loss, d_real.float(), d_fake.float(), self.real_label, self.fake_label)
                     + self._class_loss(real_classes, real_labels))
@@ -124,8 +136,8 @@ class Objective:
                 fake, labels = fakes.images, fakes.labels
             else:
                 z, labels = self.noise(fakes.images.shape[0])
-                fake = self.g_forward(z, labels)  # B x C x H x W
-            d_gen, classes = self._d(fake, labels)
+                fake = self.g_sync(z, labels)  # B x C x H x W
+            d_gen, classes = self._d(fake, labels)  # bare D: the G phase averages G's gradients only
             loss = g_loss(self.loss, d_gen.float()) + self._class_loss(classes, labels)
         _clear(self.g_params)
         # inputs=G's parameters: autograd skips D's weight gradients, which the G step never uses.

@@ -237,6 +237,7 @@ class RunWriter:
             "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(), WRITER: writer_identity(),
             "batch_size": trainer.batch_size, "hardware": trainer.hardware,
             "class_names": list(trainer.data.class_names or []),
+            "world_size": trainer.world.size, "global_batch": trainer.global_batch,  # torchrun: processes, images/step
             "last": {k: last[k] for k in STEP_METRICS if k in last},
             "quality": {k: v for k, v in quality.items() if k != STEP},
             "alerts": [a["message"] for a in trainer.alerts[-5:]],

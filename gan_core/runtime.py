@@ -11,6 +11,7 @@ from torch import nn
 
 from .config import RunConfig
 from .device import cpu_threads, fast_bf16, resolve_device
+from .distributed import World
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -26,10 +27,13 @@ class Runtime:
     compile: bool  # torch.compile the forward passes
 
     @classmethod
-    def for_run(cls, config: RunConfig) -> Runtime:
-        """Decide for `config`; applies the thread count to the calling thread (OpenMP counts are per thread)."""
+    def for_run(cls, config: RunConfig, world: World | None = None) -> Runtime:
+        """Decide for `config`; applies the thread count to the calling thread (OpenMP counts are per thread).
+        Under torchrun on CUDA each process takes the GPU of its local rank."""
         t = config.train
         device = resolve_device(t.device)
+        if device.type == "cuda" and world is not None and world.distributed:
+            device = torch.device("cuda", world.local_rank)
         if device.type == "cpu":
             torch.set_num_threads(cpu_threads(config))
         elif device.type == "cuda":  # fixed shapes: let cuDNN pick the fastest algorithms once
@@ -40,6 +44,8 @@ class Runtime:
         # bf16 only where it measures faster (device.fast_bf16); fp16 would need loss scaling, which GAN losses
         # tolerate badly, so elsewhere the switch is ignored.
         amp = t.amp and fast_bf16(device)
+        if world is not None:  # each rank probed alone: all ranks compute alike or the run would depend on the rank
+            amp = world.all(amp, device)
         return cls(device, torch.get_num_threads(), amp, channels_last, t.compile and device.type == "cuda")
 
     @property

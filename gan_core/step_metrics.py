@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -13,10 +14,13 @@ from .metrics import Alert, check_finite
 
 class StepMetrics:
     """A log_every x 4 device buffer of STEP_METRICS rows, the gradient norms of an interval's last step, and the
-    clock for images/second; flush() reads it all with one host sync."""
+    clock for images/second; flush() reads it all with one host sync. `reduce` (in place) averages the rows over
+    torchrun's ranks before that read (distributed.World.mean_), so every rank flushes the same values."""
 
-    def __init__(self, log_every: int, device: torch.device) -> None:
+    def __init__(self, log_every: int, device: torch.device,
+                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         self.log_every = log_every
+        self.reduce = reduce
         self._rows = torch.zeros(log_every, len(STEP_METRICS), device=device)  # log_every x 4
         self.count = 0  # rows recorded since the last flush
         self.grad_norms = torch.zeros(2, device=device)  # |grad D|, |grad G| at the last step of an interval
@@ -48,9 +52,12 @@ class StepMetrics:
         self._clock += seconds
 
     def flush(self, step: int, batch_size: int) -> tuple[dict[str, float], Alert | None]:
-        """Averages of the recorded rows (plus grad/D, grad/G, img/s) ending at `step`, and a "nan" alert naming the
-        first step with a non-finite value (the entry is then not to be used). Empties the buffer."""
+        """Averages of the recorded rows (plus grad/D, grad/G, img/s of batch_size images a step) ending at `step`,
+        and a "nan" alert naming the first step with a non-finite value (the entry is then not to be used). Empties
+        the buffer."""
         n = self.count
+        if self.reduce is not None:
+            self.reduce(self._rows[:n])  # n x 4, in place
         rows = self._rows[:n].tolist()  # the only host sync: n x 4
         grads = self.grad_norms.tolist()
         self.count = 0

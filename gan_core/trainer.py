@@ -15,6 +15,7 @@ from .callbacks import LOG, Callback, default_callbacks
 from .config import RunConfig, TrainConfig
 from .data import ImageData, load_dataset
 from .device import free_memory
+from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
 from .ema import EMA
 from .errors import TrainingError
 from .limits import check_memory, training_bytes
@@ -33,16 +34,21 @@ StepHook = Callable[["Trainer", set[str]], None]
 
 
 class Trainer:
-    """One GAN training run; `step()` does n_critic D updates and one G update, `run()` loops with callbacks."""
+    """One GAN training run; `step()` does n_critic D updates and one G update, `run()` loops with callbacks.
+
+    Under torchrun (`world`, default: this process's process group) every rank runs a Trainer on its own shard
+    with its own random stream, G and D under DDP; only rank 0 keeps callbacks and the EMA (see distributed.py)."""
 
     def __init__(self, config: RunConfig, data: ImageData | None = None,
-                 progress: Callable[[float, str], None] | None = None, callbacks: list[Callback] | None = None):
+                 progress: Callable[[float, str], None] | None = None, callbacks: list[Callback] | None = None,
+                 world: World | None = None):
         self.config = config.validate()
         t = config.train
-        self.runtime = Runtime.for_run(config)
+        self.world = world if world is not None else current()
+        self.runtime = Runtime.for_run(config, self.world)
         self.device = self.runtime.device
-        torch.manual_seed(t.seed)  # initial weights; dropout and the gradient penalty draw from it later
-        self.rng = torch.Generator(self.device).manual_seed(t.seed)  # batch indices and noise
+        torch.manual_seed(t.seed)  # initial weights (the same on every rank); dropout and the GP draw from it later
+        self.rng = torch.Generator(self.device).manual_seed(self.world.seed(t.seed))  # batch indices and noise
         self.data = data if data is not None else load_dataset(config.data, progress)
         self.image_shape = self.data.shape  # (C, H, W)
         # Before any model or batch is allocated: a batch beyond memory is refused with the fix, not an allocator error.
@@ -51,15 +57,19 @@ class Trainer:
                      free_memory(self.device), fix="choose a smaller batch size, image size or width")
         self.num_classes = self.data.num_classes
         self.conditional = config.model.conditional and self.num_classes > 0
-        self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional)
+        self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional,
+                               self.world.shard)
         self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0)
+        torch.manual_seed(self.world.seed(t.seed))  # from here on each rank draws its own dropout and GP mixes
         fuse_upsample_conv(self.G)  # (Upsample, 3x3 conv) pairs as one transposed conv: same function, fewer FLOPs
         self.runtime.place(self.G)
         self.runtime.place(self.D)
-        self.ema = EMA(self.G, t.ema) if t.ema > 0 else None
+        self.sync_bn = [sync_batchnorm(m, self.world, self.device, t.sync_bn) for m in (self.G, self.D)]
+        self.ema = EMA(self.G, t.ema) if t.ema > 0 and self.world.is_main else None
         self.opt_g = _adam(self.G, t.lr_g, t, self.device)
         self.opt_d = _adam(self.D, t.lr_d, t, self.device)
-        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng)
+        synced = (self.world.wrap(self.G), self.world.wrap(self.D)) if self.world.distributed else None
+        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng, synced)
         # One fixed-noise batch per run: grids are comparable across steps.
         self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.rng, device=self.device)
         self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
@@ -69,25 +79,39 @@ class Trainer:
         self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
         self.alerts: list[dict[str, Any]] = []
         self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
-        self.step_metrics = StepMetrics(t.log_every, self.device)
-        self.callbacks = default_callbacks(config, self.data) if callbacks is None else list(callbacks)
+        self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
+        if not self.world.is_main:
+            self.callbacks: list[Callback] = []
+        else:
+            self.callbacks = default_callbacks(config, self.data) if callbacks is None else list(callbacks)
 
     # ---- schedule and description -------------------------------------------------------------------
     @property
     def total_steps(self) -> int:
         t = self.config.train
         if t.epochs is not None:
-            return max(1, math.ceil(t.epochs * len(self.data) / t.batch_size))
+            return max(1, math.ceil(t.epochs * len(self.data) / (t.batch_size * self.world.size)))
         return int(t.steps)
 
     @property
     def epoch(self) -> float:
-        return self.step_count * self.config.train.batch_size / max(1, len(self.data))
+        return self.step_count * self.config.train.batch_size * self.world.size / max(1, len(self.data))
+
+    @property
+    def global_batch(self) -> int:
+        """Images per step over all ranks: the per-rank batch_size times the world size."""
+        return self.batch_size * self.world.size
 
     @property
     def hardware(self) -> str:
-        """Runtime.hardware, e.g. 'CPU, 1 thread, fp32'."""
-        return self.runtime.hardware
+        """Runtime.hardware, e.g. 'CPU, 1 thread, fp32', and under torchrun the processes and the global batch."""
+        if not self.world.distributed:
+            return self.runtime.hardware
+        norm = ""
+        if has_batchnorm(self.G) or has_batchnorm(self.D):  # SyncBatchNorm needs CUDA (distributed.sync_batchnorm)
+            norm = ", SyncBatchNorm" if any(self.sync_bn) else ", BatchNorm statistics per process"
+        return (f"{self.runtime.hardware}, x {self.world.description}, batch {self.batch_size} per process, "
+                f"global batch {self.global_batch}{norm}")
 
     @property
     def sampler(self) -> Generator:
@@ -119,7 +143,7 @@ class Trainer:
         """Average the steps since the last flush into a history entry (one host sync); raise on non-finite values."""
         if self.step_metrics.count == 0:
             return None
-        averages, alert = self.step_metrics.flush(self.step_count, self.batch_size)
+        averages, alert = self.step_metrics.flush(self.step_count, self.global_batch)  # averaged over the ranks
         if alert is not None:
             self.add_alert(alert.kind, alert.step, alert.message)
             raise TrainingError(alert.message)
@@ -151,11 +175,12 @@ class Trainer:
         self.step_metrics.start_clock(self.step_count)
         reason = "done"
         while self.step_count < total:
-            if should_stop():
-                reason = "stopped"
-                break
-            if t.max_seconds is not None and self.train_seconds >= t.max_seconds:
-                reason = "time"
+            code = STOP if should_stop() else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
+            if self.world.distributed:  # a stop on any rank stops all, at the same step: the ranks agree on it at
+                # each log interval's start, where the flush has just synced with the host anyway
+                code = self.world.agree(code, self.device) if self.step_metrics.count == 0 else GO
+            if code != GO:
+                reason = "stopped" if code == STOP else "time"
                 break
             started = time.perf_counter()
             try:
@@ -183,6 +208,9 @@ class Trainer:
 
     def _halve_batch(self) -> None:
         """After running out of device memory: retry with half the batch, down to MIN_BATCH, then give up."""
+        if self.world.distributed:  # the ranks would disagree on the batch and wait for each other forever
+            raise TrainingError(f"Out of {self.device.type.upper()} memory at step {self.step_count + 1} with batch "
+                                f"size {self.batch_size} per process: choose a smaller --batch-size.")
         self.step_metrics.discard()  # the failed step's partial metrics
         for opt in (self.opt_g, self.opt_d):
             opt.zero_grad(set_to_none=True)
@@ -197,8 +225,12 @@ class Trainer:
 
     # ---- state ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything exact resume needs, as tensors and plain Python values (loadable with weights_only=True)."""
-        self.flush_metrics()
+        """Everything exact resume needs, as tensors and plain Python values (loadable with weights_only=True).
+
+        The single-process format under torchrun too: the bare modules' weights and rank 0's random streams. Under
+        torchrun only rank 0 calls this, so it cannot flush (a collective): run() flushes at every log step."""
+        if not self.world.distributed:
+            self.flush_metrics()
         return {
             "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
@@ -209,6 +241,7 @@ class Trainer:
             "epoch": self.epoch,
             "train_seconds": self.train_seconds,
             "batch_size": self.batch_size,
+            "world_size": self.world.size,
             "G": self.G.state_dict(),
             "D": self.D.state_dict(),
             "EMA": None if self.ema is None else self.ema.state_dict(),
@@ -232,10 +265,14 @@ class Trainer:
             self.ema.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
         self.opt_g.load_state_dict(state["opt_G"])
         self.opt_d.load_state_dict(state["opt_D"])
-        torch.set_rng_state(state["rng"]["torch"])
-        self.rng.set_state(state["rng"]["gen"])
-        if state["rng"].get("cuda") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        if self.world.is_main:  # rank 0's streams are saved; the other ranks start fresh ones at this step
+            torch.set_rng_state(state["rng"]["torch"])
+            self.rng.set_state(state["rng"]["gen"])
+            if state["rng"].get("cuda") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        else:
+            torch.manual_seed(self.world.seed(self.config.train.seed, int(state["step"])))
+            self.rng.manual_seed(self.world.seed(self.config.train.seed, int(state["step"])))
         self.fixed_z = state["fixed_z"].to(self.device)
         self.step_count = int(state["step"])
         self.train_seconds = float(state.get("train_seconds", 0.0))

@@ -16,7 +16,7 @@ from gan_core.trainer import FORMAT_VERSION, Trainer
 
 # The checkpoint format (FORMAT_VERSION 1): older files hold exactly these keys and must keep loading.
 STATE_KEYS = {"format_version", "config", "image_shape", "num_classes", "class_names", "step", "epoch", "train_seconds",
-              "batch_size", "G", "D", "EMA", "opt_G", "opt_D", "rng", "fixed_z", "history", "alerts"}
+              "batch_size", "world_size", "G", "D", "EMA", "opt_G", "opt_D", "rng", "fixed_z", "history", "alerts"}
 
 
 def test_checkpoint_is_self_describing(tmp_path) -> None:
@@ -25,7 +25,7 @@ def test_checkpoint_is_self_describing(tmp_path) -> None:
     state = load_checkpoint(save_checkpoint(tr.state_dict(), tmp_path / "a.pt"))
     assert set(state) == STATE_KEYS and set(state["rng"]) == {"torch", "gen", "cuda"}
     assert state["format_version"] == FORMAT_VERSION
-    assert state["config"] == tr.config.to_dict() and state["step"] == 5
+    assert state["config"] == tr.config.to_dict() and state["step"] == 5 and state["world_size"] == 1
     assert state["image_shape"] == [3, 16, 16] and state["class_names"] == ["triangle", "square", "circle"]
     assert state["EMA"].keys() == state["G"].keys() and state["fixed_z"].shape == (16, 16)
     assert len(state["opt_G"]["state"]) == len(list(tr.G.parameters()))
