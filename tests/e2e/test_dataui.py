@@ -58,7 +58,10 @@ def test_offline_message_and_native_upload(server: StreamlitServer, chromium, sh
             for i in range(60):
                 zf.writestr(f"digits/digit{i:03d}.png", digit_png(i))
         files = [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}]
-        main(page).locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
+        # The folder's own uploader, once the page has rerun for the new choice (MNIST's uploader is there before).
+        uploader = main(page).locator('[data-testid="stFileUploader"]').filter(has_text="Upload several images")
+        uploader.wait_for()
+        uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
         main(page).get_by_text("digits.zip").wait_for()
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The first real images").wait_for()
