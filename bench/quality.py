@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -47,6 +48,7 @@ from gan_core.data import ImageData, data_root, load_dataset  # noqa: E402
 from gan_core.errors import ConfigError, UserError  # noqa: E402
 from gan_core.images import grid_image  # noqa: E402
 from gan_core.metrics import QualityScorer  # noqa: E402
+from gan_core import device  # noqa: E402
 from gan_core.limits import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.sampling import generate, sample_images  # noqa: E402
@@ -90,6 +92,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, nargs="+",
                    help="with --clock steps: training steps per second on the idle machine, one for all candidates "
                         "or one each (bench/overhead.py measures it end to end)")
+    p.add_argument("--force-bf16", action="store_true",
+                   help="bf16 autocast on the CPU without the engine's start-up probe, which is timed and may choose "
+                        "fp32 on a busy machine (use only on CPUs where the idle probe picks bf16)")
     p.add_argument("--json", help="also write every scored point to this JSON-lines file")
     a = p.parse_args(argv)
     a.points = sorted(set(a.points))
@@ -199,6 +204,8 @@ def print_tables(runs: list[Run], points: list[float], judges: dict[str, Judge],
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    if a.force_bf16:
+        device.cpu_bf16_speedup = lambda: math.inf  # the probe's verdict, as if it had measured bf16 faster
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}; Python "
