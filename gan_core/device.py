@@ -106,7 +106,8 @@ def describe_device(device: torch.device | None = None) -> str:
         return f"GPU: {props.name} ({props.total_memory / 2**30:.0f} GiB)"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU: {os.cpu_count()} cores, {torch.get_num_threads()} training threads"
+    threads = torch.get_num_threads()
+    return f"CPU: {os.cpu_count()} cores, {threads} training thread{'s' if threads != 1 else ''}"
 
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
