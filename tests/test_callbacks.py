@@ -10,9 +10,10 @@ import pytest
 import torch
 from conftest import tiny_config
 
+from gan_core import callbacks
 from gan_core.callbacks import GRID, LOG, PREVIEW, QUALITY, Callback, FixedNoiseGrid, HealthCheck, QualityScore, find
 from gan_core.metrics import HealthMonitor, QualityScorer, diversity
-from gan_core.sampling import generate
+from gan_core.sampling import generate, sample_images
 from gan_core.trainer import Trainer
 
 
@@ -43,24 +44,23 @@ def test_grids_and_quality_scores_leave_training_bit_identical(background: bool)
     assert [h["loss/D"] for h in scored.history if "loss/D" in h] == [h["loss/D"] for h in plain.history]
 
 
-def test_a_background_score_scores_the_weights_of_its_step_and_a_stopped_run_keeps_it() -> None:
+def test_a_background_score_scores_the_weights_of_its_step_and_a_stopped_run_keeps_it(monkeypatch) -> None:
     tr = Trainer(tiny_config("mlp", steps=50), callbacks=[])
     scorer = QualityScorer(tr.data, None, num_real=128, coverage=False)
     score = QualityScore(every=5, num_samples=64, scorer=scorer, budget=math.inf)
     tr.callbacks = [score]
-    fast_score = scorer.score
 
-    def slow_score(images: torch.Tensor) -> dict[str, float]:
-        time.sleep(0.5)  # still in flight when the run stops one step later
-        return fast_score(images)
+    def slow_sampling(*args, **kwargs) -> torch.Tensor:
+        time.sleep(0.5)  # samples drawn after G trained on (and still in flight when the run stops a step later)
+        return sample_images(*args, **kwargs)
 
-    scorer.score = slow_score  # type: ignore[method-assign]
+    monkeypatch.setattr(callbacks, "sample_images", slow_sampling)
     weights: dict[int, torch.nn.Module] = {}
     tr.run(should_stop=lambda: tr.step_count >= 6,
            on_step=lambda t, ev: weights.setdefault(t.step_count, copy.deepcopy(t.sampler)))
     entries = [h for h in tr.history if "quality" in h]
     assert [e["step"] for e in entries] == [5]  # collected when the run stopped, not lost
-    scorer.score = fast_score  # type: ignore[method-assign]
+    monkeypatch.undo()
     at_5 = QualityScore(every=0, num_samples=64, scorer=scorer)._score(weights[5], 5)
     at_6 = QualityScore(every=0, num_samples=64, scorer=scorer)._score(weights[6], 5)  # same noise, later weights
     assert entries[0] == pytest.approx(at_5) and at_5 != pytest.approx(at_6)
