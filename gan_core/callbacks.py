@@ -116,7 +116,7 @@ class QualityScore(Callback):
         self.seed = seed
         self.scorer = scorer  # built on first use unless given
         self.budget, self.background, self.clock = budget, background, clock
-        self.last_step = 0
+        self.last_step: int | None = None  # the step of the last score (a resumed run: its checkpoint's step)
         self.last_end = -math.inf  # wall time the last score finished
         self.last_cost = 0.0  # how long it took
         self._worker: ThreadPoolExecutor | None = None
@@ -125,14 +125,15 @@ class QualityScore(Callback):
     def on_step(self, trainer: Trainer, events: set[str]) -> None:
         self._collect(trainer, events, wait=False)
         step = trainer.step_count
+        if self.last_step is None:  # the first step this run trains: a resumed run counts from its checkpoint
+            self.last_step = step - 1
         if not self.every:
             return
         last = step == trainer.total_steps
         if not last and (self._pending is not None or step - self.last_step < self.every
                          or (self.clock() - self.last_end) * self.budget < self.last_cost):
             return
-        if self.scorer is None:  # real statistics (and a classifier) once; not part of a score's cost
-            self.scorer = QualityScorer(trainer.data, self.cache_dir)
+        self._ensure_scorer(trainer)  # real statistics (and a classifier) once; not part of a score's cost
         self.last_step = step
         if last or not self.background:
             self._collect(trainer, events, wait=True)  # the score in flight first: the history stays in step order
@@ -152,11 +153,14 @@ class QualityScore(Callback):
 
     def measure(self, trainer: Trainer) -> dict[str, float]:
         """Score the sampling generator now and report the entry ({step, quality, kid, coverage/...})."""
-        if self.scorer is None:
-            self.scorer = QualityScorer(trainer.data, self.cache_dir)
+        self._ensure_scorer(trainer)
         entry = self._score(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
+
+    def _ensure_scorer(self, trainer: Trainer) -> None:
+        if self.scorer is None:
+            self.scorer = QualityScorer(trainer.data, self.cache_dir)
 
     def _score(self, g: Generator, step: int) -> dict[str, float]:
         assert self.scorer is not None

@@ -109,8 +109,12 @@ def clean_temp_files(root: str | Path) -> list[Path]:
     removed = []
     for p in root.rglob(f"{TEMP_PREFIX}*"):
         parts = p.relative_to(root).parts
-        if len(parts) > 1 and busy.setdefault(root / parts[0], written_elsewhere(root / parts[0])):
-            continue
+        if len(parts) > 1:
+            run = root / parts[0]
+            if run not in busy:  # read each run's meta.json once, not once per temp file
+                busy[run] = written_elsewhere(run)
+            if busy[run]:
+                continue
         if p.is_file() and not p.is_symlink():
             p.unlink(missing_ok=True)
             removed.append(p)

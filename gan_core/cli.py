@@ -42,7 +42,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     """Train (or resume) one run; under torchrun every process runs this and rank 0 alone writes and prints."""
     from . import distributed
     from .checkpoints import load_checkpoint
-    from .runs import checkpoint_root, new_run_name
+    from .liveness import check_not_written_elsewhere
+    from .runs import checkpoint_root, new_run_name, read_meta
 
     state = None
     if a.resume:
@@ -59,6 +60,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         if a.out is None and distributed.env_world_size() > 1:  # each rank would pick its own timestamped name
             raise UserError("Under torchrun give the run folder: --out checkpoints/NAME (the same on every node).")
         out = Path(a.out) if a.out else checkpoint_root() / new_run_name(cfg)
+    if distributed.launch_rank() == 0:  # before loading data: RunWriter.start checks again when it claims the folder
+        check_not_written_elsewhere(out, read_meta(out))
     world = distributed.setup(cfg.train.device)
     try:
         return _train(cfg, state, out, world)
@@ -68,7 +71,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World) -> int:
     """The training of cmd_train in this process (rank `world.rank`): progress, saves and signals on rank 0."""
-    from .callbacks import QualityScore, find
+    from .callbacks import LOG, QUALITY, QualityScore, find
     from .checkpoints import clean_temp_files
     from .distributed import peer_failure, rank_prefix
     from .metrics import QualityScorer
@@ -132,7 +135,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         nonlocal seen_alerts
         assert writer is not None and bar is not None
         writer.on_step(t, events)
-        if events & {"log", "quality"}:
+        if events & {LOG, QUALITY}:
             bar.update(t.step_count, t.total_steps, t.train_seconds, t.history)
         for alert in t.alerts[seen_alerts:]:
             bar.write(f"alert: {alert['message']}")

@@ -18,7 +18,7 @@ from .config import (
     TrainConfig,
 )
 from .errors import ConfigError, UserError
-from .limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain
+from .limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain, domain
 from .presets import PRESETS, default_preset_for, preset_config
 
 
@@ -45,7 +45,7 @@ def number(dom: Domain) -> Any:
 
 
 def setting(section: str, name: str) -> Any:
-    return number(DOMAINS[(section, name)])
+    return number(domain(section, name))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -101,6 +101,11 @@ def env_world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1")) if launched() else 1
 
 
+def launch_rank() -> int:
+    """This process's rank as torchrun set it (0 without torchrun); valid before the process group exists."""
+    return int(os.environ["RANK"]) if launched() else 0
+
+
 def rank_prefix() -> str:
     """'rank 1 of 2: ' for messages of a torchrun worker (read from the environment: valid before and after the
     process group), else ''."""

@@ -17,7 +17,6 @@ class EMA:
     def __init__(self, source: Generator, decay: float) -> None:
         assert 0.0 < decay < 1.0, decay
         self.decay = decay
-        self.source = source
         self.module: Generator = copy.deepcopy(source).eval().requires_grad_(False)
         # The same tensors for the whole run: load_state_dict and optimizers update them in place.
         self._params = list(self.module.parameters())

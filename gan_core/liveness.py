@@ -36,7 +36,7 @@ def _pid_gone(pid: int) -> bool:
         os.kill(pid, 0)  # signal 0: an existence check, nothing is sent
     except ProcessLookupError:
         return True
-    except (PermissionError, OSError):  # exists, but owned by another user
+    except OSError:  # PermissionError: it exists, but belongs to another user
         return False
     return False
 

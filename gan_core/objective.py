@@ -11,6 +11,7 @@ from torch import nn
 
 from .augment import augment, parse_policy
 from .config import TrainConfig
+from .distributed import has_batchnorm
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
 from .metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
 from .models import Discriminator, Generator
@@ -60,7 +61,7 @@ class Objective:
             self.g_sync = runtime.compiled(synced[0])
             self.d_sync = synced[1] if self.uses_gp else runtime.compiled(synced[1])
         # Without batch statistics in D real and fake go through D as one batch: the same result, half the calls.
-        self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+        self.joint_d = not has_batchnorm(D)
         # WGAN-GP's critic steps see detached fakes; the other losses keep the last D phase's fakes for the G phase,
         # so a step runs G forward once.
         self.reuse_fakes = not self.uses_gp

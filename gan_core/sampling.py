@@ -23,10 +23,10 @@ def generate(g: Generator, z: torch.Tensor, labels: torch.Tensor | None = None) 
 
 
 @torch.no_grad()
-def sample_images(g: Generator, n: int, rng: torch.Generator, chunk: int = 500, balanced: bool = True) -> torch.Tensor:
-    """uint8 n x C x H x W fresh samples, drawn in chunks; latents and labels come from `rng` only, so sampling
-    never moves the training's random streams (exact resume holds with scoring on). Conditional generators draw
-    the classes in turn (balanced, as the real sets are) or, with balanced=False, at random."""
+def sample_images(g: Generator, n: int, rng: torch.Generator, chunk: int = 500) -> torch.Tensor:
+    """uint8 n x C x H x W fresh samples, drawn in chunks; latents come from `rng` only, so sampling never moves the
+    training's random streams (exact resume holds with scoring on). Conditional generators draw the classes in turn
+    (balanced, as the real sets are)."""
     device = rng.device
     out = []
     for start in range(0, n, chunk):
@@ -34,8 +34,7 @@ def sample_images(g: Generator, n: int, rng: torch.Generator, chunk: int = 500, 
         z = torch.randn(k, g.latent_dim, device=device, generator=rng)  # k x latent
         y = None
         if g.num_classes:
-            y = (torch.arange(start, start + k, device=device) % g.num_classes if balanced
-                 else torch.randint(g.num_classes, (k,), device=device, generator=rng))
+            y = torch.arange(start, start + k, device=device) % g.num_classes  # k class indices, in turn
         out.append(generate(g, z, y))
     return torch.cat(out)
 

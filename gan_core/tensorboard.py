@@ -46,7 +46,7 @@ def flat_hparams(config: dict[str, Any], prefix: str = "") -> dict[str, bool | i
 
 
 class TensorBoardLog:
-    """A trainer hook (start, on_step(trainer, events), finish) writing what is new since its last call.
+    """A trainer hook (start, on_step(trainer), add_grid, flush, finish) writing what is new since its last call.
 
     On resume it starts after the checkpoint's step: history entries the checkpoint holds were written by the earlier
     process, and events beyond the checkpoint (written before a crash) are purged by TensorBoard (purge_step)."""
@@ -97,6 +97,8 @@ class TensorBoardLog:
         self.writer = None
 
     def _write_history(self, trainer: Any) -> None:
+        if len(trainer.history) == self.seen:  # called after every step: most steps log nothing
+            return
         from tensorboard.compat.proto.summary_pb2 import Summary
 
         for entry in trainer.history[self.seen:]:

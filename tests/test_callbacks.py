@@ -184,3 +184,14 @@ def test_default_callbacks_follow_the_config() -> None:
     assert [type(c) for c in tr.callbacks] == [FixedNoiseGrid, HealthCheck, QualityScore]
     assert find(tr.callbacks, FixedNoiseGrid).every == 7 and find(tr.callbacks, QualityScore).every == 11
     assert find(tr.callbacks, HealthCheck).monitor.num_classes == 3  # shapes: triangle, square, circle
+
+
+def test_a_resumed_run_scores_on_its_cadence_from_the_checkpoint_step() -> None:
+    first = Trainer(tiny_config("mlp", steps=5), callbacks=[])
+    first.run()
+    scorer = QualityScorer(first.data, None, num_real=128, coverage=False)
+    score = QualityScore(every=5, num_samples=32, scorer=scorer, budget=math.inf, background=False)
+    resumed = Trainer(tiny_config("mlp", steps=12), callbacks=[score])
+    resumed.load_state_dict(first.state_dict())
+    resumed.run()
+    assert [h["step"] for h in resumed.history if "quality" in h] == [10, 12]  # not at once at step 6

@@ -66,11 +66,11 @@ def test_loading_an_older_checkpoint_takes_the_generators_buffers(tmp_path) -> N
 
 
 def test_the_decay_ramps_up_so_early_samples_follow_g() -> None:
-    ema = EMA(_dcgan_generator(), 0.995)
+    g = _dcgan_generator()
+    ema = EMA(g, 0.995)
     ramp = [ema.decay_at(step) for step in (0, 10, 100, 1000, 100_000)]
     assert ramp[0] == pytest.approx(0.1) and ramp[2] == pytest.approx(101 / 110)
     assert ramp == sorted(ramp) and ramp[-1] == 0.995 and ramp[3] < 0.995  # rising, capped at the decay
-    g = ema.source
     start = [p.detach().clone() for p in ema.module.parameters()]
     with torch.no_grad():
         for p in g.parameters():
