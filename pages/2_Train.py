@@ -192,11 +192,10 @@ errors = train_form.form_errors()
 config = None
 try:
     base = train_form.base_config()
-    shown_data = base.data
     if not errors:
         config = train_form.form_config()
 except session.USER_ERRORS as e:
-    base, shown_data = None, chosen
+    base = None
     st.error(str(e))
 note = train_form.recipe_note(recipe, chosen)
 if base is not None:
@@ -204,7 +203,7 @@ if base is not None:
     (st.caption if present and not note else st.warning)(
         line + (f" {note}" if note else "") + " (Choose the data set on the Data page.)")
 else:
-    st.caption(f"Data set: {data.dataset_summary(shown_data)} (choose it on the Data page).")
+    st.caption(f"Data set: {data.dataset_summary(chosen)} (choose it on the Data page).")
 if config is not None:
     st.caption(train_form.model_summary(config))
     changed = train_form.changed_settings(base, config)

@@ -123,8 +123,10 @@ def speed_line(snap: JobSnapshot) -> str:
 
 def recognition_line(snap: JobSnapshot) -> str | None:
     """'9/10 digits drawn, 92% recognisable' from the latest quality score of a labelled set, else None."""
+    if not snap.class_names:  # unlabelled sets have no classifier: no need to search the history every poll
+        return None
     entry = next((h for h in reversed(snap.history) if COVERAGE_RECOGNISABLE in h), None)
-    if entry is None or not snap.class_names:
+    if entry is None:
         return None
     noun = RECOGNITION_NOUNS.get(snap.dataset, "classes")
     return (f"**{entry.get(COVERAGE_CLASSES, 0):.0f}/{len(snap.class_names)} {noun} drawn, "
