@@ -29,6 +29,7 @@ PREVIEW = "preview"  # trainer.latest_grid holds a new fixed-noise grid to show 
 QUALITY = "quality"  # a quality score entered the history
 
 C = TypeVar("C", bound="Callback")
+T = TypeVar("T")
 
 
 class Callback:
@@ -98,29 +99,41 @@ class QualityScore(Callback):
     so often that scoring takes more than `budget` of the wall time (a fast MLP reaches 500 steps in a second, and
     a score costs about half of one).
 
-    With `background`, a due score runs in a worker thread on a copy of the sampling generator taken at that step,
-    so training goes on meanwhile (on the CPU the small nets train on one thread: the score takes the other core);
-    the entry, stamped with its step, enters the history at the first step after it is ready. The last step's
-    score is taken in place, so a finished run always ends with the score of its final weights.
+    With `background` (the app's and the CLI's way), nothing here runs on the training thread but a copy of the
+    sampling generator: the scorer (real statistics, the coverage classifier: up to minutes on a first run, then read
+    from the disk cache) is built in a worker thread from the run's first step, and each due score is queued behind
+    it in that worker on a copy of the generator taken at its step (on the CPU the small nets train on one thread:
+    the worker takes the other core). A score enters the history, stamped with its step, at the first step after it
+    is ready; no step waits for one. The last step's score is queued too and collected when the run ends (on_end),
+    so a finished run always ends with the score of its final weights. Without `background` (tests, benches),
+    the scorer is built and each score taken in place.
 
-    The real set's statistics are computed on first use and cached on disk in cache_dir. Samples come from a
-    generator seeded by (seed, step): scores are reproducible and leave the training's random streams alone.
+    Samples come from a generator seeded by (seed, step): scores are reproducible and leave the training's random
+    streams alone (the scorer's build draws from none of them either).
     """
 
     def __init__(self, every: int, num_samples: int = 1000, cache_dir: Path | None = None, seed: int = 0,
                  scorer: QualityScorer | None = None, budget: float = 0.05, background: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 build: Callable[[ImageData], QualityScorer] | None = None) -> None:
         self.every = every
         self.num_samples = num_samples
         self.cache_dir = cache_dir
         self.seed = seed
         self.scorer = scorer  # built on first use unless given
+        self.build = build or (lambda data: QualityScorer(data, self.cache_dir))
         self.budget, self.background, self.clock = budget, background, clock
         self.last_step: int | None = None  # the step of the last score (a resumed run: its checkpoint's step)
         self.last_end = -math.inf  # wall time the last score finished
         self.last_cost = 0.0  # how long it took
         self._worker: ThreadPoolExecutor | None = None
-        self._pending: Future[dict[str, float]] | None = None  # the score in flight
+        self._building: Future[None] | None = None  # the scorer's build in the worker
+        self._pending: list[Future[dict[str, float]]] = []  # scores in flight, in step order
+
+    @property
+    def ready(self) -> bool:
+        """True once the scorer is built (a score can then be taken without building it first)."""
+        return self.scorer is not None
 
     def on_step(self, trainer: Trainer, events: set[str]) -> None:
         self._collect(trainer, events, wait=False)
@@ -129,38 +142,49 @@ class QualityScore(Callback):
             self.last_step = step - 1
         if not self.every:
             return
+        if self.background:
+            self._start_build(trainer)
         last = step == trainer.total_steps
-        if not last and (self._pending is not None or step - self.last_step < self.every
+        if not last and (self._pending or step - self.last_step < self.every
                          or (self.clock() - self.last_end) * self.budget < self.last_cost):
             return
-        self._ensure_scorer(trainer)  # real statistics (and a classifier) once; not part of a score's cost
         self.last_step = step
-        if last or not self.background:
-            self._collect(trainer, events, wait=True)  # the score in flight first: the history stays in step order
+        if not self.background:
             self.measure(trainer)
             events.add(QUALITY)
             return
-        if self._worker is None:  # one thread, on one intra-op thread of its own (OpenMP counts are per thread)
-            self._worker = ThreadPoolExecutor(1, "quality", initializer=torch.set_num_threads, initargs=(1,))
         g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
-        self._pending = self._worker.submit(self._score, g, step)
+        self._pending.append(self._submit(self._score, g, step))
 
     def on_end(self, trainer: Trainer) -> None:
-        self._collect(trainer, set(), wait=True)  # a run stopped early keeps the score it was taking
+        self._collect(trainer, set(), wait=True)  # the last step's score, or the one a stopped run was taking
         if self._worker is not None:  # no idle thread left behind per run (a resumed run starts a new one)
             self._worker.shutdown()
             self._worker = None
 
     def measure(self, trainer: Trainer) -> dict[str, float]:
         """Score the sampling generator now and report the entry ({step, quality, kid, coverage/...})."""
-        self._ensure_scorer(trainer)
+        if self.scorer is None:
+            if self._building is not None:  # the worker builds it: wait for that rather than build it twice
+                self._building.result()
+            else:
+                self._build(trainer.data)
         entry = self._score(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
 
-    def _ensure_scorer(self, trainer: Trainer) -> None:
-        if self.scorer is None:
-            self.scorer = QualityScorer(trainer.data, self.cache_dir)
+    def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        if self._worker is None:  # one thread, on one intra-op thread of its own (OpenMP counts are per thread)
+            self._worker = ThreadPoolExecutor(1, "quality", initializer=torch.set_num_threads, initargs=(1,))
+        return self._worker.submit(fn, *args)
+
+    def _start_build(self, trainer: Trainer) -> None:
+        """Queue the scorer's build in the worker, once: scores submitted later run after it."""
+        if self.scorer is None and self._building is None:
+            self._building = self._submit(self._build, trainer.data)
+
+    def _build(self, data: ImageData) -> None:
+        self.scorer = self.build(data)
 
     def _score(self, g: Generator, step: int) -> dict[str, float]:
         assert self.scorer is not None
@@ -173,12 +197,13 @@ class QualityScore(Callback):
         return entry
 
     def _collect(self, trainer: Trainer, events: set[str], wait: bool) -> None:
-        """Report the score in flight once it is done (or, with wait, after waiting for it)."""
-        if self._pending is None or not (wait or self._pending.done()):
-            return
-        future, self._pending = self._pending, None
-        trainer.report(future.result())  # a failed score raises here, on the training thread
-        events.add(QUALITY)
+        """Report the scores in flight that are done (with wait: all of them, after waiting), in step order."""
+        if self._building is not None and (wait or self._building.done()):
+            building, self._building = self._building, None
+            building.result()  # a failed build raises here, on the training thread
+        while self._pending and (wait or self._pending[0].done()):
+            trainer.report(self._pending.pop(0).result())  # a failed score raises here, on the training thread
+            events.add(QUALITY)
 
 
 def default_callbacks(config: RunConfig, data: ImageData) -> list[Callback]:

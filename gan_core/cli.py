@@ -71,10 +71,9 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World) -> int:
     """The training of cmd_train in this process (rank `world.rank`): progress, saves and signals on rank 0."""
-    from .callbacks import LOG, QUALITY, QualityScore, find
+    from .callbacks import LOG, QUALITY
     from .checkpoints import clean_temp_files
     from .distributed import peer_failure, rank_prefix
-    from .metrics import QualityScorer
     from .runs import RunWriter
     from .trainer import Trainer
 
@@ -96,10 +95,6 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
                 f" now {world.size}, global batch {trainer.global_batch} (the batch per process and the learning rates"
                 " are kept).")
     say(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}")
-    scoring = find(trainer.callbacks, QualityScore)
-    if scoring is not None and scoring.every:
-        with TaskProgress() as progress:  # real statistics (and a coverage classifier) now, not under the step bar
-            scoring.scorer = QualityScorer(trainer.data, scoring.cache_dir, progress=progress)
     writer = RunWriter(out) if main else None
     if writer is not None:
         writer.start(trainer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import tiny_config
 
 from gan_core import callbacks
 from gan_core.callbacks import GRID, LOG, PREVIEW, QUALITY, Callback, FixedNoiseGrid, HealthCheck, QualityScore, find
-from gan_core.metrics import HealthMonitor, QualityScorer, diversity
+from gan_core.metrics import HealthMonitor, QualityScorer, coverage, diversity
 from gan_core.sampling import generate, sample_images
 from gan_core.trainer import Trainer
 
@@ -22,26 +23,59 @@ def _state(tr: Trainer) -> list[torch.Tensor]:
 
 
 @pytest.mark.parametrize("background", [False, True])
-def test_grids_and_quality_scores_leave_training_bit_identical(background: bool) -> None:
+def test_grids_and_quality_scores_leave_training_bit_identical(background: bool, monkeypatch) -> None:
     # mlp-deep's dropout draws from the global RNG every step and the batches from trainer.rng: a grid or a score
-    # that drew from either would change every later step.
+    # that drew from either would change every later step. In the background the coverage classifier is trained
+    # in the worker while these steps run: a draw from (or a restore of) the global stream there would show too.
+    monkeypatch.setattr(coverage, "_MIN_STEPS", 30)  # accuracy is not the point: a short classifier training
     scored = Trainer(tiny_config("mlp-deep", steps=8, sample_every=2, quality_every=3))
     score = find(scored.callbacks, QualityScore)
     score.budget, score.background = math.inf, background  # every due step, however long a score takes here
+    score.build = lambda data: QualityScorer(data, None, num_real=64)  # no disk cache: the classifier is trained
     events: dict[int, set[str]] = {}
     scored.run(on_step=lambda t, ev: events.__setitem__(t.step_count, set(ev)))
     plain = Trainer(tiny_config("mlp-deep", steps=8), callbacks=[])
     plain.run()
     scored_steps = [h["step"] for h in scored.history if "quality" in h]
-    if background:  # a score in flight holds the next one back and enters the history when it is ready
+    if background:  # a score in flight holds the next one back; the last step's is collected when the run ends
         assert scored_steps[0] == 3 and scored_steps[-1] == 8 and scored_steps == sorted(set(scored_steps))
+        assert find(scored.callbacks, QualityScore).scorer.classifier is not None
     else:
         assert [s for s, ev in events.items() if QUALITY in ev] == scored_steps == [3, 6, 8]
-    assert QUALITY in events[8]  # the last step's score is always taken in place
     assert [s for s, ev in events.items() if GRID in ev] == [1, 2, 4, 6, 8]
     assert all(torch.equal(a, b) for a, b in zip(_state(scored), _state(plain)))
     assert torch.equal(scored.rng.get_state(), plain.rng.get_state())
     assert [h["loss/D"] for h in scored.history if "loss/D" in h] == [h["loss/D"] for h in plain.history]
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_training_steps_go_on_while_the_scorer_builds_and_no_step_waits_for_a_score(resumed: bool) -> None:
+    release = threading.Event()
+
+    def blocked_build(data):  # a first run's real statistics and classifier: here they take until the last step
+        assert release.wait(60), "the trainer never reached its last step while the scorer was building"
+        return QualityScorer(data, None, num_real=128, coverage=False)
+
+    score = QualityScore(every=5, num_samples=32, budget=math.inf, build=blocked_build)
+    tr = Trainer(tiny_config("mlp", steps=30), callbacks=[score])
+    if resumed:  # a resumed run builds its scorer the same way, and scores on its cadence from the checkpoint
+        first = Trainer(tiny_config("mlp", steps=12), callbacks=[])
+        first.run()
+        tr.load_state_dict(first.state_dict())
+    seen: list[tuple[int, bool]] = []
+
+    def on_step(t: Trainer, events: set[str]) -> None:
+        seen.append((t.step_count, score.ready))
+        if t.step_count == t.total_steps:
+            release.set()  # only now may the build finish: every step, the last one included, came before it
+
+    tr.run(on_step=on_step)
+    start = 13 if resumed else 1
+    assert seen == [(s, False) for s in range(start, 31)]
+    # The first due score queued behind the build (the next ones held back while it was in flight); the last
+    # step's was queued too and collected when the run ended.
+    assert [h["step"] for h in tr.history if "quality" in h] == ([17, 30] if resumed else [5, 30])
+    assert score.ready and score._worker is None  # the worker thread is gone with the run
 
 
 def test_a_background_score_scores_the_weights_of_its_step_and_a_stopped_run_keeps_it(monkeypatch) -> None:

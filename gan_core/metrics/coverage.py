@@ -49,6 +49,29 @@ class Classifier(nn.Module):
         return self.body(x).flatten(1)
 
 
+def new_classifier(channels: int, num_classes: int, widths: tuple[int, int, int] = _W,
+                   device: str | torch.device = "cpu") -> Classifier:
+    """A Classifier with its seeded initial weights, drawn from a generator of its own.
+
+    Never from torch's global random stream: the scorer is built in a worker thread while the run trains, and any
+    draw there (or a fork_rng restoring it afterwards) would change the training's dropout and gradient-penalty
+    draws. The same values, bit for bit, as PyTorch's default init after torch.manual_seed(_SEED)."""
+    with torch.device("meta"):  # shapes only: a meta module draws no random numbers
+        model = Classifier(channels, num_classes, widths)
+    model = model.to_empty(device="cpu")
+    gen = torch.Generator().manual_seed(_SEED)
+    with torch.no_grad():
+        for m in model.modules():  # construction order, as the default init draws them
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+                if m.bias is not None:
+                    bound = 1 / math.sqrt(m.weight[0].numel())
+                    nn.init.uniform_(m.bias, -bound, bound, generator=gen)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.reset_parameters()  # ones, zeros and fresh running statistics: no random numbers
+    return model.to(device)
+
+
 def prepare(images: torch.Tensor, channels: int) -> torch.Tensor:
     """uint8 N x C x H x W -> float N x channels x 28 x 28 in [-1, 1]."""
     assert images.dtype == torch.uint8 and images.dim() == 4, (images.dtype, images.shape)
@@ -82,9 +105,7 @@ def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int, device:
     x_train = prepare(images[train_idx], channels).to(device)  # M x C x 28 x 28
     y_train = labels[train_idx].to(device)
 
-    with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the caller's global RNG
-        torch.manual_seed(_SEED)
-        model = Classifier(channels, num_classes, widths).to(device)
+    model = new_classifier(channels, num_classes, widths, device)
     steps = min(max_steps, max(_MIN_STEPS, math.ceil(epochs * len(train_idx) / _BATCH)))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)

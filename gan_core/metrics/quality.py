@@ -12,7 +12,7 @@ from ..data.base import ImageData, Progress
 from ..errors import DataError
 from ..fileio import save_atomic
 from ..metric_names import KID, QUALITY
-from .coverage import CLASSIFIER_VERSION, Classifier, coverage_stats, predict_proba, train_classifier
+from .coverage import CLASSIFIER_VERSION, Classifier, coverage_stats, new_classifier, predict_proba, train_classifier
 from .features import FEATURE_VERSION, feature_net
 
 _SUBSET_SEED = 0
@@ -171,9 +171,7 @@ class QualityScorer:
         key = data_key(real, CLASSIFIER_VERSION, self.num_classes)
         path = None if self.cache_dir is None else self.cache_dir / f"classifier-{key}.pt"
         saved = _load(path) if path is not None else None
-        # A shell for the cached weights, built without moving the caller's RNG (exact resume with scoring on).
-        with torch.random.fork_rng(devices=[]):
-            model = Classifier(real.shape[0], self.num_classes)
+        model = new_classifier(real.shape[0], self.num_classes)  # a shell for the cached weights; no RNG draws
         if saved is not None and saved.get("version") == CLASSIFIER_VERSION:
             try:
                 model.load_state_dict(saved["state"])
