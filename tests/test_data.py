@@ -17,6 +17,7 @@ from PIL import Image
 from gan_core.config import DATASET_NAMES, DataConfig
 from gan_core.data import DATASETS, load_dataset
 from gan_core.data.base import DATA_ENV, data_root
+from gan_core.data.shapes import render_shapes
 from gan_core.errors import DataError
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"  # the lead's shared copy, when present
@@ -81,6 +82,49 @@ def test_shapes_triangles_are_pure_colors_on_black() -> None:
         others = [c for c in range(3) if c != int(label)]
         assert img[others].max() == 0  # only the label's channel is ever lit
         assert img[int(label)].max() == 255
+
+
+def _one_shape(rng: np.random.Generator, size: int, mode: str) -> tuple[np.ndarray, int]:
+    """The per-image renderer of earlier versions, pixel by pixel: what the vectorised one must reproduce."""
+    s = size * 2
+    gy, gx = np.mgrid[0:s, 0:s].astype(np.float32) + 0.5
+    if mode == "triangles":
+        kind, label = 0, int(rng.integers(3))
+        color, background = np.eye(3, dtype=np.float32)[label] * 255.0, np.zeros(3, dtype=np.float32)
+    else:
+        kind = label = int(rng.integers(3))
+        color = rng.uniform(60, 255, 3).astype(np.float32)
+        background = rng.uniform(0, 40, 3).astype(np.float32)
+    r = rng.uniform(0.22, 0.42) * s
+    cx, cy = rng.uniform(r * 0.8, s - r * 0.8, 2)
+    angle = rng.uniform(0, 2 * np.pi)
+    if kind == 0:
+        a = angle + np.array([0.0, 2 * np.pi / 3, 4 * np.pi / 3])
+        xs, ys = cx + r * np.cos(a), cy + r * np.sin(a)
+        sides = np.stack([(xs[(i + 1) % 3] - xs[i]) * (gy - ys[i]) - (ys[(i + 1) % 3] - ys[i]) * (gx - xs[i])
+                          for i in range(3)])
+        mask = (sides >= 0).all(0) | (sides <= 0).all(0)
+    elif kind == 1:
+        c, sn = np.cos(angle), np.sin(angle)
+        u, v = (gx - cx) * c + (gy - cy) * sn, -(gx - cx) * sn + (gy - cy) * c
+        mask = (np.abs(u) <= r / np.sqrt(2)) & (np.abs(v) <= r / np.sqrt(2))
+    else:
+        mask = (gx - cx) ** 2 + (gy - cy) ** 2 <= (0.8 * r) ** 2
+    cover = mask.astype(np.float32).reshape(size, 2, size, 2).mean((1, 3))
+    img = background[:, None, None] * (1 - cover) + color[:, None, None] * cover
+    return np.clip(np.round(img), 0, 255).astype(np.uint8), label
+
+
+@pytest.mark.parametrize(("n", "size", "mode"), [(600, 32, "mixed"), (90, 28, "triangles"), (40, 64, "mixed")])
+def test_vectorised_shapes_are_the_per_image_drawings_bit_for_bit(n: int, size: int, mode: str) -> None:
+    # n = 600 spans two chunks of the renderer; every kind appears in each chunk.
+    images, labels = render_shapes(n, size, mode, seed=7)
+    rng = np.random.default_rng(7)
+    expected = [_one_shape(rng, size, mode) for _ in range(n)]
+    assert images.shape == (n, 3, size, size) and images.dtype == np.uint8
+    assert np.array_equal(labels, [label for _, label in expected])
+    assert np.array_equal(images, np.stack([img for img, _ in expected]))
+    assert set(labels.tolist()) == {0, 1, 2}
 
 
 @pytest.mark.parametrize("gz", [True, False])

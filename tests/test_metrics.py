@@ -250,6 +250,29 @@ def test_scorer_caches_real_statistics_and_classifier(tmp_path: Path, monkeypatc
     assert len(list(tmp_path.glob("real-stats-*.pt"))) == 2
 
 
+def test_the_cache_is_keyed_by_content_images_and_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(coverage_mod, "_MIN_STEPS", 10)
+    real, fake = _small_set(200), _small_set(50, seed=1).images
+    before = QualityScorer(real, cache_dir=tmp_path, num_real=200).score(fake)
+    changed = real.images.clone()
+    changed[0, 0, 0, 0] ^= 0xFF  # one pixel of one image: another data set as far as any cache knows
+    after = QualityScorer(ImageData(changed, real.labels, name="shapes"), cache_dir=tmp_path, num_real=200)
+    assert len(list(tmp_path.glob("real-stats-*.pt"))) == 2 and len(list(tmp_path.glob("classifier-*.pt"))) == 2
+    assert after.score(fake)["quality"] != before["quality"]  # statistics of the changed images, not the cached
+    relabelled = ImageData(real.images, real.labels.roll(1), name="shapes")  # same images, other labels
+    QualityScorer(relabelled, cache_dir=tmp_path, num_real=200)
+    assert len(list(tmp_path.glob("classifier-*.pt"))) == 3  # labels are part of the key too
+
+
+def test_the_classifier_starts_from_its_seed_without_touching_the_global_random_stream() -> None:
+    state = torch.get_rng_state()
+    model = coverage_mod.new_classifier(3, 3)  # built in the scorer's worker while training draws from that stream
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(coverage_mod._SEED)
+    default = coverage_mod.Classifier(3, 3)  # PyTorch's own init after the seed: the weights of earlier versions
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), default.state_dict().values()))
+
+
 def test_corrupt_cache_is_recomputed(tmp_path: Path) -> None:
     real, fake = _small_set(200), _small_set(50, seed=1).images
     QualityScorer(real, cache_dir=tmp_path, coverage=False)
