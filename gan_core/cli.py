@@ -101,7 +101,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     stop = threading.Event()
     bar = TrainProgress(trainer.total_steps, trainer.step_count) if main else None
     if bar is not None:
-        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
+        bar.update(trainer.step_count, trainer.total_steps, trainer.history)
     where = rank_prefix()
 
     owner = os.getpid()
@@ -131,7 +131,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         assert writer is not None and bar is not None
         writer.on_step(t, events)
         if events & {LOG, QUALITY}:
-            bar.update(t.step_count, t.total_steps, t.train_seconds, t.history)
+            bar.update(t.step_count, t.total_steps, t.history)
         for alert in t.alerts[seen_alerts:]:
             bar.write(f"alert: {alert['message']}")
         seen_alerts = len(t.alerts)
@@ -139,7 +139,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     try:
         reason = trainer.run(stop.is_set, on_step if main else None)
         if bar is not None:
-            bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
+            bar.update(trainer.step_count, trainer.total_steps, trainer.history)
     except (UserError, RuntimeError) as e:
         failure = e if isinstance(e, UserError) else peer_failure(e, world)
         if failure is None:

@@ -18,6 +18,7 @@ from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
+from .eta import eta_seconds
 from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
@@ -26,8 +27,6 @@ from .sampling import snapshot
 from .trainer import Trainer
 
 log = logging.getLogger(__name__)
-ETA_SETTLE_SECONDS = 10.0  # training seconds before an ETA is shown
-ETA_WINDOW = 20  # history entries whose images/second give the ETA
 
 
 @dataclass
@@ -61,15 +60,9 @@ class JobSnapshot:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Seconds left at the recent speed; None while unknown: not running, or the speed not settled yet (the
-        first steps include warm-up and ran with a 1:35:57 ETA once)."""
-        if self.status != "running" or self.total_steps <= self.step or self.train_seconds < ETA_SETTLE_SECONDS:
-            return None
-        rates = [h[IMAGES_PER_SECOND] for h in self.history[-ETA_WINDOW:] if IMAGES_PER_SECOND in h]
-        if len(rates) < 3 or not self.batch_size:
-            return None
-        steps_per_second = sorted(rates)[len(rates) // 2] / self.batch_size  # the median: one slow log is no trend
-        return (self.total_steps - self.step) / max(steps_per_second, 1e-9)
+        """Seconds left at the smoothed recent speed (eta.eta_seconds, as the CLI shows it); None while unknown or
+        not running."""
+        return eta_seconds(self.history, self.step, self.total_steps) if self.status == "running" else None
 
 
 class TrainingJob:

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from .eta import eta_seconds
 from .metric_names import IMAGES_PER_SECOND, LOSS_D, LOSS_G, QUALITY
 from .timefmt import UNKNOWN, format_seconds
 
@@ -83,7 +84,7 @@ def train_stats(metrics: dict[str, float]) -> str:
 
 
 class TrainProgress:
-    """The training bar: percentage, step n/total, ETA from training time (scoring pauses excluded), images/second,
+    """The training bar: percentage, step n/total, ETA (eta.py: smoothed training time, scores excluded), img/s,
     losses and the newest quality score. On a terminal it redraws; otherwise one line every NON_TTY_SECONDS."""
 
     def __init__(self, total: int, step: int = 0, stream: IO[str] | None = None) -> None:
@@ -92,15 +93,14 @@ class TrainProgress:
         self.latest: dict[str, float] = {}  # newest value of each shown metric
         self.seen = 0  # history entries read so far (history only grows)
 
-    def update(self, step: int, total: int, seconds: float, history: list[dict[str, float]],
-               force: bool = False) -> None:
-        """Show step of total after `seconds` of training; metrics from the history entries not read yet."""
+    def update(self, step: int, total: int, history: list[dict[str, float]], force: bool = False) -> None:
+        """Show step of total; the ETA from the history, metrics from the history entries not read yet."""
         for entry in history[self.seen:]:
             self.latest.update((k, entry[k]) for k in (IMAGES_PER_SECOND, LOSS_D, LOSS_G, QUALITY) if k in entry)
         self.seen = len(history)
         bar = self.bar
         bar.total = total
-        bar.eta_text = format_seconds((total - step) * seconds / step) if step > 0 and seconds > 0 else UNKNOWN
+        bar.eta_text = format_seconds(eta_seconds(history, step, total))  # the app's estimator
         bar.stats = train_stats(self.latest)
         if force:
             bar.n = step

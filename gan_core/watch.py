@@ -69,7 +69,7 @@ class RunWatcher:
             checkpoint=str(checkpoints[0]) if checkpoints else None,
             class_names=list(meta.get("class_names") or []),
             hardware=str(meta.get("hardware") or ""),
-            # Images/second counts every torchrun process's images: the ETA divides it by the global batch.
+            # Images/second counts every torchrun process's images: one step is a global batch.
             batch_size=int(meta.get("global_batch") or meta.get("batch_size") or 0),
             dataset=str(meta.get("dataset") or ""),
             elsewhere=describe(meta, now) if state in (LIVE, LOST) else "",

@@ -19,7 +19,7 @@ class Terminal(io.StringIO):
 def test_before_any_metric_the_bar_shows_only_what_is_known() -> None:
     out = io.StringIO()
     bar = TrainProgress(600, stream=out)
-    bar.update(0, 600, 0.0, [])
+    bar.update(0, 600, [])
     bar.close()
     text = out.getvalue()
     assert text.splitlines() == ["  0%|          | 0/600 steps | ETA —"]  # at start; close() repeats no line
@@ -29,13 +29,14 @@ def test_before_any_metric_the_bar_shows_only_what_is_known() -> None:
 def test_metrics_come_from_the_newest_entries_of_each_kind() -> None:
     out = io.StringIO()
     bar = TrainProgress(370, stream=out)
-    history = [{"step": 5, "img/s": 99.0, "loss/D": 9.0, "loss/G": 9.0},
-               {"step": 10, "img/s": 1234.4, "loss/D": 0.6931, "loss/G": 0.7123},
-               {"step": 10, "quality": 0.1234}]  # scores arrive in entries of their own
-    bar.update(10, 370, 10.0, history, force=True)
+    # One step a second (the time in the entries: training seconds), logged every 5 steps: eta.py's estimate.
+    history = [{"step": s, "time": float(s), "img/s": 99.0, "loss/D": 9.0, "loss/G": 9.0} for s in (5, 10, 15)]
+    history += [{"step": 20, "time": 20.0, "img/s": 1234.4, "loss/D": 0.6931, "loss/G": 0.7123},
+                {"step": 20, "quality": 0.1234}]  # scores arrive in entries of their own
+    bar.update(20, 370, history, force=True)
     last = out.getvalue().splitlines()[-1]
-    assert last.endswith("| 10/370 steps | ETA 0:06:00 | 1,234 img/s | D 0.693 G 0.712 | quality 0.12"), last
-    bar.update(20, 370, 20.0, [*history, {"step": 20, "img/s": 50.0, "loss/D": 1.0, "loss/G": 2.0}], force=True)
+    assert last.endswith("| 20/370 steps | ETA 0:05:50 | 1,234 img/s | D 0.693 G 0.712 | quality 0.12"), last
+    bar.update(25, 370, [*history, {"step": 25, "img/s": 50.0, "loss/D": 1.0, "loss/G": 2.0}], force=True)
     assert out.getvalue().splitlines()[-1].endswith("| 50 img/s | D 1.000 G 2.000 | quality 0.12")
 
 
@@ -43,7 +44,7 @@ def test_a_log_gets_periodic_lines_and_a_terminal_one_redrawn_line(monkeypatch: 
     log = io.StringIO()
     bar = TrainProgress(100, stream=log)  # NON_TTY_SECONDS (10 s) between lines
     for step in range(1, 101):
-        bar.update(step, 100, step * 0.01, [{"step": step, "img/s": 10.0, "loss/D": 1.0, "loss/G": 1.0}])
+        bar.update(step, 100, [{"step": step, "img/s": 10.0, "loss/D": 1.0, "loss/G": 1.0}])
     bar.close()
     lines = log.getvalue().split("\n")
     assert len(lines) == 3 and lines[-1] == "" and "\r" not in log.getvalue()  # start, end, nothing between
@@ -53,14 +54,14 @@ def test_a_log_gets_periodic_lines_and_a_terminal_one_redrawn_line(monkeypatch: 
     log = io.StringIO()
     bar = TrainProgress(5, stream=log)
     for step in range(1, 6):
-        bar.update(step, 5, step * 1.0, [])
+        bar.update(step, 5, [])
     bar.close()
     assert [re.search(r"(\d+)/5 steps", line).group(1) for line in log.getvalue().splitlines()] == list("012345")
 
     tty = Terminal()
     bar = TrainProgress(100, stream=tty)
     for step in range(1, 101):
-        bar.update(step, 100, step * 0.01, [])
+        bar.update(step, 100, [])
     bar.close()
     assert tty.getvalue().count("\n") == 1 and tty.getvalue().startswith("\r")  # redrawn in place, ended once
 

@@ -28,5 +28,6 @@ def test_the_cli_progress_line_uses_it() -> None:
     from gan_core.progress import TrainProgress
 
     out = io.StringIO()
-    TrainProgress(370, stream=out).update(step=10, total=370, seconds=10.0, history=[{"img/s": 5.0}], force=True)
+    history = [{"step": s, "time": float(s), "img/s": 5.0} for s in (1, 4, 7, 10)]  # 1 step per training second
+    TrainProgress(370, stream=out).update(step=10, total=370, history=history, force=True)
     assert "ETA 0:06:00 |" in out.getvalue()  # 360 steps left at 1 step/s

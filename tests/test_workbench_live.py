@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import torch
 from PIL import Image
 
@@ -16,6 +17,7 @@ from gan_core.metric_names import (
     LOSS_G,
     QUALITY,
     STEP,
+    TIME,
 )
 from gan_core.watch import LOST_STATUS
 from workbench.live import (
@@ -91,7 +93,8 @@ def test_grid_png_is_the_latest_grid_enlarged() -> None:
 
 
 def _running(history_rates: list[float], **fields: object) -> JobSnapshot:
-    history = [{STEP: 10 * (i + 1), IMAGES_PER_SECOND: r} for i, r in enumerate(history_rates)]
+    # 10 steps per training second from 20 s on (the ETA's speed); img/s as given (the speed shown)
+    history = [{STEP: 10 * (i + 1), TIME: 20.0 + i, IMAGES_PER_SECOND: r} for i, r in enumerate(history_rates)]
     snap = JobSnapshot(run_name="s", status="running", step=100, total_steps=400, train_seconds=61.0,
                        images_per_second=history_rates[-1] if history_rates else 0.0, hardware="CPU, 2 threads, fp32",
                        history=history, batch_size=32)
@@ -100,8 +103,8 @@ def _running(history_rates: list[float], **fields: object) -> JobSnapshot:
     return snap
 
 
-def test_speed_line_gives_the_eta_at_the_recent_median_speed_and_no_speed_once_paused() -> None:
-    snap = _running([320.0, 3200.0, 320.0, 320.0])  # one odd log entry does not move the median
+def test_speed_line_gives_the_eta_and_the_latest_speed_and_no_speed_once_paused() -> None:
+    snap = _running([320.0, 3200.0, 320.0, 320.0])
     assert speed_line(snap) == "ETA **0:00:30** · **320** images/second · **0:01:01** trained · CPU, 2 threads, fp32"
     snap.status, snap.hardware = "paused", ""
     assert speed_line(snap) == "**0:01:01** trained"  # no ETA, no stale speed
@@ -110,9 +113,9 @@ def test_speed_line_gives_the_eta_at_the_recent_median_speed_and_no_speed_once_p
 
 
 def test_the_eta_stays_hidden_until_the_speed_has_settled() -> None:
-    assert _running([320.0, 320.0, 320.0], train_seconds=4.0).eta_seconds is None  # the first seconds: warm-up
-    assert _running([320.0, 320.0]).eta_seconds is None  # too few logs to call it a speed
-    assert _running([320.0, 320.0, 320.0]).eta_seconds == 30.0  # (400 - 100) steps / (320 / 32) steps a second
+    assert _running([320.0, 320.0, 320.0]).eta_seconds is None  # too few logs to call it a speed (eta.py)
+    assert _running([320.0] * 4).eta_seconds == pytest.approx(30.0)  # (400 - 100) steps at 10 steps a second
+    assert _running([320.0] * 4, status="paused").eta_seconds is None
 
 
 def test_recognition_line_names_classes_drawn_and_recognisable_share() -> None:
