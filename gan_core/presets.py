@@ -17,6 +17,9 @@ class Preset:
     data: dict[str, Any]
     model: dict[str, Any]
     train: dict[str, Any]
+    # Steps to recognisable samples, measured (bench/quality.py; the README's Quality table): the Train page's
+    # "recognisable shapes after about N steps" times this machine's speed. None: not measured for this recipe.
+    recognisable_after: int | None = None
 
 
 # The MNIST-shaped defaults (MNIST, Fashion-MNIST): one recipe; preset_config copies these, so sharing is safe.
@@ -67,6 +70,9 @@ PRESETS: dict[str, Preset] = {
         {"name": "shapes", "image_size": 32}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True},
         {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995, "class_weight": 1.0,
          "augment": "translation", "steps": 8000},
+        # 88% recognisable at 2,286 steps (first corners, no circles), 95% at 4,572 (README, Quality); on the slow
+        # AVX2 machine of issue #23 circles appear from 3,000 steps.
+        recognisable_after=3000,
     ),
     # MNIST: a class-conditional DCGAN whose D also names the digit (AC-GAN head, weight 0.3), timed on the real MNIST
     # test set with held-out judges (bench/quality.py; figures in bench/README.md).
@@ -74,6 +80,7 @@ PRESETS: dict[str, Preset] = {
         "Default for MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, batch 32, "
         "lr 4e-4, EMA 0.995 sampling.",
         {"name": "mnist"}, _DIGITS_MODEL, _DIGITS_TRAIN,
+        recognisable_after=2000,  # 96.9% recognisable, legible digits 0-9 at 1,857 steps (README, Quality)
     ),
     # Fashion-MNIST shares MNIST's 1 x 28 x 28 shape and net: the MNIST tuning, untested on Fashion-MNIST itself.
     "fashion_mnist-default": Preset(

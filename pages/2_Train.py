@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import data, elsewhere, jobs, live, navigation, session, train_form
+from workbench import data, elsewhere, expectation, jobs, live, navigation, session, train_form
 
 
 # ---- callbacks: they run before the page script, so they may set widget values; messages go through flash ------------
@@ -141,6 +141,22 @@ def draw_charts(snap: live.JobSnapshot) -> None:
         st.plotly_chart(charts["quality"], key="train_chart_quality")
 
 
+def expectation_line(cfg: expectation.RunConfig) -> None:
+    """How long the recipe needs here to draw recognisable samples; polls while a speed probe measures."""
+    training = jobs.job_registry().active() is not None
+    probing = expectation.expectation(cfg, training)[1]
+
+    def draw() -> None:
+        line, now_probing = expectation.expectation(cfg, training)
+        if now_probing != probing:
+            st.rerun()  # the probe finished: draw the line once more and stop polling
+        if line:
+            st.markdown(line + (" *Measuring this machine's speed for this recipe (a few seconds, once)...*"
+                                if now_probing else ""))
+
+    st.fragment(draw, run_every=expectation.POLL_SECONDS if probing else None)()
+
+
 def own_snapshot() -> live.JobSnapshot | None:
     job = jobs.watched_job()
     return job.snapshot() if job is not None else None
@@ -217,6 +233,8 @@ if errors:
 
 train_form.remember()  # the recipe and settings as shown, for the next session
 snapshot = own_snapshot()
+if config is not None and (snapshot is None or not snapshot.active):
+    expectation_line(config)
 controls(snapshot, startable=not errors)  # commands reach this app's own run only
 shown, latest = snapshot, own_snapshot
 options = elsewhere.choices(snapshot)  # none while this app trains

@@ -15,6 +15,7 @@ from gan_core.liveness import check_not_written_elsewhere
 from gan_core.presets import DEFAULT_PRESET, preset_config
 from gan_core.runs import RunInfo, new_run_name, read_meta, run_path
 from workbench.data import data_store
+from workbench.expectation import wait_for_probes
 
 # Seconds between live-panel refreshes; an env var so tests and slow machines can change it without code.
 POLL_SECONDS = float(os.environ.get("GAN_WORKBENCH_POLL_SECONDS", "1.0"))
@@ -37,6 +38,7 @@ def start_training(cfg: RunConfig, name: str) -> TrainingJob:
     if path.exists():
         raise ConfigError(f"A run named '{path.name}' already exists: choose another name, or resume it on the "
                           "Runs page.")
+    wait_for_probes()  # a speed probe still timing would share the CPU and torch's global random stream
     # Reuse the data set the Data page loaded; otherwise the training thread loads it (progress in the live panel).
     job = job_registry().start(cfg, path, data=data_store().get(cfg.data))
     st.session_state[RUN_KEY] = path.name
