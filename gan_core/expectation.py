@@ -81,13 +81,14 @@ def cached_probe(cfg: RunConfig) -> Speed | None:
         return None
     if not isinstance(found, dict) or not found.get("steps_per_second"):
         return None
-    return Speed(float(found["steps_per_second"]), f"measured by a {PROBE_SECONDS:.0f} s probe on this machine")
+    return Speed(float(found["steps_per_second"]), f"measured by a {PROBE_SECONDS:g} s probe on this machine")
 
 
-def probe_speed(cfg: RunConfig, seconds: float = PROBE_SECONDS) -> Speed:
+def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
     """Train the recipe for `seconds` on random images of its data set's shape (no files needed) and keep the steps
     per second in the data folder: a machine is probed once per recipe. Runs in the calling thread (its torch
     thread count is set as a run's would be); the global random stream is left as it was."""
+    seconds = PROBE_SECONDS if seconds is None else seconds
     c, side, classes = NATIVE.get(cfg.data.name, (3, 32, 0))
     shape = (cfg.data.channels or c, cfg.data.image_size or side, cfg.data.image_size or side)
     probe_cfg = cfg.copy()
@@ -112,7 +113,7 @@ def probe_speed(cfg: RunConfig, seconds: float = PROBE_SECONDS) -> Speed:
                 trainer.flush_metrics()
         trainer.flush_metrics()
         elapsed = time.perf_counter() - started
-    speed = Speed(steps / elapsed, f"measured by a {seconds:.0f} s probe on this machine")
+    speed = Speed(steps / elapsed, f"measured by a {seconds:g} s probe on this machine")
     try:
         path = _probe_file()
         known = json.loads(path.read_text()) if path.is_file() else {}

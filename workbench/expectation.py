@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import streamlit as st
@@ -17,10 +18,11 @@ from gan_core.expectation import (
     probe_speed,
     recognisable_after,
 )
-from workbench.runs import runs
+from gan_core.runs import list_runs
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often the line looks for the probe's result while it runs
+PROBE_ENV = "GAN_WORKBENCH_SPEED_PROBE"  # "0": never probe (the tests' default: each would train for seconds)
 
 
 class Probe:
@@ -59,11 +61,11 @@ def expectation(cfg: RunConfig, training: bool) -> tuple[str | None, bool]:
     recipe here, else from a probe made earlier, else from a probe started now (never while a run trains here)."""
     if recognisable_after(cfg.preset) is None:
         return None, False
-    speed = last_run_speed(cfg, ((r.name, r.meta) for r in runs())) or cached_probe(cfg)
+    speed = last_run_speed(cfg, ((r.name, r.meta) for r in list_runs())) or cached_probe(cfg)
     if speed is not None:
         return expectation_line(cfg, speed), False
     probes, key = _probes(), probe_key(cfg)
-    if key not in probes and not training:
+    if key not in probes and not training and os.environ.get(PROBE_ENV) != "0":
         probes[key] = Probe(cfg)
     probe = probes.get(key)
     if probe is not None and probe.speed is not None:
