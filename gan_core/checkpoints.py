@@ -16,6 +16,7 @@ from .fileio import TEMP_PREFIX, save_atomic
 
 CHECKPOINT_SUFFIX = ".pt"
 REQUIRED_KEYS = ("format_version", "config", "image_shape", "step", "G", "D")
+GENERATOR_ONLY = "generator_only"  # marks an export of the sampling generator alone (export.py): loads, never resumes
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
@@ -63,6 +64,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tuple[int, int, int],
                      num_classes: int) -> None:
     """Raise CheckpointError naming every difference that makes the checkpoint's weights unusable here."""
+    if state.get(GENERATOR_ONLY):  # no D, no optimizer states
+        raise CheckpointError("This file holds only a generator, exported for sampling (export --format generator): "
+                              "it cannot be resumed; resume from the run's own checkpoint, or start a new run.")
     saved = RunConfig.from_dict(state["config"])
     diffs = []
     for key in ("arch", "latent_dim", "width", "conditional"):

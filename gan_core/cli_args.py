@@ -18,6 +18,7 @@ from .config import (
     TrainConfig,
 )
 from .errors import ConfigError, UserError
+from .export import FORMATS
 from .limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain, domain
 from .presets import PRESETS, default_preset_for, preset_config
 
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="the sampling generator (EMA weights, eval mode) as an ONNX file")
     ex.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    ex.add_argument("--format", default="onnx", help="file format: onnx (the one so far; default)")
+    ex.add_argument("--format", default="onnx", choices=tuple(FORMATS),
+                    help="onnx (default), or generator: a small weights-only .pt of the sampling generator for Explore")
     ex.add_argument("--out", default="generator.onnx", help="FILE.onnx (default: generator.onnx)")
     return p
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .checkpoints import GENERATOR_ONLY, load_checkpoint
 from .errors import UserError
-from .fileio import write_atomic
+from .fileio import save_atomic, write_atomic
 from .latent import LoadedGenerator, load_generator
 
-FORMATS = ("onnx",)
+FORMATS = {"onnx": ".onnx", "generator": ".pt"}  # format -> file suffix
 OPSET = 17  # onnxruntime 1.14+ runs it; einsum, conv_transpose and embedding gather are all in it
 INPUT_Z, INPUT_LABEL, OUTPUT = "z", "label", "images"
 BATCH_AXIS = "N"
@@ -89,13 +90,23 @@ def onnx_bytes(lg: LoadedGenerator, run_name: str = "") -> bytes:
     return model.SerializeToString()
 
 
+def generator_state(state: dict) -> dict:
+    """A checkpoint state reduced to its sampling generator, small enough to ship (examples/): the EMA weights (or
+    G's) as "G", the config and shapes Explore needs, an empty "D" and the GENERATOR_ONLY mark (never resumed)."""
+    weights = state["EMA"] if state.get("EMA") is not None else state["G"]
+    keep = ("format_version", "config", "image_shape", "num_classes", "class_names", "step", "epoch", "train_seconds")
+    return {**{k: state[k] for k in keep if k in state}, "G": weights, "EMA": None, "D": {}, GENERATOR_ONLY: True}
+
+
 def export_checkpoint(checkpoint: str | Path, out: str | Path, fmt: str = "onnx") -> Path:
     """Write the sampling generator of a checkpoint file (loaded weights_only) to out; returns out."""
     out = Path(out)
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format '{fmt}': choose one of {', '.join(FORMATS)}.")
-    if out.suffix.lower() != f".{fmt}":
-        raise ExportError(f"--out must end in .{fmt}, got '{out.name}'.")
+    if out.suffix.lower() != FORMATS[fmt]:
+        raise ExportError(f"--out must end in {FORMATS[fmt]} for --format {fmt}, got '{out.name}'.")
+    if fmt == "generator":
+        return save_atomic(generator_state(load_checkpoint(checkpoint)), out)
     missing = onnx_missing()
     if missing:  # before loading anything: the user's fix is an install
         raise ExportError(missing)

@@ -30,11 +30,14 @@ def pick_source() -> explore.ExploreSource | None:
     session.default("explore_run", watched if watched in options else options[0])
     if st.session_state["explore_run"] not in options:  # the run was deleted meanwhile
         st.session_state["explore_run"] = options[0]
-    name = st.selectbox("Run", options, key="explore_run",
-                        format_func=lambda n: f"{n} (training now: a snapshot copy)" if n == live else n)
+    name = st.selectbox("Run", options, key="explore_run", format_func=lambda n: explore.option_label(n, live))
     refresh = False
     if name == live:
         refresh = st.button("Take a fresh copy of the generator being trained", key="explore_refresh_btn")
+    if explore.is_example(name):
+        st.info("An example generator shipped with the app, trained on shapes by the project's own command "
+                "(examples/README.md): drag the sliders now. Your own runs appear in this list once they save a "
+                "checkpoint, and the run training now as a snapshot copy.")
     source = explore.source(name, refresh=refresh)
     if isinstance(source, str):
         st.error(source)

@@ -29,6 +29,7 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAN_WORKBENCH_CHECKPOINTS", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("GAN_WORKBENCH_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("GAN_WORKBENCH_SPEED_PROBE", "0")  # the Train page's speed probe: only where a test asks
+    monkeypatch.setenv("GAN_WORKBENCH_EXAMPLES", str(tmp_path / "examples"))  # no shipped example unless asked
 
 
 def tiny_config(arch: str = "mlp", loss: str = "bce", steps: int = 20, size: int = 16, conditional: bool = False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 
 import pytest
@@ -123,3 +124,22 @@ def test_without_onnx_the_page_says_what_to_install(monkeypatch: pytest.MonkeyPa
     at = explore_page()
     assert "Download generator (ONNX)" not in [b.label for b in at.get("download_button")]
     assert any(c.value.startswith("ONNX export needs the onnx package") for c in at.caption)
+
+
+def test_an_example_generator_is_there_at_first_launch_and_marked(tmp_path, monkeypatch) -> None:
+    from gan_core.export import export_checkpoint
+    from workbench import explore
+
+    run = make_run("for-example", steps=6)
+    examples = tmp_path / "shipped"
+    export_checkpoint(run / "ckpt-0000006.pt", examples / "shapes-example" / explore.EXAMPLE_FILE, "generator")
+    monkeypatch.setenv(explore.EXAMPLES_ENV, str(examples))
+    shutil.rmtree(checkpoint_root())  # a first launch: no run of one's own
+    at = explore_page()
+    box = at.selectbox(key="explore_run")
+    assert box.options == ["shapes-example (example shipped with the app)"] and not at.exception
+    assert any("example generator shipped with the app" in i.value for i in at.info)
+    first = main_image(at)
+    at.slider(key="explore_pc_0").set_value(2.5).run()
+    assert main_image(at) != first  # the sliders work at once
+    assert at.caption[0].value.startswith("Generator: shapes-example · step 6")

@@ -155,3 +155,29 @@ def test_tolerance_is_met_with_room_to_spare() -> None:
     worst = max(float(np.abs(np.subtract(*run_both(session(lg), lg, 16))).max())
                 for lg in (loaded("dcgan"), loaded("upsample-conv"), loaded("mlp"), loaded("dcgan", True)))
     assert math.isfinite(worst) and worst < TOLERANCE / 10
+
+
+def test_a_generator_export_samples_as_its_checkpoint_and_cannot_be_resumed(tmp_path: Path) -> None:
+    from gan_core.errors import CheckpointError
+    from gan_core.trainer import Trainer
+
+    run = make_run("gen-export", steps=6, conditional=True, ema=0.9)
+    out = tmp_path / "example" / "generator.pt"
+    assert main(["export", "--checkpoint", str(run), "--format", "generator", "--out", str(out)]) == 0
+    full, small = load_checkpoint(find_checkpoints(run)[0]), load_checkpoint(out)  # weights_only=True
+    assert small["D"] == {} and "opt_G" not in small and out.stat().st_size < find_checkpoints(run)[0].stat().st_size
+    z = torch.randn(5, 16, generator=torch.Generator().manual_seed(0))
+    a, b = generator_from_state(full), generator_from_state(small)  # the EMA weights, in both
+    assert b.step == 6 and b.class_names == a.class_names and torch.equal(a.images(z), b.images(z))
+    with pytest.raises(CheckpointError, match="only a generator"):
+        Trainer(tiny_config(steps=8, conditional=True, ema=0.9)).load_state_dict(small)
+    assert main(["export", "--checkpoint", str(run), "--format", "generator", "--out", str(tmp_path / "g.onnx")]) == 2
+
+
+def test_the_shipped_example_is_small_safe_and_draws_shapes() -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "shapes-example" / "generator.pt"
+    assert path.stat().st_size < 5 * 2**20  # shipped in the repository
+    lg = load_generator(path)  # weights_only=True, as every checkpoint
+    assert lg.config.preset == "shapes-default" and lg.class_names == ["triangle", "square", "circle"]
+    images = lg.images(torch.randn(6, lg.generator.latent_dim, generator=torch.Generator().manual_seed(0)))
+    assert images.shape == (6, 3, 32, 32) and images.dtype == torch.uint8 and images.float().std() > 10

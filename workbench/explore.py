@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import threading
 import time
@@ -23,6 +24,9 @@ from workbench.jobs import job_registry
 from workbench.runs import runs
 
 PCA_K = 8  # PCA directions offered as sliders
+EXAMPLES_ENV = "GAN_WORKBENCH_EXAMPLES"  # where example generators are (default: the repository's examples/)
+EXAMPLE_PREFIX = "example:"  # option names of examples (a run name cannot hold ':')
+EXAMPLE_FILE = "generator.pt"  # examples/<name>/generator.pt: a generator-only export (export --format generator)
 GIF_FRAME_MS = 250  # per frame of the interpolation GIF: 16 frames loop in 4 seconds
 LIVE_KEY = "explore_live"  # session key of this session's copy of the generator training now
 
@@ -54,19 +58,44 @@ class ExploreSource:
 
 
 # ---- which generator -------------------------------------------------------------------------------------------------
+def examples_root() -> Path:
+    return Path(os.environ.get(EXAMPLES_ENV) or Path(__file__).resolve().parents[1] / "examples")
+
+
+def example_names() -> list[str]:
+    """The shipped example generators as options ('example:shapes-example'), so Explore has something at once."""
+    return [EXAMPLE_PREFIX + p.parent.name for p in sorted(examples_root().glob(f"*/{EXAMPLE_FILE}"))]
+
+
+def is_example(name: str) -> bool:
+    return name.startswith(EXAMPLE_PREFIX)
+
+
+def option_label(name: str, live: str | None) -> str:
+    """How the run selector shows an option: the live run and the examples say what they are."""
+    if is_example(name):
+        return f"{name[len(EXAMPLE_PREFIX):]} (example shipped with the app)"
+    return f"{name} (training now: a snapshot copy)" if name == live else name
+
+
 def explorable_runs() -> tuple[list[str], str | None]:
-    """(run names to offer, the one training now or None): runs with a checkpoint, and the live run first."""
+    """(names to offer, the one training now or None): the live run first, runs with a checkpoint, then examples."""
     active = job_registry().active()
     live = active.run_dir.name if active is not None else None
     options = [r.name for r in runs() if r.checkpoints or r.name == live]
     if live is not None and live not in options:
         options.insert(0, live)
-    return options, live
+    return options + example_names(), live
 
 
 def source(name: str, refresh: bool = False) -> ExploreSource | str:
-    """The generator of run `name`: a copy of it while it trains (refresh: take a new one), else its checkpoint.
-    A str is the reason there is none."""
+    """The generator of run `name`: a copy of it while it trains (refresh: take a new one), else its checkpoint; or
+    a shipped example's. A str is the reason there is none."""
+    if is_example(name):
+        path = examples_root() / name[len(EXAMPLE_PREFIX):] / EXAMPLE_FILE
+        if not path.is_file():
+            return f"The example '{name[len(EXAMPLE_PREFIX):]}' is gone from {examples_root()}."
+        return _checkpoint_source(str(path), path.stat().st_mtime_ns)
     active = job_registry().active()
     if active is not None and active.run_dir.name == name:
         return live_source(active, refresh)
@@ -239,5 +268,5 @@ def onnx_download(source: ExploreSource, run_name: str) -> OnnxDownload | str:
         return missing
     once = _onnx_once(source.key)
     loaded = source.loaded
-    return OnnxDownload(lambda: once.get(lambda: onnx_bytes(loaded, run_name)),
-                        f"{run_name}-step{loaded.step}.onnx")
+    name = run_name.removeprefix(EXAMPLE_PREFIX)  # a file name without ':'
+    return OnnxDownload(lambda: once.get(lambda: onnx_bytes(loaded, name)), f"{name}-step{loaded.step}.onnx")
