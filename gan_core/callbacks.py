@@ -27,6 +27,9 @@ LOG = "log"  # metrics were flushed into the history
 GRID = "grid"  # trainer.latest_grid holds a new fixed-noise grid, to save (every sample_every steps)
 PREVIEW = "preview"  # trainer.latest_grid holds a new fixed-noise grid to show live only (time-based)
 QUALITY = "quality"  # a quality score entered the history
+# Said by the app and the CLI when the last step is done and the run waits for its final score (on a first run the
+# scorer's build, up to a minute on a slow CPU, may still be under way).
+FINAL_SCORE_MESSAGE = "Scoring the final samples (the quality scorer is built once per data set, then cached)..."
 
 C = TypeVar("C", bound="Callback")
 T = TypeVar("T")
@@ -156,7 +159,22 @@ class QualityScore(Callback):
         g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
         self._pending.append(self._submit(self._score, g, step))
 
+    @property
+    def busy(self) -> bool:
+        """The scorer is building or a score is in flight: a run ending now waits for them (on_end)."""
+        return self._building is not None or bool(self._pending)
+
     def on_end(self, trainer: Trainer) -> None:
+        if self._building is not None and not self._building.done() and trainer.step_count < trainer.total_steps:
+            # Stopped while the scorer builds: no score to wait for. The build finishes in its thread (and fills the
+            # disk cache for the next run); the scores queued behind it are dropped.
+            for future in self._pending:
+                future.cancel()
+            self._pending, self._building = [], None
+            if self._worker is not None:
+                self._worker.shutdown(wait=False)
+                self._worker = None
+            return
         self._collect(trainer, set(), wait=True)  # the last step's score, or the one a stopped run was taking
         if self._worker is not None:  # no idle thread left behind per run (a resumed run starts a new one)
             self._worker.shutdown()

@@ -71,7 +71,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World) -> int:
     """The training of cmd_train in this process (rank `world.rank`): progress, saves and signals on rank 0."""
-    from .callbacks import LOG, QUALITY
+    from .callbacks import FINAL_SCORE_MESSAGE, LOG, QUALITY, QualityScore, find
     from .checkpoints import clean_temp_files
     from .distributed import peer_failure, rank_prefix
     from .runs import RunWriter
@@ -125,6 +125,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     old = ({s: signal.signal(s, on_signal) for s in handled}
            if threading.current_thread() is threading.main_thread() else {})
     seen_alerts = len(trainer.alerts)
+    scoring = find(trainer.callbacks, QualityScore)
 
     def on_step(t: Trainer, events: set[str]) -> None:
         nonlocal seen_alerts
@@ -132,6 +133,8 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         writer.on_step(t, events)
         if events & {LOG, QUALITY}:
             bar.update(t.step_count, t.total_steps, t.history)
+        if t.step_count == t.total_steps and scoring is not None and scoring.busy:
+            bar.write(FINAL_SCORE_MESSAGE)
         for alert in t.alerts[seen_alerts:]:
             bar.write(f"alert: {alert['message']}")
         seen_alerts = len(t.alerts)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .callbacks import GRID, LOG, PREVIEW
+from .callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QualityScore, find
 from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
@@ -153,9 +153,13 @@ class TrainingJob:
                       message=" ".join(trainer.data.notices), class_names=list(trainer.data.class_names or []),
                       hardware=trainer.hardware)
 
+            scoring = find(trainer.callbacks, QualityScore)
+
             def on_step(t: Trainer, events: set[str]) -> None:
                 writer.on_step(t, events)
                 self._publish(t, events, writer)
+                if t.step_count == t.total_steps and scoring is not None and scoring.busy:
+                    self._set(message=FINAL_SCORE_MESSAGE)  # the run ends when the score of its last step is in
                 self._serve_generator(t)
                 while self._paused.is_set() and not self._stop.is_set():
                     self._serve_generator(t)
@@ -166,7 +170,8 @@ class TrainingJob:
             status = "stopped" if reason == "stopped" else "done"
             writer.finish(trainer, status)
             self._publish(trainer, {LOG, GRID}, writer)
-            self._set(status=status, error=writer.save_error)
+            self._set(status=status, error=writer.save_error,
+                      message="" if self.snapshot().message == FINAL_SCORE_MESSAGE else self.snapshot().message)
         except UserError as e:
             self._fail(trainer, writer, str(e))
         except Exception as e:  # noqa: BLE001 - any failure must reach the page, not kill the server

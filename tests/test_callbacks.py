@@ -78,6 +78,20 @@ def test_training_steps_go_on_while_the_scorer_builds_and_no_step_waits_for_a_sc
     assert score.ready and score._worker is None  # the worker thread is gone with the run
 
 
+def test_a_run_stopped_while_the_scorer_builds_ends_without_waiting_for_it() -> None:
+    release = threading.Event()
+
+    def blocked_build(data):
+        assert release.wait(60)
+        return QualityScorer(data, None, num_real=128, coverage=False)
+
+    score = QualityScore(every=5, num_samples=32, budget=math.inf, build=blocked_build)
+    tr = Trainer(tiny_config("mlp", steps=30), callbacks=[score])
+    assert tr.run(should_stop=lambda: tr.step_count >= 8) == "stopped"  # returns while the build still blocks
+    assert tr.step_count == 8 and not score.busy and not any("quality" in h for h in tr.history)
+    release.set()
+
+
 def test_a_background_score_scores_the_weights_of_its_step_and_a_stopped_run_keeps_it(monkeypatch) -> None:
     tr = Trainer(tiny_config("mlp", steps=50), callbacks=[])
     scorer = QualityScorer(tr.data, None, num_real=128, coverage=False)

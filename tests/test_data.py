@@ -406,3 +406,22 @@ def test_native_sizes_round_to_the_nearest_supported_one_on_a_log_scale() -> Non
 
     assert [nearest_size(s) for s in SUPPORTED_SIZES] == list(SUPPORTED_SIZES)  # supported sizes stay
     assert [nearest_size(s) for s in (1, 16, 30, 45, 46, 90, 91, 200, 5000)] == [28, 28, 32, 32, 64, 64, 128, 128, 128]
+
+
+def test_shapes_are_drawn_once_then_read_from_the_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_core.data import shapes
+
+    cfg = DataConfig(num_samples=40, seed=5)
+    first = load_dataset(cfg)
+    path = shapes.cache_path(40, 32, "mixed", 5)
+    assert path.is_file() and path.parent.parent == data_root()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("drawn again despite the cache")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shapes, "render_shapes", boom)
+        again = load_dataset(cfg)
+    assert torch.equal(first.images, again.images) and torch.equal(first.labels, again.labels)
+    path.write_bytes(b"not an npz")  # a damaged cache is drawn again and rewritten
+    assert torch.equal(load_dataset(cfg).images, first.images) and shapes._cached(path, 40, 32) is not None

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from ..config import DataConfig
-from .base import ImageData, Progress
+from ..fileio import write_with
+from .base import ImageData, Progress, data_root
 
 SHAPE_NAMES = ["triangle", "square", "circle"]
 TRIANGLE_COLORS = ["red", "green", "blue"]
 TRIANGLE, SQUARE, CIRCLE = range(3)
 _SS = 2  # supersampling factor for anti-aliased edges
+RENDER_VERSION = "r1"  # part of the cache file name: bump when the drawing changes
 _CHUNK = 500  # images drawn at once: 500 x 64 x 64 float64 masks are 16 MB each, cache-friendly enough
 
 
@@ -108,9 +113,34 @@ def render_shapes(n: int, size: int, mode: str, seed: int, progress: Progress | 
     return out, p["label"]
 
 
+def cache_path(n: int, size: int, mode: str, seed: int) -> Path:
+    """Where a drawn set is kept (in the data folder): one file per drawing, named by what decides its pixels."""
+    return data_root() / "shapes" / f"{mode}-{size}px-{n}-seed{seed}-{RENDER_VERSION}.npz"
+
+
+def _cached(path: Path, n: int, size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The drawn set from its cache file, or None when absent or unreadable (then it is drawn again)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            images, labels = f["images"], f["labels"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    ok = images.shape == (n, 3, size, size) and images.dtype == np.uint8 and labels.shape == (n,)
+    return (images, labels) if ok else None
+
+
 def load_shapes(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
-    """The shapes set at cfg.image_size (default 28 for triangles, 32 for mixed), RGB."""
+    """The shapes set at cfg.image_size (default 28 for triangles, 32 for mixed), RGB; drawn once, then read from the
+    data folder (a run's Start then reaches step 1 without drawing; a read-only folder only costs the drawing)."""
     size = cfg.image_size or (28 if cfg.shapes_mode == "triangles" else 32)
-    images, labels = render_shapes(cfg.num_samples, size, cfg.shapes_mode, cfg.seed, progress)
+    path = cache_path(cfg.num_samples, size, cfg.shapes_mode, cfg.seed)
+    found = _cached(path, cfg.num_samples, size)
+    if found is None:
+        found = render_shapes(cfg.num_samples, size, cfg.shapes_mode, cfg.seed, progress)
+        try:
+            write_with(path, lambda f: np.savez(f, images=found[0], labels=found[1]))
+        except OSError:
+            pass
+    images, labels = found
     names = TRIANGLE_COLORS if cfg.shapes_mode == "triangles" else SHAPE_NAMES
     return ImageData(torch.from_numpy(images), torch.from_numpy(labels), list(names), "shapes")
