@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import torch
 
@@ -18,9 +18,7 @@ from .metric_names import DIVERSITY, STEP
 from .metrics import HealthMonitor, QualityScorer, diversity
 from .models import Generator
 from .sampling import generate, sample_images
-
-if TYPE_CHECKING:
-    from .trainer import Trainer
+from .state import RunState
 
 # Event names: Trainer.run passes the set of what happened at a step to every callback and to its on_step hook.
 LOG = "log"  # metrics were flushed into the history
@@ -36,13 +34,13 @@ class Callback:
 
     timed = False  # True: its time counts as training time (train_seconds, img/s); scores and checks do not
 
-    def on_step(self, trainer: Trainer, events: set[str]) -> None:
+    def on_step(self, trainer: RunState, events: set[str]) -> None:
         """After a step; may add event names to `events`."""
 
-    def on_report(self, trainer: Trainer, entry: dict[str, float]) -> None:
+    def on_report(self, trainer: RunState, entry: dict[str, float]) -> None:
         """After `entry` entered trainer.history."""
 
-    def on_end(self, trainer: Trainer) -> None:
+    def on_end(self, trainer: RunState) -> None:
         """When Trainer.run returns (done, stopped or out of time): finish work still in flight."""
 
 
@@ -62,7 +60,7 @@ class FixedNoiseGrid(Callback):
         self.started: float | None = None  # wall time of the first step this callback saw
         self.last = 0.0  # wall time of the last grid or preview
 
-    def on_step(self, trainer: Trainer, events: set[str]) -> None:
+    def on_step(self, trainer: RunState, events: set[str]) -> None:
         step, now = trainer.step_count, self.clock()
         if self.started is None:
             self.started = now
@@ -82,13 +80,13 @@ class HealthCheck(Callback):
     def __init__(self, monitor: HealthMonitor) -> None:
         self.monitor = monitor
 
-    def on_step(self, trainer: Trainer, events: set[str]) -> None:
+    def on_step(self, trainer: RunState, events: set[str]) -> None:
         if GRID in events and trainer.latest_grid is not None:
             # Diversity of G itself: an EMA copy lags by ~1/(1 - decay) steps and looks collapsed early on.
             grid = trainer.latest_grid if trainer.ema is None else generate(trainer.G, trainer.fixed_z, trainer.fixed_y)
             trainer.report({STEP: trainer.step_count, DIVERSITY: diversity(grid)})
 
-    def on_report(self, trainer: Trainer, entry: dict[str, float]) -> None:
+    def on_report(self, trainer: RunState, entry: dict[str, float]) -> None:
         for alert in self.monitor.update(int(entry[STEP]), entry):
             trainer.add_alert(alert.kind, alert.step, alert.message)
 
@@ -122,7 +120,7 @@ class QualityScore(Callback):
         self._worker: ThreadPoolExecutor | None = None
         self._pending: Future[dict[str, float]] | None = None  # the score in flight
 
-    def on_step(self, trainer: Trainer, events: set[str]) -> None:
+    def on_step(self, trainer: RunState, events: set[str]) -> None:
         self._collect(trainer, events, wait=False)
         step = trainer.step_count
         if self.last_step is None:  # the first step this run trains: a resumed run counts from its checkpoint
@@ -145,20 +143,20 @@ class QualityScore(Callback):
         g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
         self._pending = self._worker.submit(self._score, g, step)
 
-    def on_end(self, trainer: Trainer) -> None:
+    def on_end(self, trainer: RunState) -> None:
         self._collect(trainer, set(), wait=True)  # a run stopped early keeps the score it was taking
         if self._worker is not None:  # no idle thread left behind per run (a resumed run starts a new one)
             self._worker.shutdown()
             self._worker = None
 
-    def measure(self, trainer: Trainer) -> dict[str, float]:
+    def measure(self, trainer: RunState) -> dict[str, float]:
         """Score the sampling generator now and report the entry ({step, quality, kid, coverage/...})."""
         self._ensure_scorer(trainer)
         entry = self._score(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
 
-    def _ensure_scorer(self, trainer: Trainer) -> None:
+    def _ensure_scorer(self, trainer: RunState) -> None:
         if self.scorer is None:
             self.scorer = QualityScorer(trainer.data, self.cache_dir)
 
@@ -172,7 +170,7 @@ class QualityScore(Callback):
         self.last_cost = self.last_end - started
         return entry
 
-    def _collect(self, trainer: Trainer, events: set[str], wait: bool) -> None:
+    def _collect(self, trainer: RunState, events: set[str], wait: bool) -> None:
         """Report the score in flight once it is done (or, with wait, after waiting for it)."""
         if self._pending is None or not (wait or self._pending.done()):
             return

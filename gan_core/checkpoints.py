@@ -13,6 +13,7 @@ import torch
 from .config import RunConfig
 from .errors import CheckpointError, ConfigError, TrainingError
 from .fileio import TEMP_PREFIX, save_atomic
+from .liveness import written_elsewhere
 
 CHECKPOINT_SUFFIX = ".pt"
 REQUIRED_KEYS = ("format_version", "config", "image_shape", "step", "G", "D")
@@ -60,28 +61,6 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return state
 
 
-def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tuple[int, int, int],
-                     num_classes: int) -> None:
-    """Raise CheckpointError naming every difference that makes the checkpoint's weights unusable here."""
-    saved = RunConfig.from_dict(state["config"])
-    diffs = []
-    for key in ("arch", "latent_dim", "width", "conditional"):
-        a, b = getattr(saved.model, key), getattr(config.model, key)
-        if a != b:
-            diffs.append(f"{key} {a} vs {b}")
-    saved_shape = tuple(state["image_shape"])
-    if saved_shape[0] != image_shape[0]:
-        diffs.append(f"channels {saved_shape[0]} vs {image_shape[0]}")
-    if saved_shape[1:] != tuple(image_shape[1:]):
-        diffs.append(f"image size {saved_shape[1]} vs {image_shape[1]}")
-    if saved.model.conditional and int(state.get("num_classes", 0)) != num_classes:
-        diffs.append(f"classes {state.get('num_classes')} vs {num_classes}")
-    if saved.train.loss != config.train.loss and "wgan-gp" in (saved.train.loss, config.train.loss):
-        diffs.append(f"loss {saved.train.loss} vs {config.train.loss} (critic normalisation differs)")
-    if diffs:
-        raise CheckpointError("The checkpoint does not match this model (checkpoint vs now): " + "; ".join(diffs) + ".")
-
-
 def find_checkpoints(run_dir: str | Path) -> list[Path]:
     """Checkpoint files of a run, newest first (by step in the name, then modification time); temp files excluded."""
     run_dir = Path(run_dir)
@@ -102,8 +81,6 @@ def latest_valid_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] 
 def clean_temp_files(root: str | Path) -> list[Path]:
     """Remove leftover temp files of interrupted saves under root; returns what was removed. Run folders (root's
     subfolders) that another live process trains in are left alone: their temp files are saves in progress."""
-    from .runs import written_elsewhere  # runs imports this module
-
     root = Path(root)
     busy: dict[Path, bool] = {}
     removed = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -14,6 +15,7 @@ from .errors import UserError
 ACTIVE = ("loading", "running", "paused", "stopping")  # statuses of a run whose writer is still at work
 HEARTBEAT_SECONDS = 30.0  # a running writer rewrites meta.json ("updated") at least this often
 LOST_AFTER_SECONDS = 180.0  # no update for this long: the writer is taken as stopped or lost (6 missed heartbeats)
+META_FILE = "meta.json"  # in each run folder: config, status, writer, heartbeat
 WRITER = "writer"  # meta.json key: {"host": ..., "pid": ...} of the process writing the folder
 
 # What writer_state says about a run folder.
@@ -87,3 +89,17 @@ def check_not_written_elsewhere(run_dir: str | Path, meta: Mapping[str, Any]) ->
         raise UserError(f"Run '{Path(run_dir).name}' is training elsewhere ({writer_label(meta)}): stop it there "
                         f"first, or wait until it has not updated its folder for {LOST_AFTER_SECONDS / 60:.0f} "
                         "minutes if that process is gone.")
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """A run folder's meta.json as a dict; {} when it is missing or unreadable."""
+    try:
+        meta = json.loads((Path(run_dir) / META_FILE).read_text())
+        return meta if isinstance(meta, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def written_elsewhere(run_dir: Path) -> bool:
+    """Whether another live process trains in this run folder (nothing here may write into it)."""
+    return writer_state(read_meta(run_dir)) == LIVE

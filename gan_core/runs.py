@@ -23,11 +23,11 @@ from .fileio import write_atomic
 from .images import grid_image, png_bytes
 from .liveness import (
     HEARTBEAT_SECONDS,
-    LIVE,
+    META_FILE,
     WRITER,
     check_not_written_elsewhere,
+    read_meta,
     writer_identity,
-    writer_state,
 )
 from .metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 from .metrics_log import MetricsLog
@@ -37,7 +37,6 @@ from .tensorboard import TensorBoardLog
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _GRID_RE = re.compile(r"^step-(\d+)\.png$")  # the names grid_path gives
 GRID_DIR = "grids"
-META_FILE = "meta.json"
 
 
 def checkpoint_root() -> Path:
@@ -101,19 +100,6 @@ class RunInfo:
     @property
     def checkpoints(self) -> list[Path]:
         return find_checkpoints(self.path)
-
-
-def read_meta(run_dir: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((run_dir / META_FILE).read_text())
-        return meta if isinstance(meta, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def written_elsewhere(run_dir: Path) -> bool:
-    """Whether another live process trains in this run folder (nothing here may write into it)."""
-    return writer_state(read_meta(run_dir)) == LIVE
 
 
 def list_runs(root: str | Path | None = None) -> list[RunInfo]:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .errors import ConfigError
+
 LIMIT_ENV = "GAN_WORKBENCH_DEVICE_DATA_MB"
 # A set may take this share of a GPU's memory; the models, their activations and the optimizers need the rest.
 GPU_SHARE = 0.25
@@ -21,8 +23,6 @@ def device_limit(device: torch.device) -> int | None:
     CUDA GPU's memory; None (no limit) elsewhere, where the set already lives in the memory the device uses."""
     raw = os.environ.get(LIMIT_ENV, "").strip()
     if raw:
-        from .errors import ConfigError
-
         try:
             return int(float(raw) * 2**20)
         except ValueError:

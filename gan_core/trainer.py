@@ -12,6 +12,7 @@ from torch import nn
 
 from .batches import Batches
 from .callbacks import LOG, Callback, default_callbacks
+from .compatible import check_compatible
 from .config import RunConfig, TrainConfig
 from .data import ImageData, load_dataset
 from .device import free_memory
@@ -256,8 +257,6 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from a checkpoint's state (see checkpoints.load_checkpoint); raises on mismatches."""
-        from .checkpoints import check_compatible
-
         check_compatible(state, self.config, self.image_shape, self.num_classes)
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
