@@ -5,18 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-AUGMENTS = ("translation", "cutout", "color")
 TRANSLATE = 0.125  # largest shift, as a fraction of the side (DiffAugment's default)
 CUTOUT = 0.5  # side of the zeroed square, as a fraction of the image side
-
-
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """'translation,cutout' -> ('translation', 'cutout'); '' -> (); unknown names raise ValueError."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip())
-    unknown = [n for n in names if n not in AUGMENTS]
-    if unknown:
-        raise ValueError(f"unknown augmentation {', '.join(unknown)}; known: {', '.join(AUGMENTS)}")
-    return names
 
 
 def augment(x: torch.Tensor, policy: tuple[str, ...], rng: torch.Generator) -> torch.Tensor:

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import augment, parse_policy
-from .config import TrainConfig
+from .augment import augment
+from .config import TrainConfig, parse_policy
 from .distributed import has_batchnorm
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
 from .metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G

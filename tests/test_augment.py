@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_core.augment import augment, cutout, parse_policy, translation
+from gan_core.augment import augment, cutout, translation
+from gan_core.config import parse_policy
 
 
 def test_parse_policy_accepts_known_names_and_refuses_others() -> None:
