@@ -13,17 +13,17 @@ from typing import Any
 
 import torch
 
-from .callbacks import GRID, LOG, PREVIEW
-from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
-from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
-from .runs import RunWriter
+from .runs.checkpoints import clean_temp_files, load_checkpoint
+from .runs.folders import RunWriter
+from .runs.liveness import ACTIVE
 from .sampling import snapshot
-from .trainer import Trainer
+from .train.callbacks import GRID, LOG, PREVIEW
+from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
 ETA_SETTLE_SECONDS = 10.0  # training seconds before an ETA is shown

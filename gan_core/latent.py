@@ -8,11 +8,11 @@ from typing import Any
 
 import torch
 
-from .checkpoints import load_checkpoint
 from .config import RunConfig
 from .data import to_uint8
 from .models import Generator, build_models
 from .models.fused import fuse_upsample_conv
+from .runs.checkpoints import load_checkpoint
 
 
 def sample_latents(n: int, dim: int, seed: int, truncation: float | None = None) -> torch.Tensor:

@@ -24,7 +24,7 @@ from gan_core.errors import ConfigError, UserError
 from gan_core.limits import DOMAINS, Domain, format_number
 from gan_core.models import ARCHITECTURES
 from gan_core.presets import DEFAULT_PRESET, PRESETS, default_preset_for, preset_config
-from gan_core.runs import new_run_name
+from gan_core.runs.folders import new_run_name
 from workbench import prefs
 from workbench.data import chosen_data, config_key, dataset_summary
 from workbench.jobs import start_training
