@@ -176,7 +176,8 @@ def cmd_sample(a: argparse.Namespace) -> int:
     import torch
 
     from ..images import grid_image
-    from ..latent import load_generator, sample_latents
+    from ..latent import sample_latents
+    from ..runs.generator import load_generator
 
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npy"):

@@ -7,9 +7,10 @@ from pathlib import Path
 import torch
 
 from ..data import Progress, data_root, load_dataset
-from ..latent import load_generator, sample_latents
+from ..latent import sample_latents
 from ..limits import EVAL_COUNT, check_memory, sampling_bytes
 from ..metric_names import COVERAGE_CLASSES, DIVERSITY, STEP
+from ..runs.generator import load_generator
 from . import QualityScorer, diversity
 
 NUM = "num"  # the report's sample count (not a training metric)

@@ -12,7 +12,7 @@ import torch
 from .. import __version__
 from ..errors import UserError
 from ..fileio import write_atomic
-from ..latent import LoadedGenerator, load_generator
+from .generator import LoadedGenerator, load_generator
 
 FORMATS = ("onnx",)
 OPSET = 17  # onnxruntime 1.14+ runs it; einsum, conv_transpose and embedding gather are all in it

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..job import JobSnapshot
 from ..metric_names import EPOCH, IMAGES_PER_SECOND, STEP, TIME
 from .checkpoints import find_checkpoints
 from .folders import GRID_DIR, RunInfo, grid_step, list_runs
 from .liveness import LIVE, LOST, describe, read_meta, writer_state
 from .metrics_log import MetricsTail
+from .snapshot import JobSnapshot
 
 LOST_STATUS = "stopped or lost"  # a watched snapshot's status when its writer went silent (liveness.LOST)
 

@@ -131,7 +131,8 @@ def test_long_steps_show_a_bar_each_and_the_score_reaches_the_training_bar(tmp_p
 
 
 def test_sample_draws_classes_evenly_unless_one_is_asked_for(tmp_path) -> None:
-    from gan_core.latent import load_generator, sample_latents
+    from gan_core.latent import sample_latents
+    from gan_core.runs.generator import load_generator
 
     run = make_run("cond-sampled", steps=6, conditional=True)
     lg = load_generator(find_checkpoints(run)[0])

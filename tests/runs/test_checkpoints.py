@@ -9,8 +9,8 @@ import torch
 from conftest import tiny_config
 
 from gan_core.errors import CheckpointError
-from gan_core.latent import load_generator
 from gan_core.runs.checkpoints import find_checkpoints, latest_valid_checkpoint, load_checkpoint, save_checkpoint
+from gan_core.runs.generator import load_generator
 from gan_core.sampling import generate
 from gan_core.train.trainer import FORMAT_VERSION, Trainer
 

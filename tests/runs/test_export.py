@@ -14,11 +14,11 @@ from conftest import make_run, tiny_config
 from torch import nn
 
 from gan_core.cli.commands import main
-from gan_core.latent import LoadedGenerator, generator_from_state, load_generator
 from gan_core.models import build_models
 from gan_core.models.fused import UpsampledConv2d, fuse_upsample_conv
 from gan_core.runs import export
 from gan_core.runs.checkpoints import find_checkpoints, load_checkpoint, save_checkpoint
+from gan_core.runs.generator import LoadedGenerator, generator_from_state, load_generator
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

@@ -20,11 +20,11 @@ from torch import nn
 from gan_core.cli.commands import build_parser, config_from_args, main
 from gan_core.data import ImageData, load_dataset
 from gan_core.errors import DataError, TrainingError
-from gan_core.latent import load_generator
 from gan_core.metric_names import LOSS_D, LOSS_G
 from gan_core.models import build_models
 from gan_core.runs.checkpoints import latest_valid_checkpoint
 from gan_core.runs.folders import GRID_DIR
+from gan_core.runs.generator import load_generator
 from gan_core.runs.liveness import META_FILE
 from gan_core.train import distributed
 from gan_core.train.batches import Batches

@@ -7,7 +7,6 @@ import io
 import torch
 from PIL import Image
 
-from gan_core.job import JobSnapshot
 from gan_core.metric_names import (
     COVERAGE_CLASSES,
     COVERAGE_RECOGNISABLE,
@@ -17,6 +16,7 @@ from gan_core.metric_names import (
     QUALITY,
     STEP,
 )
+from gan_core.runs.snapshot import JobSnapshot
 from gan_core.runs.watch import LOST_STATUS
 from workbench.live import (
     MAX_POINTS,
