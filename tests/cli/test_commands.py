@@ -11,11 +11,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, make_run
+from conftest import REPO, make_run, wait_until
 from PIL import Image
 
 from gan_core.cli.commands import main
 from gan_core.runs.checkpoints import find_checkpoints, load_checkpoint
+from gan_core.runs.folders import GRID_DIR
 
 TINY = ["--dataset", "shapes", "--arch", "mlp", "--image-size", "16", "--batch-size", "16", "--latent-dim", "8",
         "--sample-every", "5", "--checkpoint-every", "10", "--quality-every", "0", "--device", "cpu"]
@@ -106,9 +107,10 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path) -> None:
         if line.startswith("Training"):
             break
     import signal
-    import time
 
-    time.sleep(1.5)
+    # The first grid is saved inside the step loop, after the Ctrl-C handler is in place: a fixed sleep after the
+    # "Training" line raced the run writer's start under load and interrupted before the handler existed.
+    wait_until(lambda: any((run / GRID_DIR).glob("*.png")), what="the first grid")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
