@@ -93,7 +93,7 @@ def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
     shape = (cfg.data.channels or c, cfg.data.image_size or side, cfg.data.image_size or side)
     probe_cfg = cfg.copy()
     probe_cfg.train.device = "cpu" if cfg.train.device == "auto" and not torch.cuda.is_available() else cfg.train.device
-    from .trainer import Trainer  # the trainer imports the data and model registries: only when a probe runs
+    from .train.trainer import Trainer  # the trainer imports the data and model registries: only when a probe runs
 
     with torch.random.fork_rng(devices=[]):
         g = torch.Generator().manual_seed(0)

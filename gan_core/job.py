@@ -7,64 +7,23 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from .callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QualityScore, find
-from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
-from .eta import eta_seconds
-from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
-from .runs import RunWriter
+from .runs.checkpoints import clean_temp_files, load_checkpoint
+from .runs.folders import RunWriter
+from .runs.liveness import ACTIVE
+from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
-from .trainer import Trainer
+from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QualityScore, find
+from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class JobSnapshot:
-    """A copy of a job's public state; safe to read from any thread while training goes on."""
-
-    run_name: str
-    status: str  # loading | running | paused | stopping | done | stopped | failed (| watch.LOST_STATUS, watched)
-    step: int = 0
-    total_steps: int = 0
-    epoch: float = 0.0
-    train_seconds: float = 0.0
-    images_per_second: float = 0.0
-    history: list[dict[str, float]] = field(default_factory=list)
-    grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
-    grid_step: int = 0
-    grid_file: str | None = None  # a saved grid PNG to show when grid is None (a run watched through its folder)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    message: str = ""  # loading progress or the last notice
-    checkpoint: str | None = None  # the newest checkpoint written
-    class_names: list[str] = field(default_factory=list)
-    hardware: str = ""  # Trainer.hardware: device, threads, precision
-    batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
-    dataset: str = ""  # the data set's name (DataConfig.name)
-    elsewhere: str = ""  # a run trained by another process: liveness.describe's words, e.g. "training elsewhere (...)"
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def eta_seconds(self) -> float | None:
-        """Seconds left at the smoothed recent speed (eta.eta_seconds, as the CLI shows it); None while unknown or
-        not running."""
-        return eta_seconds(self.history, self.step, self.total_steps) if self.status == "running" else None
-
-
 class TrainingJob:
     """Runs a Trainer in a daemon thread. The thread never touches the UI: it only writes this object's fields."""
 

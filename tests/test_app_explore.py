@@ -10,7 +10,7 @@ import pytest
 from conftest import make_run, open_page, tiny_config, wait_until
 from streamlit.testing.v1 import AppTest
 
-from gan_core.runs import checkpoint_root
+from gan_core.runs.folders import checkpoint_root
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -127,7 +127,7 @@ def test_without_onnx_the_page_says_what_to_install(monkeypatch: pytest.MonkeyPa
 
 
 def test_an_example_generator_is_there_at_first_launch_and_marked(tmp_path, monkeypatch) -> None:
-    from gan_core.export import export_checkpoint
+    from gan_core.runs.export import export_checkpoint
     from workbench import explore
 
     run = make_run("for-example", steps=6)

@@ -11,7 +11,7 @@ from conftest import open_page
 
 from gan_core import expectation as gan_expectation
 from gan_core.presets import preset_config
-from gan_core.runs import checkpoint_root
+from gan_core.runs.folders import checkpoint_root
 from workbench import expectation
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -25,7 +25,7 @@ def test_unknown_values_show_a_dash(seconds: float | None) -> None:
 def test_the_cli_progress_line_uses_it() -> None:
     import io
 
-    from gan_core.progress import TrainProgress
+    from gan_core.cli.progress import TrainProgress
 
     out = io.StringIO()
     history = [{"step": s, "time": float(s), "img/s": 5.0} for s in (1, 4, 7, 10)]  # 1 step per training second

@@ -18,7 +18,7 @@ from gan_core.expectation import (
     probe_speed,
     recognisable_after,
 )
-from gan_core.runs import list_runs
+from gan_core.runs.folders import list_runs
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often the line looks for the probe's result while it runs

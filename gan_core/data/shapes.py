@@ -88,7 +88,8 @@ def _coverage(mask: np.ndarray, size: int) -> np.ndarray:
     return total.astype(np.float32) / _SS**2
 
 
-def render_shapes(n: int, size: int, mode: str, seed: int, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+def render_shapes(n: int, size: int, mode: str, seed: int,
+                  progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw n images (uint8, N x 3 x size x size) and their labels (shape kind, or color for triangles).
 
     Vectorised over chunks of images and over each kind within a chunk: 10,000 images take well under a second."""
