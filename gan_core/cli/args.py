@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="the sampling generator (EMA weights, eval mode) as an ONNX file")
     ex.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    ex.add_argument("--format", default="onnx", choices=tuple(FORMATS),
-                    help="onnx (default), or generator: a small weights-only .pt of the sampling generator for Explore")
+    ex.add_argument("--format", default="onnx", help=f"one of {', '.join(FORMATS)}: onnx (default), or generator, a "
+                    "small weights-only .pt of the sampling generator for Explore (examples/)")
     ex.add_argument("--out", default="generator.onnx", help="FILE.onnx (default: generator.onnx)")
     return p
 

@@ -105,7 +105,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, fmt: str = "onnx"
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format '{fmt}': choose one of {', '.join(FORMATS)}.")
     if out.suffix.lower() != FORMATS[fmt]:
-        raise ExportError(f"--out must end in {FORMATS[fmt]} for --format {fmt}, got '{out.name}'.")
+        raise ExportError(f"--out must end in {FORMATS[fmt]}, got '{out.name}'.")
     if fmt == "generator":
         return save_atomic(generator_state(load_checkpoint(checkpoint)), out)
     missing = onnx_missing()

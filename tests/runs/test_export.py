@@ -128,7 +128,8 @@ def test_cli_exports_the_ema_generator_of_a_run(tmp_path: Path, capsys: pytest.C
 
 @pytest.mark.parametrize("argv,needle", [
     (["--out", "g.txt"], "error: --out must end in .onnx, got 'g.txt'."),
-    (["--format", "tflite", "--out", "g.tflite"], "error: Unknown export format 'tflite': choose one of onnx."),
+    (["--format", "tflite", "--out", "g.tflite"],
+     "error: Unknown export format 'tflite': choose one of onnx, generator."),
 ])
 def test_cli_export_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str],
                                                 needle: str) -> None:
