@@ -176,7 +176,7 @@ def test_a_generator_export_samples_as_its_checkpoint_and_cannot_be_resumed(tmp_
 
 
 def test_the_shipped_example_is_small_safe_and_draws_shapes() -> None:
-    path = Path(__file__).resolve().parents[1] / "examples" / "shapes-example" / "generator.pt"
+    path = Path(__file__).resolve().parents[2] / "examples" / "shapes-example" / "generator.pt"
     assert path.stat().st_size < 5 * 2**20  # shipped in the repository
     lg = load_generator(path)  # weights_only=True, as every checkpoint
     assert lg.config.preset == "shapes-default" and lg.class_names == ["triangle", "square", "circle"]
