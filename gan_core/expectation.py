@@ -130,7 +130,7 @@ def recognisable_after(preset: str | None) -> int | None:
     return PRESETS[preset].recognisable_after if preset in PRESETS else None
 
 
-def expectation_line(cfg: RunConfig, speed: Speed | None) -> str | None:
+def expectation_line(cfg: RunConfig, speed: Speed | None, measuring: bool = False) -> str | None:
     """'Recognisable shapes after about 3,000 steps: about 0:02:40 of training here (18.8 steps/s, measured by ...).'
 
     None when the recipe has no measured steps-to-quality (a custom recipe, a tutorial preset)."""
@@ -141,6 +141,8 @@ def expectation_line(cfg: RunConfig, speed: Speed | None) -> str | None:
     line = f"Recognisable {what} after about **{steps:,} steps**"
     if cfg.train.steps is not None and cfg.train.epochs is None and steps > cfg.train.steps:
         line += f" (this run stops at {cfg.train.steps:,})"
+    if speed is None and measuring:
+        return line + ". *Measuring this machine's speed for this recipe (a few seconds, once)...*"
     if speed is None:
         return line + "; how long that takes here is measured when the run starts."
     return (f"{line}: about **{format_seconds(steps / speed.steps_per_second)}** of training here "

@@ -151,8 +151,7 @@ def expectation_line(cfg: expectation.RunConfig) -> None:
         if now_probing != probing:
             st.rerun()  # the probe finished: draw the line once more and stop polling
         if line:
-            st.markdown(line + (" *Measuring this machine's speed for this recipe (a few seconds, once)...*"
-                                if now_probing else ""))
+            st.markdown(line)
 
     st.fragment(draw, run_every=expectation.POLL_SECONDS if probing else None)()
 

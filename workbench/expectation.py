@@ -70,4 +70,5 @@ def expectation(cfg: RunConfig, training: bool) -> tuple[str | None, bool]:
     probe = probes.get(key)
     if probe is not None and probe.speed is not None:
         return expectation_line(cfg, probe.speed), False
-    return expectation_line(cfg, None), probe is not None and probe.running
+    measuring = probe is not None and probe.running
+    return expectation_line(cfg, None, measuring), measuring
