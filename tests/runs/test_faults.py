@@ -99,7 +99,7 @@ def test_sigkill_during_save_keeps_the_previous_checkpoint(tmp_path, good_state)
     assert target.read_bytes() == before and load_checkpoint(target)["step"] == 3
     assert find_checkpoints(tmp_path) == [target]  # temp files are ignored...
     assert clean_temp_files(tmp_path) == leftovers  # ...and removed on the next start
-    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["ckpt.pt"]  # data/: conftest's data folder
 
 
 def test_disk_full_during_save_keeps_the_previous_checkpoint(tmp_path, good_state, monkeypatch) -> None:
@@ -114,7 +114,7 @@ def test_disk_full_during_save_keeps_the_previous_checkpoint(tmp_path, good_stat
     with pytest.raises(TrainingError, match="disk is full"):
         save_checkpoint(good_state, target)
     assert target.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["ckpt.pt"]  # data/: conftest's data folder
 
 
 def test_disk_full_stops_a_job_and_keeps_earlier_checkpoints(tmp_path, monkeypatch) -> None:
