@@ -16,7 +16,7 @@ import numpy as np
 
 from .cli_args import build_parser, config_from_args, refuse_resume_conflicts, set_given
 from .config import RunConfig
-from .errors import CheckpointError, UserError, disk_error
+from .errors import CheckpointError, UserError, file_error
 from .limits import check_memory, sampling_bytes
 from .presets import PRESETS
 from .progress import TaskProgress, TrainProgress
@@ -43,7 +43,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from . import distributed
     from .checkpoints import load_checkpoint
     from .liveness import check_not_written_elsewhere
-    from .runs import checkpoint_root, new_run_name, read_meta
+    from .runs import check_fresh_folder, checkpoint_root, new_run_name, read_meta
 
     state = None
     if a.resume:
@@ -62,6 +62,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         out = Path(a.out) if a.out else checkpoint_root() / new_run_name(cfg)
     if distributed.launch_rank() == 0:  # before loading data: RunWriter.start checks again when it claims the folder
         check_not_written_elsewhere(out, read_meta(out))
+        if state is None or out.resolve() != ckpt.parent.resolve():  # only a run's own folder takes it further
+            check_fresh_folder(out)
     world = distributed.setup(cfg.train.device)
     try:
         return _train(cfg, state, out, world)
@@ -252,9 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                    "export": cmd_export}[args.command]
         return handler(args)
     except (UserError, OSError) as e:
-        user = e if isinstance(e, UserError) else disk_error(e)
-        if user is None:
-            raise
+        user = e if isinstance(e, UserError) else file_error(e)  # every file error is one sentence, exit 2
         from .distributed import rank_prefix  # under torchrun: which rank failed
 
         print(f"error: {rank_prefix()}{user.for_cli()}", file=sys.stderr)
