@@ -76,6 +76,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     from .callbacks import LOG, QUALITY, QualityScore, find
     from .checkpoints import clean_temp_files
     from .distributed import peer_failure, rank_prefix
+    from .liveness import end_status
     from .metrics import QualityScorer
     from .runs import RunWriter
     from .trainer import Trainer
@@ -161,7 +162,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
             bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
         for s, handler in old.items():
             signal.signal(s, handler)
-    status = "stopped" if reason == "stopped" else "done"
+    status = end_status(reason)
     if writer is None:
         return 0
     writer.finish(trainer, status)

@@ -18,7 +18,7 @@ from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
-from .liveness import ACTIVE
+from .liveness import ACTIVE, end_status
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs import RunWriter
@@ -170,7 +170,7 @@ class TrainingJob:
                     time.sleep(0.05)
 
             reason = trainer.run(self._stop.is_set, on_step)
-            status = "stopped" if reason == "stopped" else "done"
+            status = end_status(reason)
             writer.finish(trainer, status)
             self._publish(trainer, {LOG, GRID}, writer)
             self._set(status=status, error=writer.save_error)

@@ -108,7 +108,7 @@ def draw_snapshot(snap: live.JobSnapshot) -> None:
         st.error(snap.error or "Training failed.")
     elif snap.error:  # a finished run whose last save failed (disk full, non-finite weights)
         st.warning(snap.error)
-    if snap.status in ("done", "stopped"):
+    if snap.status in live.ENDED:
         checkpoint = snap.checkpoint or "none (no step trained)"
         st.success(f"Run {snap.status} at step {snap.step:,}. Checkpoint: {checkpoint}")
     if snap.message and snap.status != "loading":

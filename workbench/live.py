@@ -12,6 +12,7 @@ from PIL import Image
 
 from gan_core.images import grid_image, png_bytes, upscale
 from gan_core.job import JobSnapshot
+from gan_core.liveness import ENDED as ENDED  # re-exported for the Train page
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
 from gan_core.timefmt import format_seconds
 from gan_core.watch import LOST_STATUS
