@@ -21,7 +21,7 @@ from .errors import UserError, disk_error
 from .liveness import ACTIVE, end_status
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
-from .runs import RunWriter
+from .runs import RunWriter, delete_run
 from .sampling import snapshot
 from .trainer import Trainer
 
@@ -70,6 +70,9 @@ class JobSnapshot:
             return None
         steps_per_second = sorted(rates)[len(rates) // 2] / self.batch_size  # the median: one slow log is no trend
         return (self.total_steps - self.step) / max(steps_per_second, 1e-9)
+
+
+NOTHING_KEPT = "Stopped before the first step: nothing was trained, so no run was kept."
 
 
 class TrainingJob:
@@ -153,6 +156,9 @@ class TrainingJob:
             if self.resume_from is not None:
                 trainer.load_state_dict(load_checkpoint(self.resume_from, trainer.device))
             self.data = trainer.data
+            if self._stop.is_set() and self.resume_from is None:  # stopped while loading: no step, no run to keep
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer = RunWriter(self.run_dir)
             writer.start(trainer)
             self._publish(trainer, {LOG, GRID}, writer)
@@ -171,6 +177,11 @@ class TrainingJob:
 
             reason = trainer.run(self._stop.is_set, on_step)
             status = end_status(reason)
+            if trainer.step_count == 0 and self.resume_from is None:  # stopped before its first step: keep nothing
+                writer.finish(trainer, status)  # closes its files (TensorBoard) before the folder goes
+                delete_run(self.run_dir.name, self.run_dir.parent)
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer.finish(trainer, status)
             self._publish(trainer, {LOG, GRID}, writer)
             self._set(status=status, error=writer.save_error)
