@@ -154,6 +154,15 @@ def test_uploaded_greyscale_images_load_at_their_native_size_and_channels() -> N
     line = next((text for text in lines if "your upload" in text), f"no line names the upload: {lines}")
     assert "your upload (digit0.png, digit1.png, digit2.png and 3 more), 28x28 greyscale (native)" in line
     assert "/uploads/" not in line and "64x64" not in " ".join(lines)
+    assert "Your own images are on this machine." in line  # not "Your own images is" (issue #20, item 10)
+
+
+def test_one_uploaded_image_is_one_image_not_one_images() -> None:
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.file_uploader(key="data_upload_files").set_value([("one.png", _gray_png(90), "image/png")])
+    at.button(key="data_load_btn").click().run()
+    assert any(m.value.startswith("**1 image** of 28 x 28 pixels") for m in at.markdown)
 
 
 def test_a_reload_keeps_native_and_the_upload_and_never_shows_a_server_path() -> None:
