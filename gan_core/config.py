@@ -48,7 +48,8 @@ class DataConfig:
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
         if self.name in ("celeba", "folder") and not self.data_dir:
             title = "Your own images" if self.name == "folder" else "CelebA faces"
-            raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
+            raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.",
+                              cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
 
 @dataclass

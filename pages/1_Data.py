@@ -105,7 +105,8 @@ def preview(cfg: data.DataConfig) -> None:
     cols[1].metric("Size", f"{h} x {w}")
     cols[2].metric("Channels", "RGB (3)" if c == 3 else "grayscale (1)")
     cols[3].metric("Classes", str(images.num_classes) if images.num_classes else "none")
-    st.markdown(f"**{len(images):,} image{'s' if len(images) != 1 else ''}** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
+    count = f"{len(images):,} image{'s' if len(images) != 1 else ''}"
+    st.markdown(f"**{count}** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
                 + (f"; classes: {', '.join(images.class_names)}" if images.class_names else "."))
     notices = list(images.notices)
     if notices:
