@@ -149,7 +149,7 @@ def draw_charts(snap: live.JobSnapshot) -> None:
         scores = live.readings(snap)
         for row in range(0, len(scores), 3):
             for col, r in zip(st.columns(3), scores[row: row + 3], strict=False):
-                col.metric(r.label, r.value, r.delta, delta_color=r.delta_color,
+                col.metric(r.label, r.value, r.delta, delta_color=r.delta_color, delta_arrow=r.delta_arrow,
                            help=f"{'Lower' if r.lower_is_better else 'Higher'} is better.")
         st.plotly_chart(charts["quality"], key="train_chart_quality")
 
