@@ -120,3 +120,11 @@ def test_a_mix_of_sizes_is_named_by_a_side_some_image_has(tmp_path: Path) -> Non
         files.append(tmp_path / f"{i}.png")
         Image.new("L", (side, side)).save(files[-1])
     assert native_shape(files)[2] in (28, 48)
+
+
+def test_a_refused_upload_leaves_no_empty_folder(root: Path) -> None:
+    """Issue #20, item 9: a refused CIFAR-10 upload left an empty data/cifar-10-batches-py/, listed as a set."""
+    with pytest.raises(DataError):
+        install_files("cifar10", [("data_batch_1", b"not a pickled batch")])
+    assert not install_folder("cifar10").exists()
+    assert all(f.name != "cifar-10-batches-py" for f in data_folders())
