@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .callbacks import GRID, LOG, PREVIEW
+from .callbacks import GRID, LOG, PREVIEW, QUALITY
 from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
@@ -45,6 +45,7 @@ class JobSnapshot:
     grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
     grid_step: int = 0
     grid_file: str | None = None  # a saved grid PNG to show when grid is None (a run watched through its folder)
+    copies: torch.Tensor | None = None  # uint8 2m x C x H x W: the latest score's likely copies beside their originals
     alerts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     message: str = ""  # loading progress or the last notice
@@ -215,6 +216,8 @@ class TrainingJob:
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
+            if QUALITY in events:
+                s.copies = t.latest_copies
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)
 
