@@ -261,12 +261,15 @@ def test_corrupt_cache_is_recomputed(tmp_path: Path) -> None:
     assert torch.load(path, weights_only=True)["version"]  # rewritten
 
 
+UNLABELED_KEYS = {"quality", "kid", "precision", "recall", "copies", "copy_threshold", "copy_reference"}
+
+
 def test_scores_are_deterministic_and_shape_checked() -> None:
     real = _small_set(200)
     fake = _small_set(60, seed=3).images
     a = QualityScorer(real, coverage=False).score(fake)
     b = QualityScorer(real, coverage=False).score(fake)
-    assert a == b and set(a) == {"quality", "kid"}
+    assert a == b and set(a) == UNLABELED_KEYS
     with pytest.raises(AssertionError):
         QualityScorer(real, coverage=False).score(conform(fake, 32, None))
 
@@ -275,5 +278,5 @@ def test_grey_64px_set_is_supported() -> None:
     images = conform(_small_set(200).images, 64, 1)  # 200 x 1 x 64 x 64
     real = ImageData(images[:150])  # unlabeled: no coverage keys
     s = QualityScorer(real).score(images[150:])
-    assert set(s) == {"quality", "kid"} and all(math.isfinite(v) for v in s.values())
+    assert set(s) == UNLABELED_KEYS and all(math.isfinite(v) for v in s.values())
     assert s["quality"] < QualityScorer(real).score(_blur(images[150:], 2.0))["quality"]
