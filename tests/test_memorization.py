@@ -82,7 +82,8 @@ def test_copy_pairs_put_each_likely_copy_beside_its_original(scored: dict) -> No
     pairs = copy_pairs(report, samples, scored["train"].images, limit=4)
     assert pairs is not None and pairs.shape == (8, 3, 32, 32) and pairs.dtype == torch.uint8
     first = report.flagged[0]
-    assert torch.equal(pairs[0], samples[first]) and torch.equal(pairs[1], scored["train"].images[report.nearest[first]])
+    assert torch.equal(pairs[0], samples[first])
+    assert torch.equal(pairs[1], scored["train"].images[report.nearest[first]])
     assert copy_pairs(scored["details"]["noise"][1], scored["cases"]["noise"], scored["train"].images) is None
 
 
