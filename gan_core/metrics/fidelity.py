@@ -18,25 +18,21 @@ def kth_neighbour_distance(x: torch.Tensor, k: int = K) -> torch.Tensor:
     return torch.cat(out)
 
 
-def inside_share(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> float:
-    """Share of points (N x d) inside at least one ball (centres M x d, radii M)."""
-    inside = 0
-    for rows in points.split(_CHUNK):
-        d = torch.cdist(rows, centres)  # chunk x M
-        inside += int((d <= radii.unsqueeze(0)).any(dim=1).sum())
-    return inside / max(points.shape[0], 1)
-
-
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = K,
                      real_radii: torch.Tensor | None = None) -> tuple[float, float]:
     """(precision, recall) of fake features (N x d) against real ones (M x d), both in [0, 1].
 
     precision: the share of samples inside the real manifold (the union of each real point's k-NN ball), i.e.
     samples that look real; recall: the share of real points inside the generated manifold, i.e. the real variety
-    the samples cover. Compare sets of equal size: the balls shrink as a set grows.
+    the samples cover. Compare sets of equal size: the balls shrink as a set grows. real_radii: the real points'
+    kth_neighbour_distance, when cached.
     """
     real, fake = real.float(), fake.float()
-    real_radii = kth_neighbour_distance(real, k) if real_radii is None else real_radii
-    precision = inside_share(fake, real, real_radii)
-    recall = inside_share(real, fake, kth_neighbour_distance(fake, k))
-    return precision, recall
+    real_radii = kth_neighbour_distance(real, k) if real_radii is None else real_radii  # M
+    fake_radii = kth_neighbour_distance(fake, k)  # N
+    looks_real, covered = 0, torch.zeros(real.shape[0], dtype=torch.bool)
+    for start in range(0, fake.shape[0], _CHUNK):  # one fake x real distance matrix serves both
+        d = torch.cdist(fake[start:start + _CHUNK], real)  # chunk x M
+        looks_real += int((d <= real_radii.unsqueeze(0)).any(dim=1).sum())
+        covered |= (d <= fake_radii[start:start + _CHUNK].unsqueeze(1)).any(dim=0)
+    return looks_real / max(fake.shape[0], 1), float(covered.float().mean()) if real.shape[0] else 0.0

@@ -14,7 +14,7 @@ from ..fileio import save_atomic
 from ..metric_names import COPIES, COPY_REFERENCE, COPY_THRESHOLD, KID, PRECISION, QUALITY, RECALL
 from .coverage import CLASSIFIER_VERSION, Classifier, coverage_stats, predict_proba, train_classifier
 from .features import FEATURE_VERSION, feature_net
-from .fidelity import precision_recall
+from .fidelity import kth_neighbour_distance, precision_recall
 from .memorization import COPY_VERSION, CopyCheck, CopyReport, reference_indices
 
 _SUBSET_SEED = 0
@@ -121,6 +121,7 @@ class QualityScorer:
         self.classifier_accuracy: float | None = None  # held-out accuracy on real images
         self._load_or_compute_stats(real, num_real, progress)
         self.copy_check: CopyCheck | None = None
+        self._real_radii: dict[int, torch.Tensor] = {}  # precision's real k-NN radii per sample count
         if memorization and len(real) > 3:
             self._load_or_build_copy_check(real, progress)
         if coverage and real.labels is not None and self.num_classes >= 2 and len(real) >= 10:
@@ -256,7 +257,9 @@ class QualityScorer:
             if n > 3:  # k = 3 needs a fourth point
                 pick = torch.linspace(0, len(self._real_feats) - 1, n).round().long()  # spread over the subset
                 real = self._real_feats[pick] / math.sqrt(z.shape[1])  # n x dim, back to z's scale
-                out[PRECISION], out[RECALL] = precision_recall(real, z[:n])
+                if n not in self._real_radii:  # the real balls depend on n only: once per sample count
+                    self._real_radii[n] = kth_neighbour_distance(real.float())
+                out[PRECISION], out[RECALL] = precision_recall(real, z[:n], real_radii=self._real_radii[n])
             report = self.copy_check.check(fake, z)
             out[COPIES], out[COPY_THRESHOLD] = report.rate, report.threshold
             out[COPY_REFERENCE] = float(self.copy_check.index.shape[0])
