@@ -11,7 +11,6 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from gan_core.images import grid_image, png_bytes, upscale
-from gan_core.job import JobSnapshot
 from gan_core.metric_names import (
     COPIES,
     COPY_REFERENCE,
@@ -25,8 +24,9 @@ from gan_core.metric_names import (
     STEP,
 )
 from gan_core.metrics.memorization import FALSE_COPY_RATE
+from gan_core.runs.snapshot import JobSnapshot
+from gan_core.runs.watch import LOST_STATUS
 from gan_core.timefmt import format_seconds
-from gan_core.watch import LOST_STATUS
 from workbench.charts import Reading, curves_figure, quality_figure, quality_keys, quality_readings
 
 RECOGNITION_NOUNS = {"mnist": "digits", "shapes": "shapes", "fashion_mnist": "kinds of clothing"}
