@@ -50,9 +50,9 @@ def show_neighbours(source: explore.ExploreSource, sample) -> None:
         st.info(view)
         return
     st.markdown(view.verdict)
-    rows = [("In the quality score's feature space (distance in units of the real set's spread)", view.by_features)]
+    rows = [("By features (the quality score's; distance in units of the real set's spread)", view.by_features)]
     if view.by_pixels:
-        rows.append(("In pixel space (RMS difference of 16 x 16 pixels, the best of moving by up to a pixel)",
+        rows.append(("By pixels (RMS difference at 16 x 16, the best of moving the sample by up to a pixel)",
                      view.by_pixels))
     for title, found in rows:
         st.caption(title)
@@ -104,8 +104,8 @@ def explorer(source: explore.ExploreSource) -> None:
         st.download_button("Download PNG", drawing.main_png, file_name=f"sample-seed{seed}.png", mime="image/png",
                            key="explore_png_btn", on_click="ignore")
         st.caption(f"Drawn in {drawing.milliseconds:.0f} ms")
-    if st.toggle("Show its nearest training images (did it learn or copy?)", key="explore_neighbours"):
-        show_neighbours(source, drawing.sample)
+        if st.toggle("Its nearest training images (did it learn or copy?)", key="explore_neighbours"):
+            show_neighbours(source, drawing.sample)
     st.image(drawing.row, width="content", caption=f"Along {direction}, from -{span} to +{span}")
 
     st.subheader("Interpolation")
