@@ -130,3 +130,16 @@ def test_charts_read_plainly_issue_20() -> None:
     same = quality_readings([*SCORES, {STEP: 300, QUALITY: 30.0}], [QUALITY])
     assert same[0].delta == "±0" and same[0].delta_arrow == "off"
     assert quality_readings(SCORES, [QUALITY])[0].delta_arrow == "auto"
+
+
+def test_precision_sits_beside_the_frechet_score_and_recall_under_it_both_higher_is_better() -> None:
+    from gan_core.metric_names import COPIES, PRECISION, RECALL
+
+    history = [{STEP: 100, QUALITY: 9.0, KID: 2.0, PRECISION: 0.5, RECALL: 0.4, COPIES: 0.0},
+               {STEP: 200, QUALITY: 5.0, KID: 1.0, PRECISION: 0.92, RECALL: 0.8, COPIES: 0.02}]
+    fig = quality_figure(history, [KID, COPIES, RECALL, PRECISION, QUALITY])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:3] == ["quality (FD): ↓ lower is better", "looks real (precision): ↑ higher is better",
+                          "variety covered (recall): ↑ higher is better"]
+    got = {r.key: r.value for r in quality_readings(history, [COPIES, PRECISION, RECALL])}
+    assert got == {PRECISION: "92%", RECALL: "80%", COPIES: "2%"}
