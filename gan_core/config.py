@@ -47,8 +47,9 @@ class DataConfig:
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
         if self.name in ("celeba", "folder") and not self.data_dir:
-            raise ConfigError(f"The '{self.name}' data set needs images: upload them or name a folder or .zip on the "
-                              "Data page.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
+            title = "Your own images" if self.name == "folder" else "CelebA faces"
+            raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.",
+                              cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
 
 @dataclass

@@ -16,14 +16,17 @@ from .errors import UserError, disk_error
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs.checkpoints import clean_temp_files, load_checkpoint
-from .runs.folders import RunWriter
-from .runs.liveness import ACTIVE
+from .runs.folders import RunWriter, delete_run
+from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
-from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QualityScore, find
+from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QUALITY, QualityScore, find
 from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
+NOTHING_KEPT = "Stopped before the first step: nothing was trained, so no run was kept."
+
+
 class TrainingJob:
     """Runs a Trainer in a daemon thread. The thread never touches the UI: it only writes this object's fields."""
 
@@ -105,6 +108,9 @@ class TrainingJob:
             if self.resume_from is not None:
                 trainer.load_state_dict(load_checkpoint(self.resume_from, trainer.device))
             self.data = trainer.data
+            if self._stop.is_set() and self.resume_from is None:  # stopped while loading: no step, no run to keep
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer = RunWriter(self.run_dir)
             writer.start(trainer)
             self._publish(trainer, {LOG, GRID}, writer)
@@ -126,7 +132,12 @@ class TrainingJob:
                     time.sleep(0.05)
 
             reason = trainer.run(self._stop.is_set, on_step)
-            status = "stopped" if reason == "stopped" else "done"
+            status = end_status(reason)
+            if trainer.step_count == 0 and self.resume_from is None:  # stopped before its first step: keep nothing
+                writer.finish(trainer, status)  # closes its files (TensorBoard) before the folder goes
+                delete_run(self.run_dir.name, self.run_dir.parent)
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer.finish(trainer, status)
             self._publish(trainer, {LOG, GRID}, writer)
             self._set(status=status, error=writer.save_error,
@@ -172,6 +183,8 @@ class TrainingJob:
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
+            if QUALITY in events:
+                s.copies = t.latest_copies
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)
 

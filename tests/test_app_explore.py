@@ -143,3 +143,14 @@ def test_an_example_generator_is_there_at_first_launch_and_marked(tmp_path, monk
     at.slider(key="explore_pc_0").set_value(2.5).run()
     assert main_image(at) != first  # the sliders work at once
     assert at.caption[0].value.startswith("Generator: shapes-example · step 6")
+
+
+def test_the_sample_shows_its_three_nearest_training_images_with_distances() -> None:
+    make_run("neighbours-run", steps=10)
+    at = explore_page()
+    assert not any(img.captions[0].startswith("#") for img in at.image)  # off until asked: it loads the set
+    at.toggle(key="explore_neighbours").set_value(True).run()
+    shown = [img.captions[0] for img in at.image if img.captions[0].startswith("#")]
+    # 128 tiny shapes: a small set, so by features and by pixels, 3 each, each with its distance.
+    assert len(shown) == 6 and all(re.fullmatch(r"#\d+ · \d+\.\d{3}", c) for c in shown), shown
+    assert any(m.value.startswith(("**Not a copy**", "**Likely a copy**")) for m in at.markdown)

@@ -11,7 +11,20 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from gan_core.images import grid_image, png_bytes, upscale
-from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
+from gan_core.metric_names import (
+    COPIES,
+    COPY_REFERENCE,
+    COPY_THRESHOLD,
+    COVERAGE_CLASSES,
+    COVERAGE_RECOGNISABLE,
+    LOSS_KEYS,
+    PRECISION,
+    PROB_KEYS,
+    RECALL,
+    STEP,
+)
+from gan_core.metrics.memorization import FALSE_COPY_RATE
+from gan_core.runs.liveness import ENDED as ENDED  # re-exported for the Train page
 from gan_core.runs.snapshot import JobSnapshot
 from gan_core.runs.watch import LOST_STATUS
 from gan_core.timefmt import format_seconds
@@ -49,13 +62,13 @@ def thin(history: Sequence[dict[str, float]], max_points: int = MAX_POINTS) -> l
     return [history[i] for i in range(n - 1, -1, -stride)][::-1]
 
 
-def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str) -> go.Figure:
+def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str, y_title: str = "") -> go.Figure:
     """The live curves of snap's run: rebuilt only when its history grows or the smoothing changes."""
-    key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title)
+    key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title, y_title)
     # Thin only the entries this chart draws: the app logs two grid-diversity entries per loss entry, and an even
     # stride over the mixed history picked whole stretches of diversity entries only (gaps in the loss curves).
     return _memo(key, lambda: curves_figure(thin([h for h in snap.history if any(k in h for k in keys)]), keys,
-                                            smoothing, title))
+                                            smoothing, title, y_title=y_title))
 
 
 def quality_curves(snap: JobSnapshot) -> list[str]:
@@ -65,8 +78,9 @@ def quality_curves(snap: JobSnapshot) -> list[str]:
 
 def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
     """The Train page's charts by name: "losses", "probs" (D's outputs), and "quality" once the run has scores."""
-    charts = {"losses": chart(snap, LOSS_KEYS, smoothing, "Losses"),
-              "probs": chart(snap, PROB_KEYS, smoothing, "D(x) and D(G(z))")}
+    charts = {"losses": chart(snap, LOSS_KEYS, smoothing, "Losses", "loss"),
+              "probs": chart(snap, PROB_KEYS, smoothing, "How real D finds real images, D(x), and generated ones, "
+                                                         "D(G(z))", "D's output (1 = real)")}
     quality = quality_curves(snap)
     if quality:
         # Unsmoothed: each score already averages many samples, and smoothing would hide the newest one.
@@ -132,3 +146,37 @@ def recognition_line(snap: JobSnapshot) -> str | None:
     return (f"**{entry.get(COVERAGE_CLASSES, 0):.0f}/{len(snap.class_names)} {noun} drawn, "
             f"{entry[COVERAGE_RECOGNISABLE]:.0%} recognisable** (a classifier trained on the real images, "
             f"at step {entry.get(STEP, 0):,.0f})")
+
+
+def _latest(snap: JobSnapshot, key: str) -> dict[str, float] | None:
+    """The newest history entry holding `key` (a scan from the end: scores are among the last entries)."""
+    return next((h for h in reversed(snap.history) if key in h), None)
+
+
+def fidelity_line(snap: JobSnapshot) -> str | None:
+    """'92% of samples look real · 80% of the real variety covered' from the latest score, else None."""
+    entry = _latest(snap, PRECISION)
+    if entry is None or RECALL not in entry:
+        return None
+    return (f"**{entry[PRECISION]:.0%} of samples look real · {entry[RECALL]:.0%} of the real variety covered** "
+            f"(precision and recall, k = 3, at step {entry.get(STEP, 0):,.0f})")
+
+
+def copies_line(snap: JobSnapshot) -> str | None:
+    """'2% of samples look like copies of a training image', with the threshold and what was searched, else None."""
+    entry = _latest(snap, COPIES)
+    if entry is None:
+        return None
+    searched = entry.get(COPY_REFERENCE)
+    where = f" among {searched:,.0f} training images searched" if searched else ""
+    return (f"**{entry[COPIES]:.0%} of samples look like copies of a training image** (closer than "
+            f"{entry.get(COPY_THRESHOLD, 0):.3f} RMS to one{where}, a bar real images the GAN never saw pass under "
+            f"at most {FALSE_COPY_RATE:.0%} of the time; step {entry.get(STEP, 0):,.0f})")
+
+
+def copies_png(snap: JobSnapshot, min_side: int = 384) -> bytes | None:
+    """The likely copies beside their originals, two pairs a row, enlarged; None when the latest score found none."""
+    if snap.copies is None:
+        return None
+    key = ("copies", snap.run_name, len(snap.history), min_side)
+    return _memo(key, lambda: png_bytes(upscale(grid_image(snap.copies, nrow=min(4, len(snap.copies))), min_side)))

@@ -15,7 +15,7 @@ import torch
 from ..config import RunConfig
 from ..data import ImageData, data_root
 from ..metric_names import DIVERSITY, STEP
-from ..metrics import HealthMonitor, QualityScorer, diversity
+from ..metrics import HealthMonitor, QualityScorer, copy_pairs, diversity
 from ..models import Generator
 from ..sampling import generate, sample_images
 from .state import RunState
@@ -129,7 +129,8 @@ class QualityScore(Callback):
         self.last_cost = 0.0  # how long it took
         self._worker: ThreadPoolExecutor | None = None
         self._building: Future[None] | None = None  # the scorer's build in the worker
-        self._pending: list[Future[dict[str, float]]] = []  # scores in flight, in step order
+        # Scores in flight, in step order: (entry, likely copies beside their training images or None).
+        self._pending: list[Future[tuple[dict[str, float], torch.Tensor | None]]] = []
 
     @property
     def ready(self) -> bool:
@@ -155,7 +156,7 @@ class QualityScore(Callback):
             events.add(QUALITY)
             return
         g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
-        self._pending.append(self._submit(self._score, g, step))
+        self._pending.append(self._submit(self._score_details, g, step))
 
     @property
     def busy(self) -> bool:
@@ -185,7 +186,7 @@ class QualityScore(Callback):
                 self._building.result()
             else:
                 self._build(trainer.data)
-        entry = self._score(trainer.sampler, trainer.step_count)
+        entry, trainer.latest_copies = self._score_details(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
 
@@ -203,14 +204,21 @@ class QualityScore(Callback):
         self.scorer = self.build(data)
 
     def _score(self, g: Generator, step: int) -> dict[str, float]:
+        return self._score_details(g, step)[0]
+
+    def _score_details(self, g: Generator, step: int) -> tuple[dict[str, float], torch.Tensor | None]:
+        """The entry and the likely copies beside their training images (copy_pairs), or None when none."""
         assert self.scorer is not None
         started = self.clock()
         rng = torch.Generator(next(g.parameters()).device).manual_seed(self.seed * 1_000_003 + step)
         entry: dict[str, float] = {STEP: step}
-        entry.update(self.scorer.score(sample_images(g, self.num_samples, rng)))
+        samples = sample_images(g, self.num_samples, rng)
+        scores, report = self.scorer.score_details(samples)
+        entry.update(scores)
+        pairs = copy_pairs(report, samples, self.scorer.copy_check.images) if report is not None else None
         self.last_end = self.clock()
         self.last_cost = self.last_end - started
-        return entry
+        return entry, pairs
 
     def _collect(self, trainer: RunState, events: set[str], wait: bool) -> None:
         """Report the scores in flight that are done (with wait: all of them, after waiting), in step order."""
@@ -218,7 +226,8 @@ class QualityScore(Callback):
             building, self._building = self._building, None
             building.result()  # a failed build raises here, on the training thread
         while self._pending and (wait or self._pending[0].done()):
-            trainer.report(self._pending.pop(0).result())  # a failed score raises here, on the training thread
+            entry, trainer.latest_copies = self._pending.pop(0).result()  # a failure raises here, on this thread
+            trainer.report(entry)
             events.add(QUALITY)
 
 

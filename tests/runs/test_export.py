@@ -182,3 +182,17 @@ def test_the_shipped_example_is_small_safe_and_draws_shapes() -> None:
     assert lg.config.preset == "shapes-default" and lg.class_names == ["triangle", "square", "circle"]
     images = lg.images(torch.randn(6, lg.generator.latent_dim, generator=torch.Generator().manual_seed(0)))
     assert images.shape == (6, 3, 32, 32) and images.dtype == torch.uint8 and images.float().std() > 10
+
+
+def test_the_documented_onnx_snippet_runs_as_written_on_a_conditional_model(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #20, item 12: the snippet failed on the default (conditional) model: "Required inputs (['label'])"."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "export.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    run = make_run("conditional", steps=6, conditional=True)  # a class-conditional model, as the defaults are
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "--checkpoint", str(run), "--format", "onnx", "--out", "generator.onnx"]) == 0
+    exec(compile(snippet, "docs/export.md", "exec"), {})  # noqa: S102 - the documentation's own code, as written
+    assert (tmp_path / "onnx_sample.png").is_file()

@@ -176,13 +176,13 @@ def test_quality_scores_keep_within_their_share_of_the_wall_time() -> None:
     clock = FakeClock(0.05)  # 50 ms a step
     # In place (no worker thread), so the fake clock is read by one thread in a fixed order.
     score = QualityScore(every=2, num_samples=32, scorer=scorer, budget=0.05, background=False, clock=clock)
-    original = scorer.score
+    original = scorer.score_details
 
-    def slow_score(images: torch.Tensor) -> dict[str, float]:
+    def slow_score(images: torch.Tensor) -> tuple:
         clock.now += 1.0  # each score costs 1 s: at most one every 20 s of wall time
         return original(images)
 
-    scorer.score = slow_score  # type: ignore[method-assign]
+    scorer.score_details = slow_score  # type: ignore[method-assign]
     tr = Trainer(tiny_config("mlp", steps=1500, log_every=50), callbacks=[score])
     seen: list[int] = []
     tr.run(on_step=lambda t, ev: seen.append(t.step_count) if QUALITY in ev else None)
@@ -253,3 +253,27 @@ def test_a_resumed_run_scores_on_its_cadence_from_the_checkpoint_step() -> None:
     resumed.load_state_dict(first.state_dict())
     resumed.run()
     assert [h["step"] for h in resumed.history if "quality" in h] == [10, 12]  # not at once at step 6
+
+
+def test_a_failing_run_still_ends_its_callbacks_and_a_one_shot_stop_is_kept() -> None:
+    """Issue #20, loose ends: an exception skipped Callback.on_end (the quality worker kept its copy of G), and a stop
+    asked once, between the steps that look at it, was lost."""
+    ended: list[str] = []
+
+    class Ends(Callback):
+        def on_step(self, trainer: Trainer, events: set[str]) -> None:
+            if trainer.step_count == 3:
+                raise RuntimeError("boom")
+
+        def on_end(self, trainer: Trainer) -> None:
+            ended.append("ended")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        Trainer(tiny_config("mlp", steps=10), callbacks=[Ends()]).run()
+    assert ended == ["ended"]
+
+    asked = iter([False, True])  # True once, then never again
+    tr = Trainer(tiny_config("mlp", steps=50), callbacks=[])
+    assert tr.run(lambda: next(asked, False)) == "stopped" and tr.step_count == 1
+
+

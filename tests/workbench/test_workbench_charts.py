@@ -117,3 +117,29 @@ def test_comparison_colors_differ_per_run_and_dashes_per_curve() -> None:
     assert all(colors[f"{n} · {LOSS_D}"] == colors[f"{n} · {LOSS_G}"] for n in names)
     assert {t.line.dash for t in fig.data} == {"solid", "dash"}
     assert f"{names[0]} · {LOSS_D}" in colors  # the whole run name, not cut
+
+
+def test_charts_read_plainly_issue_20() -> None:
+    """Issue #20, item 11: y-axis titles, one tick for one point, no red for an improving distance, no arrow for ±0."""
+    losses = curves_figure([{STEP: 10, LOSS_D: 1.0}, {STEP: 20, LOSS_D: 0.8}], [LOSS_D], y_title="loss")
+    assert losses.layout.yaxis.title.text == "loss"
+    one = quality_figure([{STEP: 500, QUALITY: 40.0}], [QUALITY])
+    assert list(one.layout.xaxis.tickvals) == [500] and list(one.layout.xaxis.ticktext) == ["500"]
+    falling = quality_figure(SCORES, [QUALITY])
+    assert falling.data[0].line.color.upper() != "#D62728"  # a falling FD improves: not drawn in red
+    same = quality_readings([*SCORES, {STEP: 300, QUALITY: 30.0}], [QUALITY])
+    assert same[0].delta == "±0" and same[0].delta_arrow == "off"
+    assert quality_readings(SCORES, [QUALITY])[0].delta_arrow == "auto"
+
+
+def test_precision_sits_beside_the_frechet_score_and_recall_under_it_both_higher_is_better() -> None:
+    from gan_core.metric_names import COPIES, PRECISION, RECALL
+
+    history = [{STEP: 100, QUALITY: 9.0, KID: 2.0, PRECISION: 0.5, RECALL: 0.4, COPIES: 0.0},
+               {STEP: 200, QUALITY: 5.0, KID: 1.0, PRECISION: 0.92, RECALL: 0.8, COPIES: 0.02}]
+    fig = quality_figure(history, [KID, COPIES, RECALL, PRECISION, QUALITY])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:3] == ["quality (FD): ↓ lower is better", "looks real (precision): ↑ higher is better",
+                          "variety covered (recall): ↑ higher is better"]
+    got = {r.key: r.value for r in quality_readings(history, [COPIES, PRECISION, RECALL])}
+    assert got == {PRECISION: "92%", RECALL: "80%", COPIES: "2%"}
