@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--channels", type=int, choices=(1, 3))
     tr.add_argument("--latent-dim", type=setting("model", "latent_dim"))
     tr.add_argument("--width", type=setting("model", "width"), help="base feature count of convolutional models")
+    tr.add_argument("--pack", type=setting("model", "pack"),
+                    help="PacGAN packing: D judges this many samples at once (1 = off)")
+    tr.add_argument("--mbstd", type=setting("model", "mbstd"),
+                    help="minibatch standard deviation in D over groups of this many inputs (0 = off)")
     tr.add_argument("--batch-size", type=setting("train", "batch_size"))
     lr = replace(DOMAINS[("train", "lr_g")], label="Learning rate")
     tr.add_argument("--lr", type=number(lr), help="learning rate of both G and D")
@@ -128,7 +132,7 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
     set_given(d, data_dir=a.data_dir, image_size=a.image_size, channels=a.channels)
     if a.no_download:
         d.download = False
-    set_given(m, arch=a.arch, latent_dim=a.latent_dim, width=a.width)
+    set_given(m, arch=a.arch, latent_dim=a.latent_dim, width=a.width, pack=a.pack, mbstd=a.mbstd)
     set_given(t, loss=a.loss, batch_size=a.batch_size, lr_g=a.lr_g or a.lr, lr_d=a.lr_d or a.lr, n_critic=a.n_critic,
            ema=a.ema, max_seconds=a.max_seconds, device=a.device, seed=a.seed, sample_every=a.sample_every,
            checkpoint_every=a.checkpoint_every, quality_every=a.quality_every)
@@ -156,7 +160,8 @@ RESUME_FIXED = {
     "--arch": ("arch", "model", "arch"), "--loss": ("loss", "train", "loss"),
     "--image-size": ("image_size", "data", "image_size"),
     "--channels": ("channels", "data", "channels"), "--latent-dim": ("latent_dim", "model", "latent_dim"),
-    "--width": ("width", "model", "width"), "--batch-size": ("batch_size", "train", "batch_size"),
+    "--width": ("width", "model", "width"), "--pack": ("pack", "model", "pack"),
+    "--mbstd": ("mbstd", "model", "mbstd"), "--batch-size": ("batch_size", "train", "batch_size"),
     "--lr": ("lr", "train", "lr_g"), "--lr-g": ("lr_g", "train", "lr_g"), "--lr-d": ("lr_d", "train", "lr_d"),
     "--n-critic": ("n_critic", "train", "n_critic"), "--ema": ("ema", "train", "ema"),
     "--seed": ("seed", "train", "seed"), "--epochs": ("epochs", "train", "epochs"),

@@ -51,6 +51,8 @@ class ModelConfig:
     width: int = 64  # base feature count (dcgan: features of the widest-resolution layer)
     conditional: bool = False  # class-conditional G and D (labeled data sets only)
     d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp), "batch", "layer", "none"
+    pack: int = 1  # PacGAN packing: D judges this many samples at once, concatenated along channels (1 = off)
+    mbstd: int = 0  # minibatch standard deviation: D sees the feature spread over groups of this many inputs (0 = off)
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
@@ -121,11 +123,27 @@ class RunConfig:
         if self.train.class_weight and not self.model.conditional:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
+        self._check_d_options()
         if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
                               "'none', or choose another loss.")
         return self
+
+    def _check_d_options(self) -> None:
+        """Packing and minibatch std group whole batches: real and fake inputs must never share a pack or a group."""
+        m, t = self.model, self.train
+        if m.pack > 1 and t.class_weight:
+            raise ConfigError("Packing (model.pack) judges several samples at once, so D's class head cannot name "
+                              "one class: set pack to 1, or the class weight to 0.")
+        if m.mbstd == 1:
+            raise ConfigError("A minibatch std group of 1 has no spread to show D: use 2 or more, or 0 for off.")
+        if t.batch_size % m.pack:
+            raise ConfigError(f"The batch size ({t.batch_size}) must be a multiple of the packing ({m.pack}): choose "
+                              f"a batch size such as {m.pack * max(1, t.batch_size // m.pack)}.")
+        if m.mbstd > 1 and (t.batch_size // m.pack) % m.mbstd:
+            raise ConfigError(f"D's inputs per batch ({t.batch_size // m.pack}: batch size / packing) must be a "
+                              f"multiple of the minibatch std group ({m.mbstd}): change the batch size or the group.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

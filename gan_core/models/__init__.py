@@ -33,15 +33,16 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     classes = num_classes if cfg.conditional else 0
     g_in = cfg.latent_dim + classes
     d_norm = resolve_d_norm(cfg, loss)
+    d_channels = image_shape[0] * cfg.pack  # packing: D's input joins `pack` samples along the channels
     net: nn.Module
     if cfg.arch in MLP_VARIANTS:
-        net, body, feat = build_mlp(cfg.arch, image_shape, g_in)
+        net, body, feat = build_mlp(cfg.arch, image_shape, g_in, cfg.pack)
     elif cfg.arch == "dcgan":
-        net, body, feat = build_dcgan(image_shape, g_in, cfg.width, d_norm)
+        net, body, feat = build_dcgan(image_shape, g_in, cfg.width, d_norm, d_channels)
     else:
-        net, body, feat = build_upsample_conv(image_shape, g_in, cfg.width, d_norm)
+        net, body, feat = build_upsample_conv(image_shape, g_in, cfg.width, d_norm, d_channels)
     return (Generator(net, cfg.latent_dim, image_shape, classes),
-            Discriminator(body, feat, image_shape, classes, class_head))
+            Discriminator(body, feat, image_shape, classes, class_head, cfg.pack, cfg.mbstd))
 
 
 __all__ = ["ARCHITECTURES", "Discriminator", "Generator", "build_models", "resolve_d_norm"]

@@ -21,11 +21,12 @@ def _stack(sizes: list[int], act, dropout: float = 0.0) -> list[nn.Module]:
     return layers
 
 
-def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int) -> tuple[nn.Module, nn.Module, int]:
-    """Returns (G net: N x g_in -> N x C x H x W, D body: N x C x H x W -> N x F, F)."""
+def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int, pack: int = 1
+              ) -> tuple[nn.Module, nn.Module, int]:
+    """Returns (G net: N x g_in -> N x C x H x W, D body: N x pack*C x H x W -> N x F, F)."""
     g_hidden, g_act, d_hidden, d_act, dropout = MLP_VARIANTS[variant]
     pixels = image_shape[0] * image_shape[1] * image_shape[2]
     g = nn.Sequential(*_stack([g_in, *g_hidden], g_act), nn.Linear(g_hidden[-1], pixels), nn.Tanh(),
                       nn.Unflatten(1, image_shape))
-    d = nn.Sequential(nn.Flatten(), *_stack([pixels, *d_hidden], d_act, dropout))
+    d = nn.Sequential(nn.Flatten(), *_stack([pack * pixels, *d_hidden], d_act, dropout))
     return g, d, d_hidden[-1]
