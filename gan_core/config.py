@@ -10,8 +10,11 @@ from .augment import parse_policy
 from .errors import ConfigError
 from .limits import check_section
 
-DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder")
-ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
+POINT_DATASETS = ("ring", "grid", "spiral", "moons")  # 2-D points (data/points.py), trained by the point MLP
+DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder", *POINT_DATASETS)
+POINT_ARCH = "mlp-2d"
+ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan", POINT_ARCH)
+LR_SCHEDULES = ("constant", "linear", "cosine")
 LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
@@ -37,6 +40,9 @@ class DataConfig:
         check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
+        if self.name in POINT_DATASETS and (self.image_size is not None or self.channels is not None):
+            raise ConfigError(f"'{self.name}' is a set of 2-D points: it has no image size or channels; leave them "
+                              "unset.")
         if self.name in ("celeba", "folder") and not self.data_dir:
             raise ConfigError(f"The '{self.name}' data set needs images: upload them or name a folder or .zip on the "
                               "Data page.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
@@ -74,6 +80,7 @@ class TrainConfig:
     epochs: float | None = None  # passes over the data set; overrides steps when set
     real_label: float = 1.0  # 0.9 = one-sided label smoothing
     fake_label: float = 0.0  # 0.1 with real 0.9 = two-sided smoothing
+    lr_schedule: str = "constant"  # "linear" or "cosine": both learning rates decay to 0 over the run's steps
     n_critic: int = 1  # D updates per G update
     gp_lambda: float = 10.0
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
@@ -95,6 +102,7 @@ class TrainConfig:
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSS_NAMES)
         _choice("train.device", self.device, DEVICE_NAMES)
+        _choice("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if self.steps is None and self.epochs is None:
             raise ConfigError("Set either steps or epochs.")
         # Every number against its domain (limits.DOMAINS); unused steps (epochs set) are not checked.
@@ -124,6 +132,12 @@ class RunConfig:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
         self._check_d_options()
+        points = self.data.name in POINT_DATASETS
+        if points != (self.model.arch == POINT_ARCH):
+            raise ConfigError(f"2-D point sets ({', '.join(POINT_DATASETS)}) train with the '{POINT_ARCH}' "
+                              f"architecture and only they do: choose '{POINT_ARCH}' for '{self.data.name}'."
+                              if points else f"The '{POINT_ARCH}' architecture draws 2-D points: choose a point set "
+                              f"({', '.join(POINT_DATASETS)}) or another architecture for '{self.data.name}'.")
         if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
