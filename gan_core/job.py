@@ -22,6 +22,8 @@ from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs import RunWriter
+from .playground import Frame
+from .point_callbacks import FRAME
 from .sampling import snapshot
 from .trainer import Trainer
 
@@ -54,6 +56,8 @@ class JobSnapshot:
     batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
     dataset: str = ""  # the data set's name (DataConfig.name)
     elsewhere: str = ""  # a run trained by another process: liveness.describe's words, e.g. "training elsewhere (...)"
+    frame: Frame | None = None  # 2-D point runs: the playground's latest picture (numpy arrays, drawn off the page)
+    step_delay: float = 0.0  # slow motion: seconds the thread waits after each step
 
     @property
     def active(self) -> bool:
@@ -84,6 +88,8 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._step_request = threading.Event()  # step mode: one step while paused
+        self._delay = 0.0  # slow motion: seconds of wait after each step
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
         self._generator: Generator | None = None
@@ -105,6 +111,16 @@ class TrainingJob:
         if self._paused.is_set():
             self._paused.clear()
             self._set(status="running")
+
+    def step_once(self) -> None:
+        """Step mode: a paused run trains exactly one more step (its picture published), then is paused again."""
+        if self._paused.is_set():
+            self._step_request.set()
+
+    def set_step_delay(self, seconds: float) -> None:
+        """Slow motion: wait this long after each step (0: full speed); the wait is not training time."""
+        self._delay = max(0.0, float(seconds))
+        self._set(step_delay=self._delay)
 
     def stop(self) -> None:
         """Ask the thread to save and end; returns at once (join() waits)."""
@@ -164,7 +180,12 @@ class TrainingJob:
                 writer.on_step(t, events)
                 self._publish(t, events, writer)
                 self._serve_generator(t)
+                if self._delay and not self._paused.is_set():
+                    self._stop.wait(self._delay)  # slow motion; a stop ends the wait at once
                 while self._paused.is_set() and not self._stop.is_set():
+                    if self._step_request.is_set():  # step mode: this one step, then paused again
+                        self._step_request.clear()
+                        break
                     self._serve_generator(t)
                     writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)
@@ -215,6 +236,8 @@ class TrainingJob:
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
+            if FRAME in events:
+                s.frame = t.latest_frame
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)
 

@@ -105,8 +105,8 @@ class ModeScore(Callback):
 
 
 class PlaygroundFrame(Callback):
-    """Every `seconds` of wall time (and whenever `wanted()` says so, as a paused page's step button does): a
-    playground frame of G and D on trainer.latest_frame, with the FRAME event."""
+    """Every `seconds` of wall time, at the first and the last step: a playground frame of G and D on
+    trainer.latest_frame, with the FRAME event (the job publishes it; a page draws it)."""
 
     def __init__(self, data: ImageData, loss: str, seed: int = 0, seconds: float = 0.5,
                  clock: Callable[[], float] = time.monotonic) -> None:

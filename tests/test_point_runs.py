@@ -4,6 +4,7 @@ learning-rate schedule, and the CLI's train, sample (N x 2 float32) and eval."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +115,33 @@ def test_cli_trains_on_the_ring_samples_points_and_evaluates(tmp_path, capsys) -
     assert scores["num"] == 2500 and scores["step"] == 20
     assert set(scores) == {"step", "num", "modes/covered", "modes/hq", "modes/rkl"}
     assert isinstance(scores["modes/covered"], int)
+
+
+def test_step_mode_trains_one_step_per_click_and_publishes_its_frame(tmp_path) -> None:
+    from conftest import wait_until
+
+    from gan_core.job import TrainingJob
+
+    job = TrainingJob(point_config("ring", steps=100000, quality_every=0), tmp_path / "run").start()
+    try:
+        wait_until(lambda: job.snapshot().status == "running", what="training")
+        job.pause()
+        wait_until(lambda: job.snapshot().frame is not None, what="a frame")
+        time.sleep(0.3)  # the step in flight ends; then the thread waits
+        before = job.snapshot().step
+        time.sleep(0.6)  # the frame interval: the next step draws one
+        job.step_once()
+        wait_until(lambda: job.snapshot().step == before + 1, what="one step")
+        time.sleep(0.3)
+        snap = job.snapshot()
+        assert snap.step == before + 1 and snap.status == "paused"  # exactly one, then paused again
+        assert snap.frame.step == before + 1
+        job.set_step_delay(0.2)  # slow motion: about 5 steps a second
+        assert job.snapshot().step_delay == 0.2
+        job.resume()
+        started = job.snapshot().step
+        time.sleep(1.0)
+        assert job.snapshot().step - started <= 6  # at most one step per 0.2 s wait, however fast the machine
+    finally:
+        job.stop()
+        job.join(30)
