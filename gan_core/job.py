@@ -21,9 +21,9 @@ from .errors import UserError, disk_error
 from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
-from .runs import RunWriter
 from .playground import Frame
 from .point_callbacks import FRAME
+from .runs import RunWriter
 from .sampling import snapshot
 from .trainer import Trainer
 
