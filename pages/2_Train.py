@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import data, elsewhere, jobs, live, navigation, session, train_form
+from workbench import data, elsewhere, jobs, live, navigation, playground, session, train_form
 
 
 # ---- callbacks: they run before the page script, so they may set widget values; messages go through flash ------------
@@ -232,3 +232,5 @@ if shown is None:
             + " Training goes on when you change page or close the tab.")
 else:
     live_panel(shown, latest)
+    if playground.is_points(shown):  # 2-D point sets: the playground, with step mode for this app's own run
+        playground.panel(jobs.watched_job() if shown is snapshot else None, shown, latest)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 from PIL import Image
 
@@ -24,6 +25,8 @@ from gan_core.data.local import expected_files as expected_files  # re-exported 
 from gan_core.data.local import install_folder as install_folder  # re-exported for the Data page
 from gan_core.data.uploads import upload_label
 from gan_core.images import grid_image, upscale
+from gan_core.playground import plot_extent
+from gan_core.point_callbacks import REAL_SHOWN, render_scatter
 from workbench import prefs
 from workbench.session import default
 
@@ -157,5 +160,9 @@ def save_uploaded(files: Sequence[Any]) -> Path:
 
 
 def preview_image(data: ImageData, count: int = 64, min_side: int = 384) -> Image.Image:
-    """A grid of the data set's first images, enlarged for the page."""
+    """A grid of the data set's first images, enlarged for the page; a 2-D point set: a scatter of its points."""
+    if data.is_points:
+        scatter = render_scatter(data.points[:REAL_SHOWN].numpy(), np.zeros((0, 2)), plot_extent(data.points),
+                                 side=min_side)
+        return Image.fromarray(scatter[0].permute(1, 2, 0).numpy())
     return upscale(grid_image(data.images[:count]), min_side)
