@@ -20,6 +20,9 @@ from gan_core.metric_names import (
     KID,
     LOSS_KEYS,
     LOWER_IS_BETTER,
+    MODES_COVERED,
+    MODES_HQ,
+    MODES_RKL,
     PROB_KEYS,
     QUALITY,
     QUALITY_PREFIXES,
@@ -32,7 +35,8 @@ DEFAULT_CURVES = LOSS_KEYS
 # Plain names of the quality scores (the metric names are stable keys, not words for the page).
 SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix (KL)",
                 COVERAGE_RECOGNISABLE: "recognisable", COVERAGE_CLASSES: "classes drawn",
-                COVERAGE_CONFIDENCE: "confidence"}
+                COVERAGE_CONFIDENCE: "confidence", MODES_COVERED: "modes covered", MODES_HQ: "high quality (%)",
+                MODES_RKL: "mode mix (reverse KL)"}
 PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE)  # shares in [0, 1], shown as percentages
 # Run colors of the comparison chart: ten clearly different hues (Streamlit's theme would draw shades of one blue).
 RUN_COLORS = qualitative.D3

@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from gan_core.config import POINT_DATASETS as POINT_DATASETS  # re-exported for the Data page
 from gan_core.config import DataConfig
 from gan_core.data import DATASETS, ImageData, data_root, load_dataset
 from gan_core.data.base import SUPPORTED_SIZES as SUPPORTED_SIZES  # re-exported for the Data page
@@ -48,6 +49,8 @@ def dataset_summary(cfg: DataConfig | None) -> str:
     parts = [cfg.name]
     if cfg.name == "shapes":
         parts.append(f"{cfg.shapes_mode}, {cfg.num_samples:,} images")
+    if cfg.name in POINT_DATASETS:
+        parts.append(f"{cfg.num_samples:,} 2-D points")
     if cfg.data_dir:
         parts.append(f"from {upload_label(cfg.data_dir) or cfg.data_dir}")  # an upload by its files, not its folder
     if cfg.image_size:

@@ -72,7 +72,8 @@ def frame_figure(frame: Frame, layers: tuple[str, ...] = LAYERS, height: int = 5
         fig.add_trace(go.Scattergl(x=frame.real[:, 0], y=frame.real[:, 1], mode="markers", name="real",
                                    marker={"size": 3, "color": REAL_COLOR}))
     if "Generated points" in layers:
-        fig.add_trace(go.Scattergl(x=frame.fake[:, 0], y=frame.fake[:, 1], mode="markers", name="generated",
+        fig.add_trace(go.Scattergl(x=frame.fake[:, 0].tolist(), y=frame.fake[:, 1].tolist(), mode="markers",
+                                   name="generated",
                                    marker={"size": 4, "color": FAKE_COLOR}))
     if "G's gradient" in layers:
         # Arrows scaled so the longest is 8% of the view: directions and relative sizes are what matter.
@@ -88,8 +89,9 @@ def frame_figure(frame: Frame, layers: tuple[str, ...] = LAYERS, height: int = 5
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title={"text": f"Step {frame.step:,}", "font": {"size": 14}},
                       legend={"orientation": "h", "y": -0.05}, uirevision="playground")
-    fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1,
+                     constrain="domain")
     return fig
 
 
@@ -102,10 +104,10 @@ def surfaces_figure(surfaces: dict[str, np.ndarray], real: np.ndarray, fake: np.
     fig = make_subplots(1, len(names), subplot_titles=[n.upper() if n != "wgan-gp" else "WGAN-GP" for n in names],
                         horizontal_spacing=0.04)
     for i, name in enumerate(names, start=1):
+        # Each rescaled to 0-1: a critic's score has no fixed range, and the shapes are what differ.
         heat = surfaces[name]
-        if name == "wgan-gp":  # a critic's score has no fixed range: shown rescaled to 0-1 for one colour scale
-            heat = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-8)
-        fig.add_trace(heat_trace(heat, extent, "bce", showscale=i == len(names)), 1, i)
+        heat = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-8)
+        fig.add_trace(heat_trace(heat, extent, "bce", showscale=False), 1, i)
         fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", showlegend=False,
                                    marker={"size": 3, "color": REAL_COLOR}), 1, i)
         fig.add_trace(go.Scattergl(x=fake[:, 0], y=fake[:, 1], mode="markers", showlegend=False,
@@ -149,23 +151,32 @@ def panel(job: TrainingJob | None, first: JobSnapshot, latest: Callable[[], JobS
 
     st.fragment(plot, run_every=FRAME_SECONDS if first.active else None)()
     with st.expander("Compare the losses' D surfaces"):
-        st.caption("A fresh D trained for a few hundred steps with each loss on the real points against the "
-                   "generated points now: BCE saturates into a step, hinge into a plateau, WGAN-GP's critic "
-                   "slopes evenly (its gradient penalty keeps the slope near 1), which is what keeps G's gradient "
-                   "alive far from the data.")
+        st.caption("A fresh D trained for a few hundred steps with each loss, on the real points against the "
+                   "generated points now, or against a generator at its start (a blob at the centre): BCE "
+                   "saturates into flat plateaus, hinge stops at its margin, WGAN-GP's critic slopes evenly (its "
+                   "gradient penalty keeps the slope near 1), which keeps G's gradient alive far from the data. "
+                   "Each surface is rescaled to 0-1.")
+        against = st.radio("Against", ["a generator at its start", "the generated points now"], horizontal=True,
+                           key="playground_compare_against")
         if st.button("Compare BCE, WGAN-GP and hinge", key="playground_compare_btn"):
             snap = latest() or first
             if snap.frame is not None:
                 f = snap.frame
+                fake = f.fake if against == "the generated points now" else start_blob(f.real, len(f.fake))
                 with st.spinner("Training three small discriminators..."):
-                    surfaces = loss_surfaces(torch.from_numpy(f.real), torch.from_numpy(f.fake), COMPARED_LOSSES)
-                extent = plot_extent(torch.from_numpy(np.concatenate([f.real, f.fake])))
-                st.session_state["playground_surfaces"] = (surfaces, f.real, f.fake, extent, f.step)
+                    surfaces = loss_surfaces(torch.from_numpy(f.real), torch.from_numpy(fake), COMPARED_LOSSES)
+                extent = plot_extent(torch.from_numpy(np.concatenate([f.real, fake])))
+                st.session_state["playground_surfaces"] = (surfaces, f.real, fake, extent)
         saved = st.session_state.get("playground_surfaces")
         if saved is not None:
-            surfaces, real, fake, extent, step = saved
-            st.plotly_chart(surfaces_figure(surfaces, real, fake, extent), key="playground_surfaces_plot")
-            st.caption(f"Generated points of step {step:,}.")
+            st.plotly_chart(surfaces_figure(*saved), key="playground_surfaces_plot")
+
+
+def start_blob(real: np.ndarray, n: int) -> np.ndarray:
+    """n points as a generator at its start draws them: a small Gaussian blob at the real points' centre."""
+    spread = float(real.std()) * 0.15
+    rng = np.random.default_rng(0)
+    return (real.mean(0) + spread * rng.standard_normal((n, 2))).astype(np.float32)
 
 
 # ---- Explore page ----------------------------------------------------------------------------------------------------
