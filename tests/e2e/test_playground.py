@@ -20,6 +20,13 @@ def playground_state(page) -> tuple[str, list[float]] | None:
                 return [t, g ? Array.from(g.x).slice(0, 5) : []]; } } return null; }""")
 
 
+def stable_step(page) -> int | None:
+    """The progress text's step when it shows the same number 1.5 s apart (the panel redraws twice a second)."""
+    first = progress_step(page)
+    time.sleep(1.5)
+    return first if first is not None and progress_step(page) == first else None
+
+
 def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer, chromium, shots) -> None:
     page = chromium.new_page(viewport=VIEWPORT)
     page.set_default_timeout(TIMEOUT_MS)
@@ -35,20 +42,22 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
         assert main(page).get_by_role("combobox", name="Recipe").input_value().startswith("ring-default")
         main(page).get_by_role("button", name="Start", exact=True).click()
         first = poll(lambda: playground_state(page), 120, "the playground plot")
-        later = poll(lambda: (s := playground_state(page)) and s[0] != first[0] and s, 60, "a newer frame")
-        assert later[1] != first[1], "the generated points did not move"
+        poll(lambda: (s := playground_state(page)) and s[0] != first[0] and s[1] != first[1], 90,
+             "a newer frame whose generated points moved")
         time.sleep(4)  # a few seconds of training: the points gather on the ring
-        main(page).get_by_role("heading", name="Playground").evaluate("e => e.scrollIntoView({block: 'start'})")
-        poll(lambda: playground_state(page), 30, "the plot after scrolling")
-        shots(page, "playground-train")
 
         main(page).get_by_role("button", name="Pause", exact=True).click()
         poll(lambda: not main(page).get_by_role("button", name="Step", exact=True).is_disabled(), 60, "Step on")
-        before = poll(lambda: progress_step(page), 30, "the step count")
+        before = poll(lambda: stable_step(page), 60, "the paused run's step count")
         main(page).get_by_role("button", name="Step", exact=True).click()
         poll(lambda: progress_step(page) == before + 1, 60, "exactly one more step")
         time.sleep(2)
         assert progress_step(page) == before + 1, "step mode trained more than one step"
+        # Paused, the plot stops changing: the screenshot shows it drawn, not between two redraws.
+        main(page).get_by_role("heading", name="Playground").evaluate("e => e.scrollIntoView({block: 'start'})")
+        poll(lambda: (s := playground_state(page)) and f"Step {before + 1:,}<" in s[0], 60,
+             f"the stepped frame (step {before + 1}; shown: {playground_state(page)})")
+        shots(page, "playground-train")
 
         main(page).get_by_text("Compare the losses' D surfaces").click()
         main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").click()
