@@ -34,9 +34,9 @@ from machine import LoadMeter, cpu_name  # noqa: E402
 from gan_core.data import load_dataset  # noqa: E402
 from gan_core.metric_names import MODES_COVERED, MODES_HQ, MODES_RKL  # noqa: E402
 from gan_core.metrics.modes import SCORE_SAMPLES, mode_scores  # noqa: E402
-from gan_core.point_callbacks import sample_points  # noqa: E402
+from gan_core.train.point_callbacks import sample_points  # noqa: E402
 from gan_core.presets import default_preset_for, preset_config  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.train.trainer import Trainer  # noqa: E402
 
 # The papers' rows: (name, modes, HQ %, rKL). PacGAN Table 1 (2D-ring) and Table 2 (2D-grid).
 PAPER = {

@@ -6,18 +6,27 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .augment import parse_policy
 from .errors import ConfigError
 from .limits import check_section
 
 POINT_DATASETS = ("ring", "grid", "spiral", "moons")  # 2-D points (data/points.py), trained by the point MLP
-DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder", *POINT_DATASETS)
+DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder", "stacked_mnist", *POINT_DATASETS)
 POINT_ARCH = "mlp-2d"
 ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan", POINT_ARCH)
 LR_SCHEDULES = ("constant", "linear", "cosine")
 LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
+AUGMENTS = ("translation", "cutout", "color")  # DiffAugment operations (augment.py)
+
+
+def parse_policy(policy: str) -> tuple[str, ...]:
+    """'translation,cutout' -> ('translation', 'cutout'); '' -> (); unknown names raise ValueError."""
+    names = tuple(p.strip() for p in policy.split(",") if p.strip())
+    unknown = [n for n in names if n not in AUGMENTS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(unknown)}; known: {', '.join(AUGMENTS)}")
+    return names
 
 
 @dataclass
@@ -30,7 +39,7 @@ class DataConfig:
     channels: int | None = None  # None: native; 1 = grayscale, 3 = RGB
     download: bool = True  # torchvision sets: try the network when no local files are found
     shapes_mode: str = "mixed"  # shapes only: "triangles" (classic colored triangles) or "mixed"
-    num_samples: int = 10000  # shapes only: how many images to draw
+    num_samples: int = 10000  # shapes, stacked MNIST and the 2-D point sets: how many to draw
     max_images: int | None = None  # cap on images kept (None: all)
     seed: int = 0
 
@@ -85,7 +94,7 @@ class TrainConfig:
     gp_lambda: float = 10.0
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
     class_weight: float = 0.0  # AC-GAN: weight of the class loss of D's class head (conditional models; 0 = off)
-    augment: str = ""  # what D sees is augmented alike for real and fake (augment.AUGMENTS), e.g. "translation"
+    augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0
     max_seconds: float | None = None  # stop after this much training time and save

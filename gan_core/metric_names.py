@@ -22,10 +22,12 @@ COVERAGE_RECOGNISABLE = "coverage/recognisable"  # share of samples the classifi
 MODES_COVERED = "modes/covered"  # 2-D Gaussian mixtures: modes holding a high-quality point (PacGAN, VEEGAN)
 MODES_HQ = "modes/hq"  # % of points within 3 std of their nearest mode
 MODES_RKL = "modes/rkl"  # reverse KL of the high-quality points' mode histogram to uniform
+STACKED_KL = "modes/kl"  # stacked MNIST: KL of the digit triples' histogram to uniform over 1,000 modes
 
 STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order the trainer's device buffer holds them
 LOSS_KEYS = (LOSS_D, LOSS_G)
 PROB_KEYS = (D_REAL, D_FAKE)
 GRAD_KEYS = (GRAD_D, GRAD_G)
 QUALITY_PREFIXES = (QUALITY, KID, "coverage", "modes")  # quality-score entries: quality, kid, coverage/..., modes/...
-LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, MODES_RKL)  # the other quality-score entries are better when higher
+# The other quality-score entries are better when higher.
+LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, MODES_RKL, STACKED_KL)

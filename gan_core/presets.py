@@ -103,6 +103,14 @@ PRESETS: dict[str, Preset] = {
         {"name": "folder", "image_size": 64, "channels": 3}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
     ),
+    # Stacked MNIST (1,000 modes): PacDCGAN2, PacGAN's DCGAN with a packing D; untimed here (docs/modes.md).
+    "stacked_mnist-default": Preset(
+        "Default for stacked MNIST: DCGAN at 28x28 RGB (width 32, noise 64) with PacGAN2 packing, batch 64, EMA "
+        "0.995 sampling.",
+        {"name": "stacked_mnist", "num_samples": 60000}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "pack": 2},
+        {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "batch_size": 64, "ema": 0.995, "steps": 20000,
+         "quality_every": 0},
+    ),
     # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are
     # in docs/modes.md (bench/modes.py).
     "ring-default": Preset(

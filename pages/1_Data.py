@@ -9,7 +9,8 @@ from workbench import data, navigation, session
 LABELS = {
     "shapes": "Shapes (synthetic, no download)", "mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST",
     "cifar10": "CIFAR-10", "celeba": "CelebA faces", "folder": "Your own images",
-    "ring": "2-D ring (8 modes)", "grid": "2-D grid (25 modes)", "spiral": "2-D spiral", "moons": "2-D moons",
+    "stacked_mnist": "Stacked MNIST (1,000 modes)", "ring": "2-D ring (8 modes)", "grid": "2-D grid (25 modes)",
+    "spiral": "2-D spiral", "moons": "2-D moons",
 }
 SIZES = ["native", *map(str, data.SUPPORTED_SIZES)]  # sizes every architecture supports
 CHANNELS = ["native", "RGB (3)", "grayscale (1)"]

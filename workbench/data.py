@@ -26,8 +26,8 @@ from gan_core.data.local import expected_files as expected_files  # re-exported 
 from gan_core.data.local import install_folder as install_folder  # re-exported for the Data page
 from gan_core.data.uploads import upload_label
 from gan_core.images import grid_image, upscale
-from gan_core.playground import plot_extent
-from gan_core.point_callbacks import REAL_SHOWN, render_scatter
+from gan_core.train.playground import plot_extent
+from gan_core.train.point_callbacks import REAL_SHOWN, render_scatter
 from workbench import prefs
 from workbench.session import default
 

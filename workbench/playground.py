@@ -15,10 +15,11 @@ import torch
 
 from gan_core.config import POINT_DATASETS, DataConfig
 from gan_core.data import load_dataset
-from gan_core.job import JobSnapshot, TrainingJob
-from gan_core.latent import LoadedGenerator
-from gan_core.playground import MESH_RANGE, MESH_SIDE, Frame, latent_plane, loss_surfaces, plot_extent
-from gan_core.point_callbacks import REAL_SHOWN
+from gan_core.job import TrainingJob
+from gan_core.runs.generator import LoadedGenerator
+from gan_core.runs.snapshot import JobSnapshot
+from gan_core.train.playground import MESH_RANGE, MESH_SIDE, Frame, latent_plane, loss_surfaces, plot_extent
+from gan_core.train.point_callbacks import REAL_SHOWN
 
 FRAME_SECONDS = 0.5  # the playground redraws twice a second (frames are published every 0.5 s)
 LAYERS = ("Real points", "Generated points", "D's output", "G's gradient", "Latent mesh")

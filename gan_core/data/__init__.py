@@ -12,6 +12,7 @@ from .folder import load_folder
 from .mnist import load_fashion_mnist, load_mnist
 from .points import POINT_SETS, load_points
 from .shapes import load_shapes
+from .stacked import load_stacked_mnist
 
 Loader = Callable[[DataConfig, "Progress | None"], ImageData]
 
@@ -21,9 +22,13 @@ DATASETS: dict[str, tuple[str, Loader]] = {
     "mnist": ("Handwritten digits 0-9, 28 x 28 grayscale, 10 classes (local IDX files or download).", load_mnist),
     "fashion_mnist": ("Clothing in 10 classes, 28 x 28 grayscale (local IDX files or download).", load_fashion_mnist),
     "cifar10": ("Small color photos in 10 classes, 32 x 32 RGB (local python batches or download).", load_cifar10),
-    "celeba": ("Celebrity faces, cropped square, 64 x 64 RGB by default (local folder or img_align_celeba.zip).", load_celeba),
+    "celeba": (
+        "Celebrity faces, cropped square, 64 x 64 RGB by default (local folder or img_align_celeba.zip).", load_celeba
+    ),
     "folder": ("Your own images from a folder or .zip (png, jpg, webp, bmp, gif), cropped square.", load_folder),
-    "ring": ("2-D points: 8 Gaussians on the unit circle, std 0.01 (PacGAN's 2D-ring, for mode collapse).", load_points),
+    "stacked_mnist": ("Three MNIST digits as R, G and B: 1,000 modes (VEEGAN/PacGAN), built from the MNIST files.",
+                      load_stacked_mnist),
+    "ring": ("2-D points: 8 Gaussians on the unit circle, std 0.01 (PacGAN's 2D-ring).", load_points),
     "grid": ("2-D points: 25 Gaussians on {-4, -2, 0, 2, 4}^2, std 0.05 (PacGAN's 2D-grid).", load_points),
     "spiral": ("2-D points: two interleaved spiral arms (playground demo).", load_points),
     "moons": ("2-D points: two interleaving half circles (playground demo).", load_points),

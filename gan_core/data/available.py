@@ -14,7 +14,7 @@ from .sources import search_dirs
 
 TITLES = {"shapes": "Shapes", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
           "celeba": "CelebA", "folder": "Your own images", "ring": "2-D ring", "grid": "2-D grid",
-          "spiral": "2-D spiral", "moons": "2-D moons"}
+          "spiral": "2-D spiral", "stacked_mnist": "Stacked MNIST", "moons": "2-D moons"}
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class Availability:
 
 
 def _found(cfg: DataConfig) -> Path | None:
-    if cfg.name == "mnist" or cfg.name == "fashion_mnist":
-        spec = MNIST if cfg.name == "mnist" else FASHION
+    if cfg.name in ("mnist", "fashion_mnist", "stacked_mnist"):
+        spec = FASHION if cfg.name == "fashion_mnist" else MNIST
         dirs = search_dirs(cfg, spec.subdirs)
         pair = find_split(dirs, "train") or find_split(dirs, "test")
         return pair[0].parent if pair else None
