@@ -63,7 +63,8 @@ def _evaluate_points(lg: LoadedGenerator, real: ImageData, num: int, seed: int) 
     """A 2-D point generator: the mode metrics (PacGAN/VEEGAN protocol) of num points, where the set has modes."""
     scores: dict[str, float] = {STEP: lg.step, NUM: num}
     if real.modes is not None:
-        points = torch.cat([lg.points(sample_latents(min(500, num - i), lg.generator.latent_dim, seed + i))
-                            for i in range(0, num, 500)])  # num x 2
+        # The latents of `sample --num num --seed seed`: eval scores exactly the points sample writes.
+        z = sample_latents(num, lg.generator.latent_dim, seed)  # num x latent (2-D latents: small even at 100,000)
+        points = torch.cat([lg.points(z[i:i + 500]) for i in range(0, num, 500)])  # num x 2
         scores.update(mode_scores(points, real.modes, real.mode_std))
     return scores
