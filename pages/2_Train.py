@@ -69,6 +69,11 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
                     help="Used where it is faster: GPUs with bf16, and CPUs with bf16 instructions where a short "
                          "test at the start measures it faster than 32-bit. Weights stay 32-bit.")
+        c1, c2, c3 = st.columns(3)
+        number(c1, "train_pack")
+        number(c2, "train_mbstd")
+        c3.selectbox("Learning-rate schedule", train_form.LR_SCHEDULE_CHOICES, key="train_lr_schedule",
+                     persist_state="session", help="linear or cosine: both learning rates decay to 0 over the run.")
         c1, c2 = st.columns(2)
         number(c1, "train_class_weight")
         c2.selectbox("Augment what D sees", train_form.AUGMENT_CHOICES, key="train_augment", persist_state="session",

@@ -15,6 +15,7 @@ RING = {"name": "ring", "num_samples": 2000}
 def test_a_ring_run_shows_the_playground_steps_on_click_and_compares_losses() -> None:
     at = open_page("pages/2_Train.py", "Train", RING)
     assert at.selectbox(key="train_preset").value == "ring-default"
+    assert at.text_input(key="train_pack").value == "2" and at.selectbox(key="train_lr_schedule").value == "linear"
     at.text_input(key="train_steps").set_value("100000")
     at.text_input(key="train_run_name").set_value("ring-play")
     at.button(key="train_start_btn").click().run()
