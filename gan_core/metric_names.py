@@ -23,11 +23,16 @@ MODES_COVERED = "modes/covered"  # 2-D Gaussian mixtures: modes holding a high-q
 MODES_HQ = "modes/hq"  # % of points within 3 std of their nearest mode
 MODES_RKL = "modes/rkl"  # reverse KL of the high-quality points' mode histogram to uniform
 STACKED_KL = "modes/kl"  # stacked MNIST: KL of the digit triples' histogram to uniform over 1,000 modes
+PRECISION = "precision"  # share of samples inside the real images' k-NN manifold: samples that look real
+RECALL = "recall"  # share of real images inside the samples' k-NN manifold: real variety covered
+COPIES = "copies"  # share of samples closer to a training image than the copy threshold
+COPY_THRESHOLD = "copy_threshold"  # that threshold (RMS pixel distance), reported with the rate; not charted
+COPY_REFERENCE = "copy_reference"  # training images searched for copies (all of a small set); not charted
 
 STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order the trainer's device buffer holds them
 LOSS_KEYS = (LOSS_D, LOSS_G)
 PROB_KEYS = (D_REAL, D_FAKE)
 GRAD_KEYS = (GRAD_D, GRAD_G)
-QUALITY_PREFIXES = (QUALITY, KID, "coverage", "modes")  # quality-score entries: quality, kid, coverage/..., modes/...
+QUALITY_PREFIXES = (QUALITY, KID, "coverage", PRECISION, RECALL, COPIES, "modes")  # quality-score entries (charted)
 # The other quality-score entries are better when higher.
-LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, MODES_RKL, STACKED_KL)
+LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, COPIES, MODES_RKL, STACKED_KL)

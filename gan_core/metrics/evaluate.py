@@ -10,7 +10,7 @@ import torch
 from ..data import ImageData, Progress, data_root, load_dataset
 from ..latent import sample_latents
 from ..limits import EVAL_COUNT, check_memory, sampling_bytes
-from ..metric_names import COVERAGE_CLASSES, DIVERSITY, STEP
+from ..metric_names import COPY_REFERENCE, COVERAGE_CLASSES, DIVERSITY, STEP
 from ..runs.generator import LoadedGenerator, load_generator
 from . import QualityScorer, diversity
 from .modes import SCORE_SAMPLES, mode_scores
@@ -22,8 +22,9 @@ NUM = "num"  # the report's sample count (not a training metric)
 
 def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str | None = None, seed: int = 0,
                         progress: Progress | None = None) -> dict[str, float]:
-    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num and
-    coverage/classes as integers; quality, kid, the other coverage figures, diversity as floats).
+    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num,
+    coverage/classes and copy_reference as integers; quality, kid, the other coverage figures, precision, recall,
+    copies, copy_threshold and diversity as floats).
     progress(fraction, message) hears about the long steps: loading the set, real statistics, the classifier."""
     lg = load_generator(path)
     if num is None:  # the papers' 2,500 points for a point run; 1,000 images otherwise
@@ -50,8 +51,9 @@ def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str 
     scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
     scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
     scores[DIVERSITY] = diversity(fake)
-    if COVERAGE_CLASSES in scores:  # a count of classes: an integer in the JSON, like step and num
-        scores[COVERAGE_CLASSES] = round(scores[COVERAGE_CLASSES])
+    for count in (COVERAGE_CLASSES, COPY_REFERENCE):  # counts (classes, images searched): integers in the JSON
+        if count in scores:
+            scores[count] = round(scores[count])
     if data_cfg.name == "stacked_mnist":  # each channel read by a digit classifier trained on the MNIST at hand
         mnist = load_dataset(dataclasses.replace(data_cfg, name="mnist"), progress)
         read, _ = digit_reader(mnist)

@@ -24,6 +24,7 @@ class RunState(Protocol):
     step_count: int
     latest_grid: torch.Tensor | None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
     latest_frame: Frame | None  # 2-D point runs: the playground's picture, set by point_callbacks.PlaygroundFrame
+    latest_copies: torch.Tensor | None  # uint8 2m x C x H x W likely copies beside their originals (QualityScore)
 
     @property
     def total_steps(self) -> int: ...
