@@ -53,8 +53,9 @@ class DataConfig:
             raise ConfigError(f"'{self.name}' is a set of 2-D points: it has no image size or channels; leave them "
                               "unset.")
         if self.name in ("celeba", "folder") and not self.data_dir:
-            raise ConfigError(f"The '{self.name}' data set needs images: upload them or name a folder or .zip on the "
-                              "Data page.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
+            title = "Your own images" if self.name == "folder" else "CelebA faces"
+            raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.",
+                              cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
 
 @dataclass

@@ -16,8 +16,8 @@ from .errors import UserError, disk_error
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs.checkpoints import clean_temp_files, load_checkpoint
-from .runs.folders import RunWriter
-from .runs.liveness import ACTIVE
+from .runs.folders import RunWriter, delete_run
+from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
 from .train.callbacks import GRID, LOG, PREVIEW, QUALITY
@@ -25,6 +25,9 @@ from .train.point_callbacks import FRAME
 from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
+NOTHING_KEPT = "Stopped before the first step: nothing was trained, so no run was kept."
+
+
 class TrainingJob:
     """Runs a Trainer in a daemon thread. The thread never touches the UI: it only writes this object's fields."""
 
@@ -118,6 +121,9 @@ class TrainingJob:
             if self.resume_from is not None:
                 trainer.load_state_dict(load_checkpoint(self.resume_from, trainer.device))
             self.data = trainer.data
+            if self._stop.is_set() and self.resume_from is None:  # stopped while loading: no step, no run to keep
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer = RunWriter(self.run_dir)
             writer.start(trainer)
             self._publish(trainer, {LOG, GRID}, writer)
@@ -140,7 +146,12 @@ class TrainingJob:
                     time.sleep(0.05)
 
             reason = trainer.run(self._stop.is_set, on_step)
-            status = "stopped" if reason == "stopped" else "done"
+            status = end_status(reason)
+            if trainer.step_count == 0 and self.resume_from is None:  # stopped before its first step: keep nothing
+                writer.finish(trainer, status)  # closes its files (TensorBoard) before the folder goes
+                delete_run(self.run_dir.name, self.run_dir.parent)
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer.finish(trainer, status)
             self._publish(trainer, {LOG, GRID}, writer)
             self._set(status=status, error=writer.save_error)

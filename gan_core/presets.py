@@ -99,8 +99,9 @@ PRESETS: dict[str, Preset] = {
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 10000},
     ),
     "folder-default": Preset(
-        "Default for your own images: DCGAN at 64x64 RGB, EMA sampling.",
-        {"name": "folder", "image_size": 64, "channels": 3}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
+        "Default for your own images: DCGAN at the images' own size and channels (28, 32, 64 or 128 px), EMA "
+        "sampling.",
+        {"name": "folder"}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
     ),
     # Stacked MNIST (1,000 modes): PacDCGAN2, PacGAN's DCGAN with a packing D; untimed here (docs/modes.md).

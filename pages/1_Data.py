@@ -49,7 +49,8 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
                                                         key="data_num_samples", persist_state="session"))
         else:
             key = f"data_dir_{name}"
-            session.default(key, (stored.data_dir or "") if same else "")
+            kept_upload = stored.data_dir if same and data.upload_name(stored.data_dir) else None
+            session.default(key, (stored.data_dir or "") if same and not kept_upload else "")  # never a server path
             label = {"celeba": "Folder or img_align_celeba.zip (required)",
                      "folder": "...or a folder / .zip on this machine"}.get(name, "Folder with local files (optional)")
             if name == "folder":
@@ -63,18 +64,24 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
             hint = str(data.install_folder(name)) if data.installable(name) else "a folder on this machine"
             values["data_dir"] = st.text_input(label, key=key, persist_state="session",
                                                placeholder=f"{hint}").strip() or None
+            if kept_upload and not values["data_dir"] and not uploads:  # the upload chosen earlier stays the choice
+                values["data_dir"] = kept_upload
+                st.caption(f"Using {data.upload_name(kept_upload)}: upload other images or type a folder to change "
+                           "it.")
             if name in TORCHVISION_SETS:
                 session.default("data_download", bool(stored.download))
                 values["download"] = st.checkbox("Download when no local files are found", key="data_download",
                                                  persist_state="session")
     with col2:
-        session.default("data_image_size", str(stored.image_size) if same and stored.image_size else "native")
-        size = st.selectbox("Image size", SIZES, key="data_image_size", format_func=size_label, persist_state="session")
+        # One size and channels box per set: a choice made for one set never carries over to another.
+        size_key, channels_key = f"data_image_size_{name}", f"data_channels_{name}"
+        session.default(size_key, str(stored.image_size) if same and stored.image_size else "native")
+        size = st.selectbox("Image size", SIZES, key=size_key, format_func=size_label, persist_state="session")
         values["image_size"] = None if size == "native" else int(size)
         if name != "shapes":
             channels_default = {None: "native", 3: "RGB (3)", 1: "grayscale (1)"}[stored.channels if same else None]
-            session.default("data_channels", channels_default)
-            channels = st.selectbox("Channels", CHANNELS, key="data_channels", persist_state="session")
+            session.default(channels_key, channels_default)
+            channels = st.selectbox("Channels", CHANNELS, key=channels_key, persist_state="session")
             values["channels"] = {"native": None, "RGB (3)": 3, "grayscale (1)": 1}[channels]
             session.default("data_max_images", int(stored.max_images or 0) if same else 0)
             cap = st.number_input("Use at most this many images (0 = all)", 0, 10_000_000, step=1000,
@@ -112,7 +119,8 @@ def preview(cfg: data.DataConfig) -> None:
     cols[1].metric("Size", f"{h} x {w}")
     cols[2].metric("Channels", "RGB (3)" if c == 3 else "grayscale (1)")
     cols[3].metric("Classes", str(images.num_classes) if images.num_classes else "none")
-    st.markdown(f"**{len(images):,} images** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
+    count = f"{len(images):,} image{'s' if len(images) != 1 else ''}"
+    st.markdown(f"**{count}** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
                 + (f"; classes: {', '.join(images.class_names)}" if images.class_names else "."))
     notices = list(images.notices)
     if notices:

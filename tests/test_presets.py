@@ -11,7 +11,7 @@ from gan_core.presets import PRESETS, default_preset_for, preset_config
 
 SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
-# The tutorials' own hyperparameters (README "Recipes" and each preset's description); a change here changes what
+# The tutorials' own hyperparameters (docs/data.md "Recipes" and each preset's description); a change here changes what
 # a user who follows the tutorial gets, so it must be deliberate.
 TUTORIALS = {
     "mnist-mlp-small": dict(name="mnist", arch="mlp-small", latent_dim=32, loss="bce", lr_g=2e-4, lr_d=2e-4,

@@ -55,7 +55,16 @@ def dataset_summary(cfg: DataConfig | None) -> str:
         parts.append(f"from {upload_label(cfg.data_dir) or cfg.data_dir}")  # an upload by its files, not its folder
     if cfg.image_size:
         parts.append(f"{cfg.image_size}x{cfg.image_size}")
+    loaded = data_store().get(cfg) if cfg.name == "folder" and not (cfg.image_size and cfg.channels) else None
+    if loaded is not None:  # "native": the loaded images' own size and channels, named without changing the choice
+        c, h, w = loaded.shape
+        parts.append(f"{h}x{w} {'RGB' if c == 3 else 'greyscale'} (native)")
     return ", ".join(parts)
+
+
+def upload_name(folder: str | None) -> str | None:
+    """'your upload (a.png, ...)' when a data_dir is an upload kept by the app (never shown by its server path)."""
+    return upload_label(folder) if folder else None
 
 
 # ---- the session's choice ------------------------------------------------------------------------------------------
@@ -130,11 +139,8 @@ def load_choice(cfg: DataConfig, uploads: Sequence[Any], progress: Callable[[flo
     loaded = store.get(cfg)
     if loaded is None:
         loaded = load_dataset(cfg, progress)
-    if cfg.name == "folder":
-        # "Native" becomes the images' own size and channels in the choice, so Train keeps them too (a recipe
-        # fills only the fields the choice leaves unset).
-        c, h, _ = loaded.shape
-        cfg = dataclasses.replace(cfg, image_size=cfg.image_size or h, channels=cfg.channels or c)
+    # The choice is kept as made ("native" stays None): a reload restores what the person chose, and the folder
+    # recipe trains at the loaded images' own size (the loader resolves native the same way every time).
     store.put(cfg, loaded)
     choose_data(cfg)
 

@@ -19,7 +19,7 @@ from gan_core.config import (
     RunConfig,
     TrainConfig,
 )
-from gan_core.data.available import availability
+from gan_core.data.available import TITLES, availability
 from gan_core.device import device_problems
 from gan_core.errors import ConfigError, UserError
 from gan_core.limits import DOMAINS, Domain, format_number
@@ -104,7 +104,7 @@ def recipe_note(recipe: str, data: DataConfig | None) -> str | None:
         return None
     wanted = PRESETS[recipe].data.get("name")
     if wanted != data.name:
-        return f"This recipe trains on '{wanted}', not on your chosen data set '{data.name}'."
+        return f"This recipe trains on {TITLES.get(wanted, wanted)}, not on your chosen data set ({TITLES[data.name]})."
     return None
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import CheckpointError, UserError, disk_error
+from ..errors import CheckpointError, UserError, file_error
 from ..limits import check_memory, sampling_bytes
 from ..presets import PRESETS
 from .args import build_parser, config_from_args, refuse_resume_conflicts, set_given
@@ -41,7 +41,7 @@ def resolve_checkpoint(path: str) -> Path:
 def cmd_train(a: argparse.Namespace) -> int:
     """Train (or resume) one run; under torchrun every process runs this and rank 0 alone writes and prints."""
     from ..runs.checkpoints import load_checkpoint
-    from ..runs.folders import checkpoint_root, new_run_name
+    from ..runs.folders import check_fresh_folder, checkpoint_root, new_run_name
     from ..runs.liveness import check_not_written_elsewhere, read_meta
     from ..train import distributed
 
@@ -62,6 +62,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         out = Path(a.out) if a.out else checkpoint_root() / new_run_name(cfg)
     if distributed.launch_rank() == 0:  # before loading data: RunWriter.start checks again when it claims the folder
         check_not_written_elsewhere(out, read_meta(out))
+        if state is None or out.resolve() != ckpt.parent.resolve():  # only a run's own folder takes it further
+            check_fresh_folder(out)
     world = distributed.setup(cfg.train.device)
     try:
         return _train(cfg, state, out, world)
@@ -74,6 +76,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     from ..metrics import QualityScorer
     from ..runs.checkpoints import clean_temp_files
     from ..runs.folders import RunWriter
+    from ..runs.liveness import end_status
     from ..train.callbacks import LOG, QUALITY, QualityScore, find
     from ..train.distributed import peer_failure, rank_prefix
     from ..train.trainer import Trainer
@@ -159,7 +162,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
             bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
         for s, handler in old.items():
             signal.signal(s, handler)
-    status = "stopped" if reason == "stopped" else "done"
+    status = end_status(reason)
     if writer is None:
         return 0
     writer.finish(trainer, status)
@@ -280,9 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                    "export": cmd_export}[args.command]
         return handler(args)
     except (UserError, OSError) as e:
-        user = e if isinstance(e, UserError) else disk_error(e)
-        if user is None:
-            raise
+        user = e if isinstance(e, UserError) else file_error(e)  # every file error is one sentence, exit 2
         from ..train.distributed import rank_prefix  # under torchrun: which rank failed
 
         print(f"error: {rank_prefix()}{user.for_cli()}", file=sys.stderr)

@@ -54,7 +54,8 @@ def availability(cfg: DataConfig) -> Availability:
     where = _found(cfg)
     if where is not None:
         # The folder the user chose is already named with the data set; a find in the data folder is named here.
-        return Availability(True, f"{title} is on this machine" + ("." if cfg.data_dir else f" ({where})."), where)
+        verb = "are" if title.endswith("images") else "is"  # "Your own images are on this machine"
+        return Availability(True, f"{title} {verb} on this machine" + ("." if cfg.data_dir else f" ({where})."), where)
     if cfg.name in ("celeba", "folder"):
         return Availability(False, f"{title}: no images chosen yet. Choose a folder or upload them on the Data page.")
     if cfg.download:

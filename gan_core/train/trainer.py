@@ -177,16 +177,35 @@ class Trainer:
 
         After each step: the metrics flush (every log_every steps), the callbacks, then on_step(self, events).
         """
-        t = self.config.train
         total = self.total_steps
         timed = [c for c in self.callbacks if c.timed]
         untimed = [c for c in self.callbacks if not c.timed]
         self.G.train()
         self.D.train()
         self.step_metrics.start_clock(self.step_count)
+        try:
+            reason = self._loop(should_stop, on_step, total, timed, untimed)
+        except BaseException:
+            for callback in self.callbacks:  # a failed run still lets them go (the quality worker's copy of G)
+                try:
+                    callback.on_end(self)
+                except Exception:  # noqa: BLE001, S110 - the failure being raised is the one to report
+                    pass
+            raise
+        self.flush_metrics()
+        for callback in self.callbacks:
+            callback.on_end(self)
+        return reason
+
+    def _loop(self, should_stop: Callable[[], bool], on_step: StepHook | None, total: int, timed: list[Callback],
+              untimed: list[Callback]) -> str:
+        """The steps of run(); returns its reason."""
+        t = self.config.train
         reason = "done"
+        stop_asked = False  # latched: under DDP a stop asked between log boundaries waits for the next one
         while self.step_count < total:
-            code = STOP if should_stop() else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
+            stop_asked = stop_asked or should_stop()
+            code = STOP if stop_asked else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
             if self.world.distributed:  # a stop on any rank stops all, at the same step: the ranks agree on it at
                 # each log interval's start, where the flush has just synced with the host anyway
                 code = self.world.agree(code, self.device) if self.step_metrics.count == 0 else GO
@@ -212,9 +231,6 @@ class Trainer:
             if on_step is not None:
                 on_step(self, events)
             self.step_metrics.pause_clock(time.perf_counter() - trained)  # scores, saves and pauses are not throughput
-        self.flush_metrics()
-        for callback in self.callbacks:
-            callback.on_end(self)
         return reason
 
     def _halve_batch(self) -> None:

@@ -181,3 +181,19 @@ def test_a_run_stopped_between_grids_keeps_the_grid_it_stopped_at() -> None:
     assert [grid_step(p) for p in RunInfo("s", stopped).grids] == [1, 7]  # not only step 1's untrained grid
     done = make_run("done-run", steps=20, sample_every=10)
     assert [grid_step(p) for p in RunInfo("d", done).grids] == [1, 10, 20]  # the last step's grid is not redrawn
+
+
+def test_a_new_run_never_starts_in_a_folder_holding_another_run() -> None:
+    """Issue #20, item 3: the app's job and the CLI both go through RunWriter.start, which refuses the folder."""
+    from conftest import make_run, tiny_config
+
+    from gan_core.errors import ConfigError
+    from gan_core.runs.folders import RunWriter
+    from gan_core.train.trainer import Trainer
+
+    old = make_run("kept", steps=10)
+    before = {p: p.read_bytes() for p in old.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match="The folder 'kept' already holds a run \\(mlp, step 10\\): continue it on "
+                                          "the Runs page, or choose another run name."):
+        RunWriter(old).start(Trainer(tiny_config(steps=5)))
+    assert {p: p.read_bytes() for p in old.rglob("*") if p.is_file()} == before
