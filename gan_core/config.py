@@ -9,8 +9,11 @@ from typing import Any
 from .errors import ConfigError
 from .limits import check_section
 
-DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder")
-ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
+POINT_DATASETS = ("ring", "grid", "spiral", "moons")  # 2-D points (data/points.py), trained by the point MLP
+DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder", "stacked_mnist", *POINT_DATASETS)
+POINT_ARCH = "mlp-2d"
+ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan", POINT_ARCH)
+LR_SCHEDULES = ("constant", "linear", "cosine")
 LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
@@ -36,7 +39,7 @@ class DataConfig:
     channels: int | None = None  # None: native; 1 = grayscale, 3 = RGB
     download: bool = True  # torchvision sets: try the network when no local files are found
     shapes_mode: str = "mixed"  # shapes only: "triangles" (classic colored triangles) or "mixed"
-    num_samples: int = 10000  # shapes only: how many images to draw
+    num_samples: int = 10000  # shapes, stacked MNIST and the 2-D point sets: how many to draw
     max_images: int | None = None  # cap on images kept (None: all)
     seed: int = 0
 
@@ -46,6 +49,9 @@ class DataConfig:
         check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
+        if self.name in POINT_DATASETS and (self.image_size is not None or self.channels is not None):
+            raise ConfigError(f"'{self.name}' is a set of 2-D points: it has no image size or channels; leave them "
+                              "unset.")
         if self.name in ("celeba", "folder") and not self.data_dir:
             title = "Your own images" if self.name == "folder" else "CelebA faces"
             raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.",
@@ -61,6 +67,8 @@ class ModelConfig:
     width: int = 64  # base feature count (dcgan: features of the widest-resolution layer)
     conditional: bool = False  # class-conditional G and D (labeled data sets only)
     d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp), "batch", "layer", "none"
+    pack: int = 1  # PacGAN packing: D judges this many samples at once, concatenated along channels (1 = off)
+    mbstd: int = 0  # minibatch standard deviation: D sees the feature spread over groups of this many inputs (0 = off)
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
@@ -82,6 +90,7 @@ class TrainConfig:
     epochs: float | None = None  # passes over the data set; overrides steps when set
     real_label: float = 1.0  # 0.9 = one-sided label smoothing
     fake_label: float = 0.0  # 0.1 with real 0.9 = two-sided smoothing
+    lr_schedule: str = "constant"  # "linear" or "cosine": both learning rates decay to 0 over the run's steps
     n_critic: int = 1  # D updates per G update
     gp_lambda: float = 10.0
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
@@ -103,6 +112,7 @@ class TrainConfig:
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSS_NAMES)
         _choice("train.device", self.device, DEVICE_NAMES)
+        _choice("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if self.steps is None and self.epochs is None:
             raise ConfigError("Set either steps or epochs.")
         # Every number against its domain (limits.DOMAINS); unused steps (epochs set) are not checked.
@@ -131,11 +141,33 @@ class RunConfig:
         if self.train.class_weight and not self.model.conditional:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
+        self._check_d_options()
+        points = self.data.name in POINT_DATASETS
+        if points != (self.model.arch == POINT_ARCH):
+            raise ConfigError(f"2-D point sets ({', '.join(POINT_DATASETS)}) train with the '{POINT_ARCH}' "
+                              f"architecture and only they do: choose '{POINT_ARCH}' for '{self.data.name}'."
+                              if points else f"The '{POINT_ARCH}' architecture draws 2-D points: choose a point set "
+                              f"({', '.join(POINT_DATASETS)}) or another architecture for '{self.data.name}'.")
         if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
                               "'none', or choose another loss.")
         return self
+
+    def _check_d_options(self) -> None:
+        """Packing and minibatch std group whole batches: real and fake inputs must never share a pack or a group."""
+        m, t = self.model, self.train
+        if m.pack > 1 and t.class_weight:
+            raise ConfigError("Packing (model.pack) judges several samples at once, so D's class head cannot name "
+                              "one class: set pack to 1, or the class weight to 0.")
+        if m.mbstd == 1:
+            raise ConfigError("A minibatch std group of 1 has no spread to show D: use 2 or more, or 0 for off.")
+        if t.batch_size % m.pack:
+            raise ConfigError(f"The batch size ({t.batch_size}) must be a multiple of the packing ({m.pack}): choose "
+                              f"a batch size such as {m.pack * max(1, t.batch_size // m.pack)}.")
+        if m.mbstd > 1 and (t.batch_size // m.pack) % m.mbstd:
+            raise ConfigError(f"D's inputs per batch ({t.batch_size // m.pack}: batch size / packing) must be a "
+                              f"multiple of the minibatch std group ({m.mbstd}): change the batch size or the group.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

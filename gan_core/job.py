@@ -21,6 +21,7 @@ from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
 from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QUALITY, QualityScore, find
+from .train.point_callbacks import FRAME
 from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._step_request = threading.Event()  # step mode: one step while paused
+        self._delay = 0.0  # slow motion: seconds of wait after each step
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
         self._generator: Generator | None = None
@@ -60,6 +63,16 @@ class TrainingJob:
         if self._paused.is_set():
             self._paused.clear()
             self._set(status="running")
+
+    def step_once(self) -> None:
+        """Step mode: a paused run trains exactly one more step (its picture published), then is paused again."""
+        if self._paused.is_set():
+            self._step_request.set()
+
+    def set_step_delay(self, seconds: float) -> None:
+        """Slow motion: wait this long after each step (0: full speed); the wait is not training time."""
+        self._delay = max(0.0, float(seconds))
+        self._set(step_delay=self._delay)
 
     def stop(self) -> None:
         """Ask the thread to save and end; returns at once (join() waits)."""
@@ -126,7 +139,12 @@ class TrainingJob:
                 if t.step_count == t.total_steps and scoring is not None and scoring.busy:
                     self._set(message=FINAL_SCORE_MESSAGE)  # the run ends when the score of its last step is in
                 self._serve_generator(t)
+                if self._delay and not self._paused.is_set():
+                    self._stop.wait(self._delay)  # slow motion; a stop ends the wait at once
                 while self._paused.is_set() and not self._stop.is_set():
+                    if self._step_request.is_set():  # step mode: this one step, then paused again
+                        self._step_request.clear()
+                        break
                     self._serve_generator(t)
                     writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)
@@ -183,6 +201,8 @@ class TrainingJob:
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
+            if FRAME in events:
+                s.frame = t.latest_frame
             if QUALITY in events:
                 s.copies = t.latest_copies
             if writer is not None and writer.last_checkpoint is not None:

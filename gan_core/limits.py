@@ -80,6 +80,8 @@ DOMAINS: dict[tuple[str, str], Domain] = {
     ("data", "max_images"): Domain("Use at most this many images", 1, 10_000_000, True),
     ("model", "latent_dim"): Domain("Latent size", 2, 1024, True, "length of the noise vector G starts from"),
     ("model", "width"): Domain("Width (base features)", 4, 512, True, "feature count of the convolutional layers"),
+    ("model", "pack"): Domain("Packing (samples per D input)", 1, 8, True, "D judges m samples at once; 1 = off"),
+    ("model", "mbstd"): Domain("Minibatch std group", 0, 64, True, "D sees the spread of groups of inputs; 0 = off"),
     ("train", "batch_size"): Domain("Batch size", 2, 4096, True, "images per step (BatchNorm needs at least 2)"),
     ("train", "lr_g"): Domain("Learning rate G", 1e-6, 1.0, help="Adam step size of the generator"),
     ("train", "lr_d"): Domain("Learning rate D", 1e-6, 1.0, help="Adam step size of the discriminator"),

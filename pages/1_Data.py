@@ -9,6 +9,8 @@ from workbench import data, navigation, session
 LABELS = {
     "shapes": "Shapes (synthetic, no download)", "mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST",
     "cifar10": "CIFAR-10", "celeba": "CelebA faces", "folder": "Your own images",
+    "stacked_mnist": "Stacked MNIST (1,000 modes)", "ring": "2-D ring (8 modes)", "grid": "2-D grid (25 modes)",
+    "spiral": "2-D spiral", "moons": "2-D moons",
 }
 SIZES = ["native", *map(str, data.SUPPORTED_SIZES)]  # sizes every architecture supports
 CHANNELS = ["native", "RGB (3)", "grayscale (1)"]
@@ -29,6 +31,11 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
     same = stored.name == name  # start from the stored choice only for the set it describes
     values: dict = {"name": name}
     uploads: list = []
+    if name in data.POINT_DATASETS:  # 2-D points: only how many
+        session.default("data_num_points", int(stored.num_samples) if same else 100_000)
+        values["num_samples"] = int(st.number_input("Number of points", 16, 200_000, step=1000,
+                                                    key="data_num_points", persist_state="session"))
+        return data.form_config(values), uploads
     col1, col2 = st.columns(2)
     with col1:
         if name == "shapes":
@@ -100,6 +107,13 @@ def preview(cfg: data.DataConfig) -> None:
         return
     c, h, w = images.shape
     st.subheader("Chosen data set")
+    if images.is_points:  # 2-D points: their count, modes and a scatter plot
+        cols = st.columns(2)
+        cols[0].metric("Points", f"{len(images):,}")
+        cols[1].metric("Modes", str(len(images.modes)) if images.modes is not None else "none (curves)")
+        st.image(data.preview_image(images), caption="The real points", width="content")
+        st.page_link(navigation.TRAIN_PAGE, label="Train on this data", icon=":material/arrow_forward:")
+        return
     cols = st.columns(4)
     cols[0].metric("Images", f"{len(images):,}")
     cols[1].metric("Size", f"{h} x {w}")

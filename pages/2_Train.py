@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import data, elsewhere, expectation, jobs, live, navigation, session, train_form
+from workbench import data, elsewhere, expectation, jobs, live, navigation, playground, session, train_form
 
 
 # ---- callbacks: they run before the page script, so they may set widget values; messages go through flash ------------
@@ -80,6 +80,11 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
                     help="Used where it is faster: GPUs with bf16, and CPUs with bf16 instructions where a short "
                          "test at the start measures it faster than 32-bit. Weights stay 32-bit.")
+        c1, c2, c3 = st.columns(3)
+        number(c1, "train_pack")
+        number(c2, "train_mbstd")
+        c3.selectbox("Learning-rate schedule", train_form.LR_SCHEDULE_CHOICES, key="train_lr_schedule",
+                     persist_state="session", help="linear or cosine: both learning rates decay to 0 over the run.")
         c1, c2 = st.columns(2)
         number(c1, "train_class_weight")
         c2.selectbox("Augment what D sees", train_form.AUGMENT_CHOICES, key="train_augment", persist_state="session",
@@ -277,3 +282,5 @@ else:
         c2.button("Start again from this run", key="train_again_btn", on_click=on_run_action,
                   args=("again", shown.run_name), width="stretch",
                   help="A new run with this run's settings, in a new folder.")
+    if playground.is_points(shown):  # 2-D point sets: the playground, with step mode for this app's own run
+        playground.panel(jobs.watched_job() if shown is snapshot else None, shown, latest)

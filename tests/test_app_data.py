@@ -32,7 +32,8 @@ def test_every_data_set_is_offered_with_its_own_options() -> None:
     at = data_page()
     assert at.selectbox(key="data_name").options == [
         "Shapes (synthetic, no download)", "MNIST digits", "Fashion-MNIST", "CIFAR-10", "CelebA faces",
-        "Your own images"]
+        "Your own images", "Stacked MNIST (1,000 modes)", "2-D ring (8 modes)", "2-D grid (25 modes)", "2-D spiral",
+        "2-D moons"]
     assert at.radio(key="data_shapes_mode").value == "mixed" and at.number_input(key="data_num_samples").value == 10_000
     at.selectbox(key="data_name").set_value("cifar10").run()
     assert at.text_input(key="data_dir_cifar10").value == "" and at.checkbox(key="data_download").value is True
@@ -40,6 +41,10 @@ def test_every_data_set_is_offered_with_its_own_options() -> None:
     uploader = at.file_uploader(key="data_upload_files")
     assert uploader.accept_multiple_files and ".zip" in uploader.allowed_type
     assert at.text_input(key="data_dir_folder").value == ""
+    at.selectbox(key="data_name").set_value("ring").run()  # 2-D points: only their count
+    assert at.number_input(key="data_num_points").value == 100_000
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and [m.value for m in at.metric][:2] == ["100,000", "8"]
 
 
 def test_shapes_preview_shows_count_size_and_real_images() -> None:

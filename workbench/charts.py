@@ -21,6 +21,9 @@ from gan_core.metric_names import (
     KID,
     LOSS_KEYS,
     LOWER_IS_BETTER,
+    MODES_COVERED,
+    MODES_HQ,
+    MODES_RKL,
     PRECISION,
     PROB_KEYS,
     QUALITY,
@@ -36,7 +39,8 @@ DEFAULT_CURVES = LOSS_KEYS
 SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix (KL)",
                 COVERAGE_RECOGNISABLE: "recognisable", COVERAGE_CLASSES: "classes drawn",
                 COVERAGE_CONFIDENCE: "confidence", PRECISION: "looks real (precision)",
-                RECALL: "variety covered (recall)", COPIES: "look like copies"}
+                RECALL: "variety covered (recall)", COPIES: "look like copies", MODES_COVERED: "modes covered",
+                MODES_HQ: "high quality (%)", MODES_RKL: "mode mix (reverse KL)"}
 PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE, PRECISION, RECALL, COPIES)  # shares, as percentages
 BESIDE_FD = (QUALITY, PRECISION, RECALL)  # drawn first, in this order: precision beside the Fréchet score
 # Run colors of the comparison chart: ten clearly different hues (Streamlit's theme would draw shades of one blue).

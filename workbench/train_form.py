@@ -12,6 +12,7 @@ from gan_core.config import (
     ARCH_NAMES,
     DEVICE_NAMES,
     LOSS_NAMES,
+    LR_SCHEDULES,
     UNLABELED_DATASETS,
     DataConfig,
     ModelConfig,
@@ -34,7 +35,7 @@ LENGTHS = ["Steps", "Epochs"]  # the "Train for" choice
 RECIPE_KEY, RUN_NAME_KEY, LENGTH_KEY = "train_preset", "train_run_name", "train_length"
 LOADED_KEY = "train_loaded_recipe"  # the recipe whose values the form was last filled with
 DATA_SEEN_KEY = "train_data_key"  # the data choice the form was last reset for
-ARCH_CHOICES, LOSS_CHOICES = list(ARCH_NAMES), list(LOSS_NAMES)
+ARCH_CHOICES, LOSS_CHOICES, LR_SCHEDULE_CHOICES = list(ARCH_NAMES), list(LOSS_NAMES), list(LR_SCHEDULES)
 ARCH_HELP = "; ".join(f"{k}: {v}" for k, v in ARCHITECTURES.items())
 
 # Train-page widget key -> (config section, field). Pages read and write settings only through these keys.
@@ -48,13 +49,15 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "train_class_weight": ("train", "class_weight"), "train_augment": ("train", "augment"),
     "train_device": ("train", "device"), "train_seed": ("train", "seed"),
     "train_sample_every": ("train", "sample_every"), "train_checkpoint_every": ("train", "checkpoint_every"),
-    "train_amp": ("train", "amp"),
+    "train_amp": ("train", "amp"), "train_pack": ("model", "pack"), "train_mbstd": ("model", "mbstd"),
+    "train_lr_schedule": ("train", "lr_schedule"),
 }
 # The numeric settings' domains (gan_core.limits): the form shows them as text parsed against these, so the value
 # trained on is always the one on screen (a number box silently reverts an invalid entry to its last valid value).
 NUMBERS: dict[str, Domain] = {key: DOMAINS[spec] for key, spec in SETTINGS.items() if spec in DOMAINS}
 CHOICE_LABELS = {"train_arch": "Architecture", "train_loss": "Loss", "train_conditional": "Conditional on classes",
-                 "train_augment": "Augment what D sees", "train_device": "Device", "train_amp": "Mixed precision"}
+                 "train_augment": "Augment what D sees", "train_device": "Device", "train_amp": "Mixed precision",
+                 "train_lr_schedule": "Learning-rate schedule"}
 CUSTOM_BASE_KEY = "train_custom_base"  # the recipe Custom started from
 # What the augmentation menu offers (config.AUGMENTS combined as DiffAugment's papers use them); "" is none.
 AUGMENT_CHOICES = ["", "translation", "translation,cutout", "color,translation,cutout"]
@@ -284,7 +287,7 @@ def number_field(col: Any, key: str, errors: dict[str, str]) -> None:
 CHOICES: dict[str, list[Any]] = {
     "train_arch": ARCH_CHOICES, "train_loss": LOSS_CHOICES, "train_augment": AUGMENT_CHOICES,
     "train_device": list(DEVICE_NAMES), "train_conditional": [True, False], "train_amp": [True, False],
-    LENGTH_KEY: LENGTHS}
+    "train_lr_schedule": LR_SCHEDULE_CHOICES, LENGTH_KEY: LENGTHS}
 
 
 def form_memory() -> dict[str, Any]:

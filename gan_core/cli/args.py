@@ -12,6 +12,7 @@ from ..config import (
     DATASET_NAMES,
     DEVICE_NAMES,
     LOSS_NAMES,
+    LR_SCHEDULES,
     DataConfig,
     ModelConfig,
     RunConfig,
@@ -68,11 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--channels", type=int, choices=(1, 3))
     tr.add_argument("--latent-dim", type=setting("model", "latent_dim"))
     tr.add_argument("--width", type=setting("model", "width"), help="base feature count of convolutional models")
+    tr.add_argument("--pack", type=setting("model", "pack"),
+                    help="PacGAN packing: D judges this many samples at once (1 = off)")
+    tr.add_argument("--mbstd", type=setting("model", "mbstd"),
+                    help="minibatch standard deviation in D over groups of this many inputs (0 = off)")
     tr.add_argument("--batch-size", type=setting("train", "batch_size"))
     lr = replace(DOMAINS[("train", "lr_g")], label="Learning rate")
     tr.add_argument("--lr", type=number(lr), help="learning rate of both G and D")
     tr.add_argument("--lr-g", type=setting("train", "lr_g"))
     tr.add_argument("--lr-d", type=setting("train", "lr_d"))
+    tr.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant, or a linear or cosine decay to 0")
     tr.add_argument("--n-critic", type=setting("train", "n_critic"))
     tr.add_argument("--ema", type=setting("train", "ema"), help="EMA decay of G for sampling (0 = off)")
     length = tr.add_mutually_exclusive_group()
@@ -99,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("sample", help="write samples of a trained generator")
     sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
     sp.add_argument("--num", type=number(SAMPLE_COUNT), default=64)
-    sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C)")
+    sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C; "
+                    "2-D point runs: float32 N x 2, and .png a scatter plot)")
     sp.add_argument("--seed", type=setting("train", "seed"), default=0)
     sp.add_argument("--truncation", type=number(TRUNCATION), help="redraw noise values beyond +-this")
     sp.add_argument("--class", "--label", dest="label", type=int,
@@ -107,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="quality scores of a checkpoint as JSON")
     ev.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    ev.add_argument("--num", type=number(EVAL_COUNT), default=1000)
+    ev.add_argument("--num", type=number(EVAL_COUNT), help="samples to score (default 1,000; 2,500 points for a 2-D "
+                    "point run, as the papers)")
     ev.add_argument("--data-dir", help="where the real data set's files are, if not where training found them")
 
     ex = sub.add_parser("export", help="the sampling generator (EMA weights, eval mode) as an ONNX file")
@@ -130,8 +138,9 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
     set_given(d, data_dir=a.data_dir, image_size=a.image_size, channels=a.channels)
     if a.no_download:
         d.download = False
-    set_given(m, arch=a.arch, latent_dim=a.latent_dim, width=a.width)
+    set_given(m, arch=a.arch, latent_dim=a.latent_dim, width=a.width, pack=a.pack, mbstd=a.mbstd)
     set_given(t, loss=a.loss, batch_size=a.batch_size, lr_g=a.lr_g or a.lr, lr_d=a.lr_d or a.lr, n_critic=a.n_critic,
+           lr_schedule=a.lr_schedule,
            ema=a.ema, max_seconds=a.max_seconds, device=a.device, seed=a.seed, sample_every=a.sample_every,
            checkpoint_every=a.checkpoint_every, quality_every=a.quality_every)
     if a.steps is not None:
@@ -158,7 +167,8 @@ RESUME_FIXED = {
     "--arch": ("arch", "model", "arch"), "--loss": ("loss", "train", "loss"),
     "--image-size": ("image_size", "data", "image_size"),
     "--channels": ("channels", "data", "channels"), "--latent-dim": ("latent_dim", "model", "latent_dim"),
-    "--width": ("width", "model", "width"), "--batch-size": ("batch_size", "train", "batch_size"),
+    "--width": ("width", "model", "width"), "--pack": ("pack", "model", "pack"),
+    "--mbstd": ("mbstd", "model", "mbstd"), "--batch-size": ("batch_size", "train", "batch_size"),
     "--lr": ("lr", "train", "lr_g"), "--lr-g": ("lr_g", "train", "lr_g"), "--lr-d": ("lr_d", "train", "lr_d"),
     "--n-critic": ("n_critic", "train", "n_critic"), "--ema": ("ema", "train", "ema"),
     "--seed": ("seed", "train", "seed"), "--epochs": ("epochs", "train", "epochs"),

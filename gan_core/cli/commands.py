@@ -182,8 +182,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npy"):
-        raise UserError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'.")
+        raise UserError(f"--out must end in .png (a grid, or a scatter of 2-D points) or .npy (an array), got "
+                        f"'{out.name}'.")
     lg = load_generator(resolve_checkpoint(a.checkpoint))
+    if lg.is_points:
+        return _sample_points(a, lg, out)
     shape = tuple(lg.state["image_shape"])
     check_memory(f"{a.num:,} samples of {shape[1]} x {shape[2]} pixels",
                  sampling_bytes(a.num, shape, lg.generator.latent_dim), fix="ask for fewer with --num")
@@ -203,6 +206,30 @@ def cmd_sample(a: argparse.Namespace) -> int:
         grid_image(images).save(out)
     else:
         np.save(out, images.permute(0, 2, 3, 1).contiguous().numpy())  # N x H x W x C
+    print(out)
+    return 0
+
+
+def _sample_points(a: argparse.Namespace, lg: Any, out: Path) -> int:
+    """A point generator's samples: N x 2 float32 coordinates (.npy), or their scatter plot over the real set (.png)."""
+    import torch
+
+    from ..data import load_dataset
+    from ..latent import sample_latents
+    from ..train.playground import plot_extent
+    from ..train.point_callbacks import REAL_SHOWN, render_scatter
+
+    z = sample_latents(a.num, lg.generator.latent_dim, a.seed, a.truncation)
+    points = torch.cat([lg.points(z[i:i + SAMPLE_CHUNK]) for i in range(0, a.num, SAMPLE_CHUNK)])  # N x 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        np.save(out, points.numpy().astype(np.float32))
+    else:
+        from PIL import Image
+
+        real = load_dataset(lg.config.data).points
+        image = render_scatter(real[:REAL_SHOWN].numpy(), points.numpy(), plot_extent(real), side=512)
+        Image.fromarray(image[0].permute(1, 2, 0).numpy()).save(out)
     print(out)
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import DataConfig
+from ..config import POINT_DATASETS, DataConfig
 from .celeba import find_celeba
 from .cifar10 import FOLDER as CIFAR_FOLDER
 from .cifar10 import find_batches
@@ -13,7 +13,8 @@ from .mnist import FASHION, MNIST, find_split
 from .sources import search_dirs
 
 TITLES = {"shapes": "Shapes", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-          "celeba": "CelebA", "folder": "Your own images"}
+          "celeba": "CelebA", "folder": "Your own images", "ring": "2-D ring", "grid": "2-D grid",
+          "spiral": "2-D spiral", "stacked_mnist": "Stacked MNIST", "moons": "2-D moons"}
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class Availability:
 
 
 def _found(cfg: DataConfig) -> Path | None:
-    if cfg.name == "mnist" or cfg.name == "fashion_mnist":
-        spec = MNIST if cfg.name == "mnist" else FASHION
+    if cfg.name in ("mnist", "fashion_mnist", "stacked_mnist"):
+        spec = FASHION if cfg.name == "fashion_mnist" else MNIST
         dirs = search_dirs(cfg, spec.subdirs)
         pair = find_split(dirs, "train") or find_split(dirs, "test")
         return pair[0].parent if pair else None
@@ -45,6 +46,8 @@ def availability(cfg: DataConfig) -> Availability:
     title = TITLES.get(cfg.name, cfg.name)
     if cfg.name == "shapes":
         return Availability(True, "Shapes are drawn on this machine: always available.")
+    if cfg.name in POINT_DATASETS:
+        return Availability(True, f"The {title} points are drawn on this machine: always available.")
     if cfg.data_dir and not Path(cfg.data_dir).expanduser().exists():
         return Availability(False, f"The folder chosen for {title} ({cfg.data_dir}) is gone: choose the images "
                                    "again on the Data page.")

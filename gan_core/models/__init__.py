@@ -7,7 +7,7 @@ from torch import nn
 from ..config import ModelConfig
 from .base import Discriminator, Generator
 from .conv import build_dcgan, build_upsample_conv
-from .mlp import MLP_VARIANTS, build_mlp
+from .mlp import MLP_VARIANTS, build_mlp, build_mlp2d
 
 ARCHITECTURES: dict[str, str] = {
     "mlp-small": "Small MLP (MNIST tutorial): noise 32 -> 128 -> pixels; D pixels -> 64 -> 1.",
@@ -15,6 +15,7 @@ ARCHITECTURES: dict[str, str] = {
     "mlp-deep": "Deep MLP (MNIST tutorial): G 256-512-1024, D 2048-1024-512-256 with dropout 0.3.",
     "upsample-conv": "Upsample + 3x3 conv generator, strided-conv D with dropout (CIFAR-10 tutorial).",
     "dcgan": "DCGAN: transposed-conv G with BatchNorm/ReLU, conv D with LeakyReLU 0.2; width option.",
+    "mlp-2d": "2-D point MLP (ring, grid, spiral, moons): G and D of 3 hidden layers of `width` units.",
 }
 
 
@@ -33,15 +34,18 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     classes = num_classes if cfg.conditional else 0
     g_in = cfg.latent_dim + classes
     d_norm = resolve_d_norm(cfg, loss)
+    d_channels = image_shape[0] * cfg.pack  # packing: D's input joins `pack` samples along the channels
     net: nn.Module
     if cfg.arch in MLP_VARIANTS:
-        net, body, feat = build_mlp(cfg.arch, image_shape, g_in)
+        net, body, feat = build_mlp(cfg.arch, image_shape, g_in, cfg.pack)
+    elif cfg.arch == "mlp-2d":
+        net, body, feat = build_mlp2d(image_shape, g_in, cfg.width, cfg.pack)
     elif cfg.arch == "dcgan":
-        net, body, feat = build_dcgan(image_shape, g_in, cfg.width, d_norm)
+        net, body, feat = build_dcgan(image_shape, g_in, cfg.width, d_norm, d_channels)
     else:
-        net, body, feat = build_upsample_conv(image_shape, g_in, cfg.width, d_norm)
+        net, body, feat = build_upsample_conv(image_shape, g_in, cfg.width, d_norm, d_channels)
     return (Generator(net, cfg.latent_dim, image_shape, classes),
-            Discriminator(body, feat, image_shape, classes, class_head))
+            Discriminator(body, feat, image_shape, classes, class_head, cfg.pack, cfg.mbstd))
 
 
 __all__ = ["ARCHITECTURES", "Discriminator", "Generator", "build_models", "resolve_d_norm"]

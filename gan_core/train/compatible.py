@@ -18,7 +18,7 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
                               "it cannot be resumed; resume from the run's own checkpoint, or start a new run.")
     saved = RunConfig.from_dict(state["config"])
     diffs = []
-    for key in ("arch", "latent_dim", "width", "conditional"):
+    for key in ("arch", "latent_dim", "width", "conditional", "pack", "mbstd"):
         a, b = getattr(saved.model, key), getattr(config.model, key)
         if a != b:
             diffs.append(f"{key} {a} vs {b}")

@@ -24,6 +24,8 @@ from .compatible import check_compatible
 from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
 from .ema import EMA
 from .objective import Objective
+from .playground import Frame
+from .point_callbacks import point_callbacks
 from .runtime import Runtime
 from .step_metrics import StepMetrics, grad_norm
 
@@ -80,12 +82,14 @@ class Trainer:
         self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
         self.alerts: list[dict[str, Any]] = []
         self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+        self.latest_frame: Frame | None = None  # 2-D point runs: the playground's picture (point_callbacks)
         self.latest_copies: torch.Tensor | None = None  # uint8 2m x C x H x W: copies and originals (QualityScore)
         self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
         if not self.world.is_main:
             self.callbacks: list[Callback] = []
         else:
-            self.callbacks = default_callbacks(config, self.data) if callbacks is None else list(callbacks)
+            defaults = point_callbacks if self.data.is_points else default_callbacks
+            self.callbacks = defaults(config, self.data) if callbacks is None else list(callbacks)
 
     # ---- schedule and description -------------------------------------------------------------------
     @property
@@ -125,6 +129,11 @@ class Trainer:
         """n_critic discriminator updates, then one generator update and the EMA; metrics stay on the device."""
         n_critic = self.config.train.n_critic
         log_grads = self.step_metrics.wants_grads
+        if self.config.train.lr_schedule != "constant":  # a function of the step alone: resumes stay exact
+            factor = lr_factor(self.config.train.lr_schedule, self.step_count / self.total_steps)
+            for opt, lr in ((self.opt_g, self.config.train.lr_g), (self.opt_d, self.config.train.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
         for i in range(n_critic):
             real, real_labels = self.batches.real(self.batch_size)  # B x C x H x W, B
             d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1)
@@ -301,6 +310,16 @@ class Trainer:
         """True when every parameter of G, D (and EMA) is finite: non-finite weights are never saved."""
         modules: list[nn.Module] = [self.G, self.D] + ([self.ema.module] if self.ema is not None else [])
         return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """The learning rate's share of its base at `progress` (0 to 1) of the run: linear or cosine decay to 0."""
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "linear":
+        return 1.0 - progress
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
 
 
 def _adam(module: nn.Module, lr: float, t: TrainConfig, device: torch.device) -> torch.optim.Adam:
