@@ -59,7 +59,8 @@ def fast_bf16(device: torch.device) -> bool:
     return speedup is not None and speedup >= BF16_MIN_SPEEDUP
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
+    """The CPU's instruction-set flags from /proc/cpuinfo (empty where unknown)."""
     try:
         with open("/proc/cpuinfo") as f:
             return set(next((line for line in f if line.startswith("flags")), "").split())
@@ -71,7 +72,7 @@ def _cpu_flags() -> set[str]:
 def cpu_bf16_speedup() -> float | None:
     """fp32 time over bf16-autocast time of two typical layers on this CPU, measured once per process (~0.05 s);
     None where the CPU has no bf16 instructions (there bf16 is emulated and always slower)."""
-    if not {"avx512_bf16", "amx_bf16"} & _cpu_flags():
+    if not {"avx512_bf16", "amx_bf16"} & cpu_flags():
         return None
     return _probe_bf16()
 

@@ -21,7 +21,7 @@ def fresh_probe():
 
 
 def test_no_bf16_instructions_means_fp32_without_probing(monkeypatch, fresh_probe) -> None:
-    monkeypatch.setattr(device, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(device, "cpu_flags", lambda: {"avx2", "fma"})
     monkeypatch.setattr(device, "_probe_bf16", lambda: pytest.fail("probed a CPU without bf16 instructions"))
     assert device.cpu_bf16_speedup() is None
     assert not device.fast_bf16(torch.device("cpu"))
@@ -31,7 +31,7 @@ def test_no_bf16_instructions_means_fp32_without_probing(monkeypatch, fresh_prob
 def test_bf16_instructions_use_bf16_only_where_the_probe_measures_it_faster(monkeypatch, fresh_probe,
                                                                             speedup: float, expected: bool) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(device, "_cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr(device, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
     monkeypatch.setattr(device, "_probe_bf16", lambda: calls.append(1) or speedup)
     assert device.fast_bf16(torch.device("cpu")) is expected
     assert device.fast_bf16(torch.device("cpu")) is expected
