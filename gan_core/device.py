@@ -112,9 +112,10 @@ def describe_device(device: torch.device | None = None) -> str:
 
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
-# Per-step work (batch x base width x pixels) up to which a conv net trains on 1 thread: the tuned defaults' size
-# (batch 32, width 32, 32x32). On 2 cores their steps ran 1.2x faster on 1 thread than on 2 when idle, and 2 threads
-# collapse when the app's UI takes a core (bench/README.md, "Threads").
+# Per-step work (batch x base width x pixels) up to which a conv net trains on 1 thread unless the probe says
+# otherwise: batch 32 at width 32 and 32x32 (the tuned defaults before issue #23 halved their width). On 2 cores their
+# steps ran 1.2x faster on 1 thread than on 2 when idle, and 2 threads collapse when the app's UI takes a core
+# (bench/README.md, "Threads").
 SMALL_CONV_WORK = 32 * 32 * 32 * 32
 
 

@@ -60,7 +60,7 @@ def test_thread_rule_one_for_mlps_and_small_conv_nets_all_for_larger_ones_and_th
                "fashion-dcgan64", "cifar10-default")
     assert [device.cpu_threads(preset_config(p)) for p in presets] == [1, 1, 1, 1, 4, 4, 4]
     small = preset_config("shapes-default")
-    small.train.batch_size *= 2  # twice the work: over the line
+    small.train.batch_size *= 4  # four times the work: over the line
     assert device.cpu_threads(small) == 4
     monkeypatch.setenv("GAN_WORKBENCH_THREADS", "3")
     assert device.cpu_threads(preset_config("mnist-mlp-small")) == 3 and device.cpu_threads(small) == 3
