@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .augment import parse_policy
 from .errors import ConfigError
 from .limits import check_section
 
@@ -15,6 +14,16 @@ ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
 LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
+AUGMENTS = ("translation", "cutout", "color")  # DiffAugment operations (augment.py)
+
+
+def parse_policy(policy: str) -> tuple[str, ...]:
+    """'translation,cutout' -> ('translation', 'cutout'); '' -> (); unknown names raise ValueError."""
+    names = tuple(p.strip() for p in policy.split(",") if p.strip())
+    unknown = [n for n in names if n not in AUGMENTS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(unknown)}; known: {', '.join(AUGMENTS)}")
+    return names
 
 
 @dataclass
@@ -76,7 +85,7 @@ class TrainConfig:
     gp_lambda: float = 10.0
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
     class_weight: float = 0.0  # AC-GAN: weight of the class loss of D's class head (conditional models; 0 = off)
-    augment: str = ""  # what D sees is augmented alike for real and fake (augment.AUGMENTS), e.g. "translation"
+    augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0
     max_seconds: float | None = None  # stop after this much training time and save

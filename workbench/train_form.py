@@ -24,7 +24,7 @@ from gan_core.errors import ConfigError, UserError
 from gan_core.limits import DOMAINS, Domain, format_number
 from gan_core.models import ARCHITECTURES
 from gan_core.presets import DEFAULT_PRESET, PRESETS, default_preset_for, preset_config
-from gan_core.runs import new_run_name
+from gan_core.runs.folders import new_run_name
 from workbench import prefs
 from workbench.data import chosen_data, config_key, dataset_summary
 from workbench.jobs import start_training
@@ -56,7 +56,7 @@ NUMBERS: dict[str, Domain] = {key: DOMAINS[spec] for key, spec in SETTINGS.items
 CHOICE_LABELS = {"train_arch": "Architecture", "train_loss": "Loss", "train_conditional": "Conditional on classes",
                  "train_augment": "Augment what D sees", "train_device": "Device", "train_amp": "Mixed precision"}
 CUSTOM_BASE_KEY = "train_custom_base"  # the recipe Custom started from
-# What the augmentation menu offers (augment.AUGMENTS combined as DiffAugment's papers use them); "" is none.
+# What the augmentation menu offers (config.AUGMENTS combined as DiffAugment's papers use them); "" is none.
 AUGMENT_CHOICES = ["", "translation", "translation,cutout", "color,translation,cutout"]
 
 

@@ -20,7 +20,9 @@ DATASETS: dict[str, tuple[str, Loader]] = {
     "mnist": ("Handwritten digits 0-9, 28 x 28 grayscale, 10 classes (local IDX files or download).", load_mnist),
     "fashion_mnist": ("Clothing in 10 classes, 28 x 28 grayscale (local IDX files or download).", load_fashion_mnist),
     "cifar10": ("Small color photos in 10 classes, 32 x 32 RGB (local python batches or download).", load_cifar10),
-    "celeba": ("Celebrity faces, cropped square, 64 x 64 RGB by default (local folder or img_align_celeba.zip).", load_celeba),
+    "celeba": (
+        "Celebrity faces, cropped square, 64 x 64 RGB by default (local folder or img_align_celeba.zip).", load_celeba
+    ),
     "folder": ("Your own images from a folder or .zip (png, jpg, webp, bmp, gif), cropped square.", load_folder),
 }
 
