@@ -20,7 +20,7 @@ class Preset:
 
 
 # The MNIST-shaped defaults (MNIST, Fashion-MNIST): one recipe; preset_config copies these, so sharing is safe.
-_DIGITS_MODEL = {"arch": "dcgan", "latent_dim": 64, "width": 16, "conditional": True}
+_DIGITS_MODEL = {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": True}
 _DIGITS_TRAIN = {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995,
                  "class_weight": 0.3, "steps": 8000}
 
@@ -60,8 +60,9 @@ PRESETS: dict[str, Preset] = {
     ),
     # Tuned defaults: small class-conditional DCGANs whose D also names the class (an AC-GAN head), EMA sampling:
     # recognisable samples within a few CPU minutes (bench/quality.py; the tuning figures are in bench/README.md).
-    # Width 16 (issue #23): a quarter of width 32's FLOPs, 2.3x (shapes) and 2.9x (MNIST) the steps per second on
-    # the AVX2 class, which buys more progress per second than width 32's better steps (docs/quality.md).
+    # Shapes at width 16 (issue #23): a quarter of width 32's FLOPs and 2.3x its steps/s on the AVX2 class, at about
+    # the same quality per step. MNIST stays at width 32: at width 16 two of three seeds drew grey-hazed digits at
+    # 60 s (docs/quality.md).
     # Shapes: their positions vary, so D sees every image shifted by up to 4 pixels (DiffAugment's translation).
     "shapes-default": Preset(
         "Default for shapes: class-conditional DCGAN at 32x32 (width 16, noise 64) with a class loss 1.0 and shifted "
@@ -73,13 +74,13 @@ PRESETS: dict[str, Preset] = {
     # MNIST: a class-conditional DCGAN whose D also names the digit (AC-GAN head, weight 0.3), timed on the real MNIST
     # test set with held-out judges (bench/quality.py; figures in bench/README.md).
     "mnist-default": Preset(
-        "Default for MNIST: class-conditional DCGAN at 28x28 (width 16, noise 64) with a class loss 0.3, batch 32, "
+        "Default for MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, batch 32, "
         "lr 4e-4, EMA 0.995 sampling.",
         {"name": "mnist"}, _DIGITS_MODEL, _DIGITS_TRAIN,
     ),
     # Fashion-MNIST shares MNIST's 1 x 28 x 28 shape and net: the MNIST tuning, untested on Fashion-MNIST itself.
     "fashion_mnist-default": Preset(
-        "Default for Fashion-MNIST: class-conditional DCGAN at 28x28 (width 16, noise 64) with a class loss 0.3, "
+        "Default for Fashion-MNIST: class-conditional DCGAN at 28x28 (width 32, noise 64) with a class loss 0.3, "
         "batch 32, lr 4e-4, EMA 0.995 sampling.",
         {"name": "fashion_mnist"}, _DIGITS_MODEL, _DIGITS_TRAIN,
     ),

@@ -44,7 +44,7 @@ def test_speed_bench_prints_both_cpu_tables(capsys) -> None:
     assert out.startswith("# GAN Workbench training speed\n\nMachine class ")  # the machine is named first
     eff = next(line for line in out.splitlines() if line.startswith("| shapes-default | 1 |"))  # table 0
     cells = [c.strip() for c in eff.split("|")]
-    assert float(cells[4]) > 50 and float(cells[6]) > 0 and float(cells[7]) > 0  # MFLOP/image, GFLOP/s of both
+    assert float(cells[4]) > 10 and float(cells[6]) > 0 and float(cells[7]) > 0  # MFLOP/image, GFLOP/s of both
 
 
 def test_machine_class_names_the_instruction_sets_and_emulation() -> None:
