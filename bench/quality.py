@@ -1,4 +1,4 @@
-"""Time-to-quality: recipes train for fixed training-time budgets and held-out classifiers judge their samples.
+"""Time-to-quality: recipes train for fixed budgets (wall clock from Start by default) and held-out classifiers judge.
 
 Run by hand (never a timed test):
 
