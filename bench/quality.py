@@ -1,4 +1,4 @@
-"""Time-to-quality: recipes train for fixed training-time budgets and held-out classifiers judge their samples.
+"""Time-to-quality: recipes train for fixed budgets (wall clock from Start by default) and held-out classifiers judge.
 
 Run by hand (never a timed test):
 
@@ -54,7 +54,7 @@ from gan_core.presets import preset_config  # noqa: E402
 from gan_core.sampling import generate, sample_images  # noqa: E402
 from gan_core.train.trainer import Trainer  # noqa: E402
 from judges import Judge, build_judge, mnist_halves, shapes_real  # noqa: E402
-from machine import LoadMeter, cpu_name  # noqa: E402
+from machine import LoadMeter, machine_class  # noqa: E402
 
 DEFAULT_CANDIDATES = ["shapes-default", "mnist-default"]
 MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # train until told to stop
@@ -70,6 +70,7 @@ class Run:
     threads: int
     points: list[dict] = field(default_factory=list)
     cpu: float = 0.0  # CPU seconds of this process spent training this run
+    setup: float = 0.0  # wall seconds from Start to the first step: loading the data set, building the Trainer
     rate: float = 0.0  # --clock steps: steps per second of training on the idle machine
 
 
@@ -85,21 +86,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="intra-op threads for every run (default: the Trainer's choice)")
     p.add_argument("--out", default="/tmp/gan_bench", help="folder for the sample grids (default /tmp/gan_bench)")
     p.add_argument("--slice", type=float, default=10.0, help="training seconds per turn when interleaving")
-    p.add_argument("--clock", choices=("train", "cpu", "steps"), default="train",
-                   help="what the points count: 'train' = the Trainer's training time (wall clock, as the app shows "
-                        "it; default), 'cpu' = CPU seconds of this process while training (with --threads 1 the two "
-                        "agree on an idle machine), 'steps' = point x --rate steps (immune to other processes)")
+    p.add_argument("--clock", choices=("wall", "train", "cpu", "steps"), default="wall",
+                   help="what the points count: 'wall' = wall-clock seconds from pressing Start, the run's setup "
+                        "(data set, models) included (default; on an idle machine), 'train' = the Trainer's training "
+                        "time only, 'cpu' = CPU seconds of this process while training, 'steps' = (point - --setup) x "
+                        "--rate steps (for a shared machine: step counts do not change with other processes' load)")
     p.add_argument("--rate", type=float, nargs="+",
                    help="with --clock steps: training steps per second on the idle machine, one for all candidates "
                         "or one each (bench/overhead.py measures it end to end)")
+    p.add_argument("--setup", type=float, nargs="+", default=[0.0],
+                   help="with --clock steps: seconds from Start to the first step on the machine the rate describes, "
+                        "one for all candidates or one each (default 0)")
     p.add_argument("--force-bf16", action="store_true",
                    help="bf16 autocast on the CPU without the engine's start-up probe, which is timed and may choose "
                         "fp32 on a busy machine (use only on CPUs where the idle probe picks bf16)")
+    p.add_argument("--no-amp", action="store_true",
+                   help="fp32 throughout, as on CPUs without bf16 (the AVX2 class): no bf16 autocast and no probe")
     p.add_argument("--json", help="also write every scored point to this JSON-lines file")
     a = p.parse_args(argv)
     a.points = sorted(set(a.points))
     if (a.clock == "steps") != bool(a.rate) or (a.rate and len(a.rate) not in (1, len(a.candidates))):
         p.error("--clock steps needs --rate: one steps/second for all candidates or one per candidate")
+    if len(a.setup) not in (1, len(a.candidates)):
+        p.error("--setup: one figure for all candidates or one per candidate")
     return a
 
 
@@ -121,35 +130,43 @@ def parse_candidate(spec: str) -> tuple[str, RunConfig]:
     return name or preset, RunConfig.from_dict(d)
 
 
-def bench_data(cfg: RunConfig, data_dir: str) -> tuple[ImageData, ImageData]:
-    """(what the GAN trains on, the judge's real images) for a candidate's data set."""
+def bench_data(cfg: RunConfig, data_dir: str) -> tuple[ImageData, ImageData, float]:
+    """(what the GAN trains on, the judge's real images, seconds to load the former) for a candidate's data set."""
+    t0 = time.perf_counter()
     if cfg.data.name == "mnist":
-        return mnist_halves(data_dir)
+        return *mnist_halves(data_dir), time.perf_counter() - t0  # one file holds both halves
     if cfg.data.name == "shapes" and cfg.data.shapes_mode == "mixed":
         data = load_dataset(cfg.data)
-        return data, shapes_real(size=data.shape[1])
+        seconds = time.perf_counter() - t0
+        return data, shapes_real(size=data.shape[1]), seconds
     raise ConfigError(f"No held-out judge for {cfg.data.name!r}: the bench judges {', '.join(JUDGED_SETS)}.")
 
 
-def build(name: str, cfg: RunConfig, seed: int, data: ImageData, threads: int | None) -> Run:
+def build(name: str, cfg: RunConfig, seed: int, data: ImageData, threads: int | None, no_amp: bool = False,
+          data_seconds: float = 0.0) -> Run:
+    """A run ready to train; its setup time is data_seconds (loading the set) plus building the Trainer."""
+    t0 = time.perf_counter()
     t = cfg.train
     t.device, t.seed = "cpu", seed
     t.steps, t.epochs, t.max_seconds = MAX_STEPS, None, None  # time decides, not steps
     t.quality_every = 0  # scored here, at the chosen training times
+    t.amp = t.amp and not no_amp
     if threads:
         os.environ["GAN_WORKBENCH_THREADS"] = str(threads)
     trainer = Trainer(cfg, data=data)  # sets the recipe's thread count
-    return Run(name, seed, trainer, torch.get_num_threads())
+    return Run(name, seed, trainer, torch.get_num_threads(), setup=data_seconds + time.perf_counter() - t0)
 
 
 def train_until(run: Run, seconds: float, clock: str) -> None:
     torch.set_num_threads(run.threads)  # process-wide: every run trains with its own count
     tr = run.trainer
     start, base = time.process_time(), run.cpu
-    if clock == "train":
+    if clock == "wall":
+        tr.run(lambda: run.setup + tr.train_seconds >= seconds)
+    elif clock == "train":
         tr.run(lambda: tr.train_seconds >= seconds)
     elif clock == "steps":
-        tr.run(lambda: tr.step_count >= round(seconds * run.rate))
+        tr.run(lambda: tr.step_count >= round(max(0.0, seconds - run.setup) * run.rate))
     else:
         tr.run(lambda: base + time.process_time() - start >= seconds)
     run.cpu = base + time.process_time() - start
@@ -160,7 +177,8 @@ def score(run: Run, judge: Judge, scorer: QualityScorer, n: int, out: Path, labe
     tr = run.trainer
     rng = torch.Generator().manual_seed(run.seed * 1_000_003 + tr.step_count)
     samples = sample_images(tr.sampler, n, rng)  # classes in turn for conditional models
-    entry = {"candidate": run.name, "seed": run.seed, "time": round(tr.train_seconds, 1), "cpu": round(run.cpu, 1),
+    entry = {"candidate": run.name, "seed": run.seed, "time": round(tr.train_seconds, 1),
+             "wall": round(run.setup + tr.train_seconds, 1), "cpu": round(run.cpu, 1),
              "step": tr.step_count, **judge.score(samples), "quality": scorer.score(samples)["quality"]}
     grid_image(generate(tr.sampler, tr.fixed_z, tr.fixed_y)).save(out / f"{run.name}-s{run.seed}-{label}.png")
     return entry
@@ -172,8 +190,8 @@ def median(values: list[float]) -> float:
 
 def print_tables(runs: list[Run], points: list[float], judges: dict[str, Judge], clock: str) -> None:
     names = list(dict.fromkeys(r.name for r in runs))
-    what = {"train": "training seconds (wall clock)", "cpu": "CPU seconds of training",
-            "steps": "seconds at the idle machine's steps/second (--rate)"}[clock]
+    what = {"wall": "wall-clock seconds from Start, setup included", "train": "training seconds (wall clock)",
+            "cpu": "CPU seconds of training", "steps": "seconds from Start at --rate steps/second after --setup"}[clock]
     heads = " | ".join(f"@{p:.0f}s" for p in points)
     print(f"\nRecognisable (judge p >= 0.9), median over seeds [min-max], at {what}:\n")
     print(f"| candidate | {heads} | steps @last |")
@@ -208,15 +226,15 @@ def main(argv: list[str] | None = None) -> int:
         device.cpu_bf16_speedup = lambda: math.inf  # the probe's verdict, as if it had measured bf16 faster
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}; Python "
-          f"{platform.python_version()}; load average {os.getloadavg()[0]:.2f} at the start", flush=True)
+    print(f"{machine_class().describe()}; torch {torch.__version__}; Python {platform.python_version()}; load "
+          f"average {os.getloadavg()[0]:.2f} at the start", flush=True)
     judges: dict[str, Judge] = {}
     scorers: dict[str, QualityScorer] = {}
     runs: list[Run] = []
     try:
         for ci, spec in enumerate(a.candidates):
             name, cfg = parse_candidate(spec)
-            data, real = bench_data(cfg, a.data_dir)
+            data, real, data_seconds = bench_data(cfg, a.data_dir)
             if data.name not in judges:
                 t0 = time.monotonic()
                 judges[data.name] = build_judge(real, data_root() / "stats")
@@ -227,11 +245,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"recognisable, "
                       f"fd floor {j.floor:.2f}", flush=True)
             for seed in a.seeds:
-                runs.append(build(name, cfg.copy(), seed, data, a.threads))
+                runs.append(build(name, cfg.copy(), seed, data, a.threads, a.no_amp, data_seconds))
                 if a.rate:
                     runs[-1].rate = a.rate[ci if len(a.rate) > 1 else 0]
-            print(f"{name}: {len(data):,} training images, {runs[-1].threads} thread(s), {runs[-1].trainer.hardware}",
-                  flush=True)
+                    runs[-1].setup = a.setup[ci if len(a.setup) > 1 else 0]
+            print(f"{name}: {len(data):,} training images, {runs[-1].threads} thread(s), {runs[-1].trainer.hardware}, "
+                  f"setup {runs[-1].setup:.1f} s", flush=True)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -8,6 +8,10 @@ Run by hand (never a timed test):
     python bench/speed.py --recipes mnist-mlp-small fashion-dcgan64 --seconds 5 --rounds 7
     python bench/speed.py --device cuda --quick                # on a GPU: tables 1 and 3
 
+Table 0, per default preset: the training step's achieved GFLOP/s (FLOPs counted by torch.utils.flop_counter, times
+the steps/second measured) against the same machine's 1-thread 1024 x 1024 fp32 matmul, alternately in one run, and
+their ratio (target >= 75%).
+
 Table 1, per tutorial recipe at its own batch size, images/second of
   (a) the tutorial's loop as the tutorial wrote it: a DataLoader over a TensorDataset of float images in [-1, 1],
       a discriminator ending in Sigmoid + nn.BCELoss, default Adam and zero_grad(), `.item()` on the losses every
@@ -52,7 +56,7 @@ import torch
 from gan_core.device import cpu_bf16_speedup, describe_device, fast_bf16
 from gan_core.presets import PRESETS, preset_config
 from gan_core.train.trainer import Trainer
-from machine import LoadMeter, cpu_name
+from machine import LoadMeter, machine_class, matmul_gflops
 from tutorials import RECIPES, recipe_config, synthetic, tutorial_loop
 
 
@@ -117,7 +121,7 @@ def gflops(step: Callable[[], object]) -> float | None:
 # ---- machine and load -------------------------------------------------------------------------------------------
 def describe_machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}, "
+    return (f"{machine_class().describe()}\ntorch {torch.__version__}, "
             f"{torch.get_num_threads()} intra-op threads by default, OMP_WAIT_POLICY="
             f"{os.environ.get('OMP_WAIT_POLICY', 'unset (threads spin)')}; engine precision: "
             f"{'bf16 autocast' if fast_bf16(torch.device('cpu')) else 'fp32'} ({bf16_note()}); "
@@ -130,6 +134,35 @@ def bf16_note() -> str:
     if speedup is None:
         return "no bf16 instructions"
     return f"bf16 probe {speedup:.2f}x fp32's speed"
+
+
+# ---- table 0: the default step against the machine's matmul ----------------------------------------------------
+def bench_efficiency(presets: list[str], seconds: float, rounds: int, n_images: int) -> None:
+    """Achieved GFLOP/s of each preset's training step (FLOPs from torch.utils.flop_counter x steps/s) against the
+    1-thread 1024 x 1024 fp32 matmul, alternately in one process (target: the step at >= 75% of the matmul)."""
+    print("\n### Use of the machine: the training step's GFLOP/s against a 1-thread matmul's (medians over rounds)\n")
+    print("| preset | threads | precision | MFLOP/image/step | steps/s | step GFLOP/s | matmul GFLOP/s (1 thread) "
+          "| step / matmul min / median / max |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in presets:
+        cfg = preset_config(name, data_dir="unused")
+        cfg.train.device = "cpu"
+        c, s = NATIVE_SHAPES[cfg.data.name]
+        shape = (cfg.data.channels or c, cfg.data.image_size or s, cfg.data.image_size or s)
+        data = synthetic(shape, n_images)
+        flops = gflops(Trainer(cfg.copy(), data=data).step)  # on a throwaway copy: the count runs one step
+        trainer = Trainer(cfg, data=data)
+        time_engine(trainer, min(seconds, 1.0))  # warm-up
+        steps, mats = [], []
+        for _ in range(rounds):
+            mats.append(matmul_gflops(reps=5))
+            steps.append(time_engine(trainer, seconds) / trainer.batch_size)
+        step_gf = [n * (flops or 0.0) for n in steps]
+        ratios = [g / m for g, m in zip(step_gf, mats)]
+        med = statistics.median
+        print(f"| {name} | {torch.get_num_threads()} | {trainer.runtime.hardware.rsplit(', ', 1)[-1]} "
+              f"| {1000 * (flops or 0.0) / trainer.batch_size:.1f} | {med(steps):.1f} | {med(step_gf):.1f} "
+              f"| {med(mats):.1f} | {min(ratios):.0%} / **{med(ratios):.0%}** / {max(ratios):.0%} |", flush=True)
 
 
 # ---- table 1 ----------------------------------------------------------------------------------------------------
@@ -294,6 +327,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="tutorial recipes for table 1 (default: all five)")
     ap.add_argument("--images", type=int, default=None, help="synthetic images per data set (default 10000)")
     ap.add_argument("--profile-steps", type=int, default=None, help="steps profiled per default preset (default 20)")
+    ap.add_argument("--efficiency", nargs="+", default=["shapes-default"], metavar="PRESET",
+                    help="presets for table 0, the step's GFLOP/s against the matmul's (default: shapes-default)")
+    ap.add_argument("--no-efficiency", action="store_true", help="skip table 0")
     ap.add_argument("--no-recipes", action="store_true", help="skip table 1")
     ap.add_argument("--no-defaults", action="store_true", help="skip table 2")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
@@ -322,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nSettings: {args.seconds:g} s per window, {args.rounds} rounds after {args.warmup:g} s warm-up, "
           f"{args.images} synthetic images per set, device {args.device}.")
     meter = LoadMeter()
+    if args.device == "cpu" and not args.no_efficiency:
+        bench_efficiency(args.efficiency, args.seconds, args.rounds, args.images)
     if not args.no_recipes:
         bench_recipes(args.recipes, args.seconds, args.rounds, args.images, args.warmup, args.device)
     if args.device == "cuda":

@@ -59,7 +59,8 @@ def fast_bf16(device: torch.device) -> bool:
     return speedup is not None and speedup >= BF16_MIN_SPEEDUP
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
+    """The CPU's instruction-set flags from /proc/cpuinfo (empty where unknown)."""
     try:
         with open("/proc/cpuinfo") as f:
             return set(next((line for line in f if line.startswith("flags")), "").split())
@@ -71,7 +72,7 @@ def _cpu_flags() -> set[str]:
 def cpu_bf16_speedup() -> float | None:
     """fp32 time over bf16-autocast time of two typical layers on this CPU, measured once per process (~0.05 s);
     None where the CPU has no bf16 instructions (there bf16 is emulated and always slower)."""
-    if not {"avx512_bf16", "amx_bf16"} & _cpu_flags():
+    if not {"avx512_bf16", "amx_bf16"} & cpu_flags():
         return None
     return _probe_bf16()
 
@@ -113,20 +114,27 @@ def describe_device(device: torch.device | None = None) -> str:
 
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
-# Per-step work (batch x base width x pixels) up to which a conv net trains on 1 thread: the tuned defaults' size
-# (batch 32, width 32, 32x32). On 2 cores their steps ran 1.2x faster on 1 thread than on 2 when idle, and 2 threads
-# collapse when the app's UI takes a core (bench/README.md, "Threads").
+# Per-step work (batch x base width x pixels) up to which a conv net trains on 1 thread unless the probe says
+# otherwise: batch 32 at width 32 and 32x32 (the tuned defaults before issue #23 halved their width). On 2 cores their
+# steps ran 1.2x faster on 1 thread than on 2 when idle, and 2 threads collapse when the app's UI takes a core
+# (bench/README.md, "Threads").
 SMALL_CONV_WORK = 32 * 32 * 32 * 32
+
+
+# A small conv net trains on more than 1 thread only where the start-up probe measures at least this much faster:
+# on 2-core VMs whose vCPUs do not scale (the AVX2 laptop class of issue #23) 2 threads ran slower than 1.
+THREADS_MIN_SPEEDUP = 1.2
 
 
 def cpu_threads(config: RunConfig) -> int:
     """Intra-op threads for training on the CPU (bench/speed.py measures the choice).
 
     $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes split poorly and slow
-    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"), and for
-    conv nets up to SMALL_CONV_WORK; else all the threads torch had before the first Trainer, so a caller's
+    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"); for conv
+    nets up to SMALL_CONV_WORK 1, unless a short probe at start (cpu_threads_speedup) measures all threads at least
+    THREADS_MIN_SPEEDUP faster; else all the threads torch had before the first Trainer, so a caller's
     torch.set_num_threads is a ceiling. Results on the CPU depend on the thread count (sums run in a different
-    order), so it is a fixed rule on the config, never tuned from timings.
+    order): a run is bit-exact for a given count, and its hardware line names the count chosen.
     """
     global _BASE_THREADS
     if _BASE_THREADS is None:
@@ -136,7 +144,33 @@ def cpu_threads(config: RunConfig) -> int:
         return int(env)
     size = config.data.image_size or 32  # native sizes (MNIST's 28) count as 32
     work = config.train.batch_size * config.model.width * size * size
-    return 1 if config.model.arch.startswith("mlp") or work <= SMALL_CONV_WORK else _BASE_THREADS
+    if config.model.arch.startswith("mlp") or _BASE_THREADS == 1:
+        return 1
+    if work > SMALL_CONV_WORK:
+        return _BASE_THREADS
+    return _BASE_THREADS if cpu_threads_speedup(_BASE_THREADS) >= THREADS_MIN_SPEEDUP else 1
+
+
+@functools.cache
+def cpu_threads_speedup(threads: int, reps: int = 5) -> float:
+    """1-thread time over `threads`-thread time of a small DCGAN layer's forward and backward (batch 32, 32 -> 64
+    channels, 16 x 16 -> 8 x 8, NHWC), best of reps interleaved; measured once per process (~0.1 s)."""
+    before = torch.get_num_threads()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 32, 16, 16, generator=g).to(memory_format=torch.channels_last).requires_grad_()
+    w = torch.randn(64, 32, 4, 4, generator=g).to(memory_format=torch.channels_last).requires_grad_()
+    best = {1: math.inf, threads: math.inf}
+    try:
+        for r in range(reps + 1):  # round 0 warms oneDNN's kernels up and is not counted
+            for n in best:
+                torch.set_num_threads(n)
+                t0 = time.perf_counter()
+                F.conv2d(x, w, stride=2, padding=1).sum().backward()
+                if r:
+                    best[n] = min(best[n], time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
+    return best[1] / best[threads]
 
 
 def free_memory(device: torch.device) -> int | None:

@@ -11,6 +11,8 @@ import torch
 from conftest import tiny_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import machine  # noqa: E402
+import quality  # noqa: E402
 import speed  # noqa: E402
 import tutorials  # noqa: E402
 
@@ -39,6 +41,28 @@ def test_speed_bench_prints_both_cpu_tables(capsys) -> None:
     row = next(line for line in out.splitlines() if line.startswith("| mnist-mlp-small | 32 | 1x28x28 | detach |"))
     assert float(row.split("|")[5].replace(",", "")) > 0  # (a) tutorial img/s
     assert all(f"| {name}-default |" in out for name in ("shapes", "mnist", "celeba"))  # table 2, one row per set
+    assert out.startswith("# GAN Workbench training speed\n\nMachine class ")  # the machine is named first
+    eff = next(line for line in out.splitlines() if line.startswith("| shapes-default | 1 |"))  # table 0
+    cells = [c.strip() for c in eff.split("|")]
+    assert float(cells[4]) > 10 and float(cells[6]) > 0 and float(cells[7]) > 0  # MFLOP/image, GFLOP/s of both
+
+
+def test_machine_class_names_the_instruction_sets_and_emulation() -> None:
+    probe = machine.MachineClass("CPU", 2, ("avx2",), "AVX2", {}, 50.0, 20.0)
+    assert probe.name == "AVX2"
+    assert machine.MachineClass("CPU", 2, ("avx2", "avx512f", "avx512_bf16"), "AVX512", {}, 1, 1).name == \
+        "AVX-512 + bf16"
+    emulated = machine.MachineClass("CPU", 2, ("avx2", "avx512f"), "AVX2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}, 1, 1)
+    assert emulated.name == "AVX2 (emulated)" and "ONEDNN_MAX_CPU_ISA=AVX2" in emulated.describe()
+
+
+def test_quality_steps_clock_takes_the_setup_per_candidate() -> None:
+    a = quality.parse_args(["--candidates", "shapes-default", "mnist-default", "--clock", "steps", "--rate", "9", "17",
+                            "--setup", "3", "2"])
+    assert a.setup == [3.0, 2.0] and a.clock == "steps"
+    assert quality.parse_args([]).clock == "wall"  # from Start, setup included, unless told otherwise
+    with pytest.raises(SystemExit):
+        quality.parse_args(["--clock", "steps", "--rate", "9", "--setup", "1", "2", "3"])
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where there is no GPU")

@@ -21,7 +21,7 @@ def fresh_probe():
 
 
 def test_no_bf16_instructions_means_fp32_without_probing(monkeypatch, fresh_probe) -> None:
-    monkeypatch.setattr(device, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(device, "cpu_flags", lambda: {"avx2", "fma"})
     monkeypatch.setattr(device, "_probe_bf16", lambda: pytest.fail("probed a CPU without bf16 instructions"))
     assert device.cpu_bf16_speedup() is None
     assert not device.fast_bf16(torch.device("cpu"))
@@ -31,7 +31,7 @@ def test_no_bf16_instructions_means_fp32_without_probing(monkeypatch, fresh_prob
 def test_bf16_instructions_use_bf16_only_where_the_probe_measures_it_faster(monkeypatch, fresh_probe,
                                                                             speedup: float, expected: bool) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(device, "_cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr(device, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
     monkeypatch.setattr(device, "_probe_bf16", lambda: calls.append(1) or speedup)
     assert device.fast_bf16(torch.device("cpu")) is expected
     assert device.fast_bf16(torch.device("cpu")) is expected
@@ -55,11 +55,12 @@ def test_forced_devices_that_are_missing_are_user_errors() -> None:
 def test_thread_rule_one_for_mlps_and_small_conv_nets_all_for_larger_ones_and_the_environment_wins(monkeypatch) -> None:
     monkeypatch.setattr(device, "_BASE_THREADS", 4)  # torch's count before the first Trainer
     monkeypatch.delenv("GAN_WORKBENCH_THREADS", raising=False)
+    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: 1.0)  # the probe: no faster on 4 threads
     presets = ("mnist-mlp-small", "mnist-mlp-deep", "shapes-default", "mnist-default", "cifar10-upsample-conv",
                "fashion-dcgan64", "cifar10-default")
     assert [device.cpu_threads(preset_config(p)) for p in presets] == [1, 1, 1, 1, 4, 4, 4]
     small = preset_config("shapes-default")
-    small.train.batch_size *= 2  # twice the work: over the line
+    small.train.batch_size *= 4  # four times the work: over the line
     assert device.cpu_threads(small) == 4
     monkeypatch.setenv("GAN_WORKBENCH_THREADS", "3")
     assert device.cpu_threads(preset_config("mnist-mlp-small")) == 3 and device.cpu_threads(small) == 3
@@ -81,3 +82,23 @@ def test_the_device_line_names_no_thread_count_that_is_not_the_runs() -> None:
     finally:
         torch.set_num_threads(before)
     assert line.startswith("CPU: ") and "thread" not in line
+
+
+def test_small_conv_nets_take_more_threads_only_where_the_probe_measures_them_faster(monkeypatch) -> None:
+    monkeypatch.setattr(device, "_BASE_THREADS", 2)
+    monkeypatch.delenv("GAN_WORKBENCH_THREADS", raising=False)
+    asked = []
+    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: asked.append(threads) or 1.5)
+    assert device.cpu_threads(preset_config("shapes-default")) == 2 and asked == [2]
+    assert device.cpu_threads(preset_config("mnist-mlp-small")) == 1  # MLPs are never probed
+    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: device.THREADS_MIN_SPEEDUP * 0.99)
+    assert device.cpu_threads(preset_config("shapes-default")) == 1
+    monkeypatch.setattr(device, "_BASE_THREADS", 1)  # nothing to probe on one thread
+    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: pytest.fail("probed on 1 thread"))
+    assert device.cpu_threads(preset_config("shapes-default")) == 1
+
+
+def test_thread_probe_measures_and_restores_the_thread_count() -> None:
+    before = torch.get_num_threads()
+    speedup = device.cpu_threads_speedup.__wrapped__(2, reps=1)
+    assert speedup > 0 and math.isfinite(speedup) and torch.get_num_threads() == before
