@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .catalog import LOSSES
 from .config import RunConfig
 from .errors import CheckpointError, ConfigError, TrainingError
 from .fileio import TEMP_PREFIX, save_atomic
@@ -76,7 +77,7 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
         diffs.append(f"image size {saved_shape[1]} vs {image_shape[1]}")
     if saved.model.conditional and int(state.get("num_classes", 0)) != num_classes:
         diffs.append(f"classes {state.get('num_classes')} vs {num_classes}")
-    if saved.train.loss != config.train.loss and "wgan-gp" in (saved.train.loss, config.train.loss):
+    if LOSSES[saved.train.loss].needs_gp != LOSSES[config.train.loss].needs_gp:
         diffs.append(f"loss {saved.train.loss} vs {config.train.loss} (critic normalisation differs)")
     if diffs:
         raise CheckpointError("The checkpoint does not match this model (checkpoint vs now): " + "; ".join(diffs) + ".")

@@ -206,9 +206,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
-    from .data import DATASETS
-    from .losses import LOSSES
-    from .models import ARCHITECTURES
+    from .catalog import ARCHS, DATASETS, LOSSES
     from .runs import checkpoint_root, list_runs
 
     if a.runs:
@@ -220,8 +218,8 @@ def cmd_list(a: argparse.Namespace) -> int:
             print(f"{r.name:44s} {m.get('status', '?'):8s} {m.get('dataset', '?'):13s} {m.get('arch', '?'):13s} "
                   f"step {m.get('step', '?')}/{m.get('total_steps', '?')}")
         return 0
-    sections = [("Data sets", {k: v[0] for k, v in DATASETS.items()}), ("Architectures", ARCHITECTURES),
-                ("Losses", LOSSES), ("Presets", {k: v.description for k, v in PRESETS.items()})]
+    sections = [(title, {k: v.description for k, v in records.items()}) for title, records in
+                (("Data sets", DATASETS), ("Architectures", ARCHS), ("Losses", LOSSES), ("Presets", PRESETS))]
     for title, items in sections:
         print(f"{title}:")
         for name, desc in items.items():

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .augment import parse_policy
+from .catalog import ARCHS, DATASETS, LOSSES
 from .errors import ConfigError
 from .limits import check_section
 
-DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder")
-ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan")
-LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
+# The names come from the catalog's records (one per data set, architecture and loss).
+DATASET_NAMES = tuple(DATASETS)
+ARCH_NAMES = tuple(ARCHS)
+LOSS_NAMES = tuple(LOSSES)
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
-UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
+UNLABELED_DATASETS = tuple(n for n, spec in DATASETS.items() if not spec.labelled)  # no conditional models on these
 
 
 @dataclass
@@ -37,7 +39,7 @@ class DataConfig:
         check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
-        if self.name in ("celeba", "folder") and not self.data_dir:
+        if DATASETS[self.name].user_files and not self.data_dir:
             raise ConfigError(f"The '{self.name}' data set needs images: upload them or name a folder or .zip on the "
                               "Data page.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
@@ -121,9 +123,10 @@ class RunConfig:
         if self.train.class_weight and not self.model.conditional:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
-        if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
+        if LOSSES[self.train.loss].needs_gp and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
-            raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
+            title = LOSSES[self.train.loss].title
+            raise ConfigError(f"{title} needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
                               "'none', or choose another loss.")
         return self
 

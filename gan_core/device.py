@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import limits
+from .catalog import ARCHS
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def cpu_threads(config: RunConfig) -> int:
         return int(env)
     size = config.data.image_size or 32  # native sizes (MNIST's 28) count as 32
     work = config.train.batch_size * config.model.width * size * size
-    return 1 if config.model.arch.startswith("mlp") or work <= SMALL_CONV_WORK else _BASE_THREADS
+    return 1 if ARCHS[config.model.arch].mlp or work <= SMALL_CONV_WORK else _BASE_THREADS
 
 
 def free_memory(device: torch.device) -> int | None:

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .catalog import ARCHS
 from .errors import ConfigError
 
 
@@ -132,7 +133,8 @@ MEMORY_SHARE = 0.8  # of the memory available now: the rest is for the data set,
 def training_bytes(batch: int, shape: tuple[int, int, int], arch: str, width: int) -> int:
     """An upper estimate of the activation memory of one training step at `batch` images of shape (C, H, W)."""
     c, h, w = shape
-    per_sample = 8 * c * h * w + (MLP_FLOATS if arch.startswith("mlp") else CONV_FLOATS_PER_WIDTH_PIXEL * width * h * w)
+    net = MLP_FLOATS if ARCHS[arch].mlp else CONV_FLOATS_PER_WIDTH_PIXEL * width * h * w
+    per_sample = 8 * c * h * w + net
     return 4 * batch * per_sample  # float32
 
 

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import augment, parse_policy
+from .catalog import LOSSES
 from .config import TrainConfig
 from .distributed import has_batchnorm
 from .losses import d_loss, g_loss, gradient_penalty, probabilities
@@ -49,7 +50,7 @@ class Objective:
         self.G, self.D = G, D
         self.loss = train.loss
         self.real_label, self.fake_label = train.real_label, train.fake_label
-        self.uses_gp = train.loss == "wgan-gp"  # the critic's gradient penalty, weighted by gp_lambda
+        self.uses_gp = LOSSES[train.loss].needs_gp  # the critic's gradient penalty, weighted by gp_lambda
         self.gp_lambda = train.gp_lambda
         self.noise = noise
         self.runtime = runtime

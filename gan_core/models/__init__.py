@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..catalog import ARCHS, LOSSES
 from ..config import ModelConfig
 from .base import Discriminator, Generator
-from .conv import build_dcgan, build_upsample_conv
-from .mlp import MLP_VARIANTS, build_mlp
 
-ARCHITECTURES: dict[str, str] = {
-    "mlp-small": "Small MLP (MNIST tutorial): noise 32 -> 128 -> pixels; D pixels -> 64 -> 1.",
-    "mlp": "MLP (colored-triangles tutorial): noise 100 -> 256 -> pixels; D pixels -> 256 -> 1.",
-    "mlp-deep": "Deep MLP (MNIST tutorial): G 256-512-1024, D 2048-1024-512-256 with dropout 0.3.",
-    "upsample-conv": "Upsample + 3x3 conv generator, strided-conv D with dropout (CIFAR-10 tutorial).",
-    "dcgan": "DCGAN: transposed-conv G with BatchNorm/ReLU, conv D with LeakyReLU 0.2; width option.",
-}
+ARCHITECTURES: dict[str, str] = {name: spec.description for name, spec in ARCHS.items()}  # for lists and help
 
 
 def resolve_d_norm(cfg: ModelConfig, loss: str) -> str:
     """'auto' means BatchNorm, except for a WGAN-GP critic, whose per-sample penalty BatchNorm breaks."""
     if cfg.d_norm != "auto":
         return cfg.d_norm
-    return "none" if loss == "wgan-gp" else "batch"
+    return "none" if LOSSES[loss].needs_gp else "batch"
 
 
 def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int = 0,
@@ -34,12 +27,7 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     g_in = cfg.latent_dim + classes
     d_norm = resolve_d_norm(cfg, loss)
     net: nn.Module
-    if cfg.arch in MLP_VARIANTS:
-        net, body, feat = build_mlp(cfg.arch, image_shape, g_in)
-    elif cfg.arch == "dcgan":
-        net, body, feat = build_dcgan(image_shape, g_in, cfg.width, d_norm)
-    else:
-        net, body, feat = build_upsample_conv(image_shape, g_in, cfg.width, d_norm)
+    net, body, feat = ARCHS[cfg.arch].build(cfg.arch, image_shape, g_in, cfg.width, d_norm)
     return (Generator(net, cfg.latent_dim, image_shape, classes),
             Discriminator(body, feat, image_shape, classes, class_head))
 

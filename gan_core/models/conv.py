@@ -21,7 +21,7 @@ def _base_size(size: int) -> int:
 
 
 def build_dcgan(
-    image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str
+    name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str
 ) -> tuple[nn.Module, nn.Module, int]:
     """DCGAN (Radford et al.): G z -> base x base -> ... -> S x S by stride-2 transposed convs; D mirrors it."""
     c, size, _ = image_shape
@@ -50,7 +50,7 @@ def build_dcgan(
 
 
 def build_upsample_conv(
-    image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str
+    name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str
 ) -> tuple[nn.Module, nn.Module, int]:
     """The CIFAR-10 tutorial net: linear -> 128 x S/4 x S/4 -> (upsample, conv3x3, BN, ReLU) x 2 -> conv -> Tanh."""
     c, size, _ = image_shape

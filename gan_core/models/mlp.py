@@ -21,8 +21,10 @@ def _stack(sizes: list[int], act, dropout: float = 0.0) -> list[nn.Module]:
     return layers
 
 
-def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int) -> tuple[nn.Module, nn.Module, int]:
-    """Returns (G net: N x g_in -> N x C x H x W, D body: N x C x H x W -> N x F, F)."""
+def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int, width: int = 0,
+              d_norm: str = "none") -> tuple[nn.Module, nn.Module, int]:
+    """Returns (G net: N x g_in -> N x C x H x W, D body: N x C x H x W -> N x F, F); the MLPs' sizes are fixed by
+    the variant, so width and d_norm (of the catalog's common builder signature) do not apply."""
     g_hidden, g_act, d_hidden, d_act, dropout = MLP_VARIANTS[variant]
     pixels = image_shape[0] * image_shape[1] * image_shape[2]
     g = nn.Sequential(*_stack([g_in, *g_hidden], g_act), nn.Linear(g_hidden[-1], pixels), nn.Tanh(),
