@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .cli_args import build_parser, config_from_args, refuse_resume_conflicts, set_given
+from .cli_args import apply_flags, build_parser, config_from_args, refuse_resume_conflicts
 from .config import RunConfig
 from .errors import CheckpointError, UserError, disk_error
 from .limits import check_memory, sampling_bytes
@@ -51,7 +51,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         state = load_checkpoint(ckpt)
         cfg = RunConfig.from_dict(state["config"])
         refuse_resume_conflicts(a, cfg, ckpt.parent.name)
-        set_given(cfg.train, steps=a.steps, max_seconds=a.max_seconds, device=a.device, sync_bn=a.sync_bn)
+        apply_flags(a, cfg, fixed=False)  # --steps, --max-seconds, --device, the intervals...
         if a.data_dir:
             cfg.data.data_dir = a.data_dir
         out = Path(a.out) if a.out else ckpt.parent
@@ -95,7 +95,6 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
             say(f"notice: the checkpoint was trained by {saved} process(es), global batch {trainer.batch_size * saved};"
                 f" now {world.size}, global batch {trainer.global_batch} (the batch per process and the learning rates"
                 " are kept).")
-    say(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}")
     scoring = find(trainer.callbacks, QualityScore)
     if scoring is not None and scoring.every:
         with TaskProgress() as progress:  # real statistics (and a coverage classifier) now, not under the step bar
@@ -104,9 +103,6 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     if writer is not None:
         writer.start(trainer)
     stop = threading.Event()
-    bar = TrainProgress(trainer.total_steps, trainer.step_count) if main else None
-    if bar is not None:
-        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
     where = rank_prefix()
 
     owner = os.getpid()
@@ -129,6 +125,11 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     handled = (signal.SIGINT, signal.SIGTERM)
     old = ({s: signal.signal(s, on_signal) for s in handled}
            if threading.current_thread() is threading.main_thread() else {})
+    # Said once Ctrl-C is handled (a script may wait for this line before it signals).
+    say(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}")
+    bar = TrainProgress(trainer.total_steps, trainer.step_count) if main else None
+    if bar is not None:
+        bar.update(trainer.step_count, trainer.total_steps, trainer.train_seconds, trainer.history)
     seen_alerts = len(trainer.alerts)
 
     def on_step(t: Trainer, events: set[str]) -> None:

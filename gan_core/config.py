@@ -9,13 +9,12 @@ from typing import Any
 from .augment import parse_policy
 from .catalog import ARCHS, DATASETS, LOSSES
 from .errors import ConfigError
-from .limits import check_section
+from .settings import D_NORMS, DEVICE_NAMES, SHAPES_MODES, check_section
 
 # The names come from the catalog's records (one per data set, architecture and loss).
 DATASET_NAMES = tuple(DATASETS)
 ARCH_NAMES = tuple(ARCHS)
 LOSS_NAMES = tuple(LOSSES)
-DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 UNLABELED_DATASETS = tuple(n for n, spec in DATASETS.items() if not spec.labelled)  # no conditional models on these
 
 
@@ -35,7 +34,7 @@ class DataConfig:
 
     def validate(self) -> None:
         _choice("data.name", self.name, DATASET_NAMES)
-        _choice("data.shapes_mode", self.shapes_mode, ("triangles", "mixed"))
+        _choice("data.shapes_mode", self.shapes_mode, SHAPES_MODES)
         check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
@@ -56,7 +55,7 @@ class ModelConfig:
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
-        _choice("model.d_norm", self.d_norm, ("auto", "batch", "layer", "none"))
+        _choice("model.d_norm", self.d_norm, D_NORMS)
         check_section("model", self)
 
 
@@ -97,7 +96,7 @@ class TrainConfig:
         _choice("train.device", self.device, DEVICE_NAMES)
         if self.steps is None and self.epochs is None:
             raise ConfigError("Set either steps or epochs.")
-        # Every number against its domain (limits.DOMAINS); unused steps (epochs set) are not checked.
+        # Every number against its domain (settings.DOMAINS); unused steps (epochs set) are not checked.
         check_section("train", dataclasses.replace(self, steps=None) if self.epochs is not None else self)
         try:
             parse_policy(self.augment)
