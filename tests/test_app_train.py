@@ -89,7 +89,9 @@ def test_tiny_run_starts_pauses_resumes_and_stops_with_a_checkpoint(tmp_path) ->
     start_tiny(at, "ui-tiny")
     j = job("ui-tiny")
     assert j.config.model.arch == "mlp" and j.config.train.batch_size == 16 and j.config.data.num_samples == 128
-    wait_until(lambda: j.snapshot().step >= 3, what="a few training steps")
+    # The speed line needs a logged speed (after the first log interval), not only steps: wait on that state.
+    wait_until(lambda: j.snapshot().step >= 3 and j.snapshot().images_per_second > 0,
+               what="a few training steps and their logged speed")
     at.run()
     assert any("ui-tiny" in m.value and "running" in m.value for m in at.markdown)
     speed = r"images/second .* · CPU, 1 thread, (fp32|bf16 mixed precision)$"
