@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 LOG = "log"  # metrics were flushed into the history
 GRID = "grid"  # trainer.latest_grid holds a new fixed-noise grid, to save (every sample_every steps)
 PREVIEW = "preview"  # trainer.latest_grid holds a new fixed-noise grid to show live only (time-based)
-QUALITY = "quality"  # a quality score entered the history
+SCORED = "scored"  # a quality score entered the history (its metric key is metric_names.QUALITY)
 
 C = TypeVar("C", bound="Callback")
 
@@ -138,7 +138,7 @@ class QualityScore(Callback):
         if last or not self.background:
             self._collect(trainer, events, wait=True)  # the score in flight first: the history stays in step order
             self.measure(trainer)
-            events.add(QUALITY)
+            events.add(SCORED)
             return
         if self._worker is None:  # one thread, on one intra-op thread of its own (OpenMP counts are per thread)
             self._worker = ThreadPoolExecutor(1, "quality", initializer=torch.set_num_threads, initargs=(1,))
@@ -178,7 +178,7 @@ class QualityScore(Callback):
             return
         future, self._pending = self._pending, None
         trainer.report(future.result())  # a failed score raises here, on the training thread
-        events.add(QUALITY)
+        events.add(SCORED)
 
 
 def default_callbacks(config: RunConfig, data: ImageData) -> list[Callback]:

@@ -71,7 +71,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World) -> int:
     """The training of cmd_train in this process (rank `world.rank`): progress, saves and signals on rank 0."""
-    from .callbacks import LOG, QUALITY, QualityScore, find
+    from .callbacks import LOG, SCORED, QualityScore, find
     from .checkpoints import clean_temp_files
     from .distributed import peer_failure, rank_prefix
     from .metrics import QualityScorer
@@ -136,7 +136,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         nonlocal seen_alerts
         assert writer is not None and bar is not None
         writer.on_step(t, events)
-        if events & {LOG, QUALITY}:
+        if events & {LOG, SCORED}:
             bar.update(t.step_count, t.total_steps, t.train_seconds, t.history)
         for alert in t.alerts[seen_alerts:]:
             bar.write(f"alert: {alert['message']}")
