@@ -35,7 +35,7 @@ from speed import time_engine, time_tutorial  # noqa: E402
 from gan_core.data import load_dataset  # noqa: E402
 from gan_core.settings import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.train.trainer import Trainer  # noqa: E402
 
 MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # train until told to stop
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"

@@ -52,7 +52,7 @@ from gan_core import device  # noqa: E402
 from gan_core.settings import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.sampling import generate, sample_images  # noqa: E402
-from gan_core.trainer import Trainer  # noqa: E402
+from gan_core.train.trainer import Trainer  # noqa: E402
 from judges import Judge, build_judge, mnist_halves, shapes_real  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
 

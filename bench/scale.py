@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
 
-from gan_core.checkpoints import latest_valid_checkpoint  # noqa: E402
+from gan_core.runs.checkpoints import latest_valid_checkpoint  # noqa: E402
 from gan_core.metric_names import IMAGES_PER_SECOND  # noqa: E402
 
 

@@ -12,7 +12,8 @@ Table 1, per tutorial recipe at its own batch size, images/second of
   (a) the tutorial's loop as the tutorial wrote it: a DataLoader over a TensorDataset of float images in [-1, 1],
       a discriminator ending in Sigmoid + nn.BCELoss, default Adam and zero_grad(), `.item()` on the losses every
       step (bench/tutorials.py says which tutorial each loop copies, line by line);
-  (b) the engine: gan_core.trainer.Trainer on the same architecture (both are built by gan_core.models.build_models
+  (b) the engine: gan_core.train.trainer.Trainer on the same architecture (both are built by
+      gan_core.models.build_models
       from the preset's config), the same data (kept as uint8 on the device) and batch size, calling trainer.step()
       and trainer.flush_metrics() every log_every steps as Trainer.run does.
 (a) and (b) are measured alternately (a, b, a, b, ...) in one process after a warm-up, so a change in machine load
@@ -50,7 +51,7 @@ import torch
 
 from gan_core.device import cpu_bf16_speedup, describe_device, fast_bf16
 from gan_core.presets import PRESETS, preset_config
-from gan_core.trainer import Trainer
+from gan_core.train.trainer import Trainer
 from machine import LoadMeter, cpu_name
 from tutorials import RECIPES, recipe_config, synthetic, tutorial_loop
 

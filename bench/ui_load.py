@@ -31,7 +31,7 @@ from machine import cpu_name  # noqa: E402
 from st_client import StreamlitTab, press  # noqa: E402
 from streamlit_server import StreamlitServer  # noqa: E402
 
-from gan_core.checkpoints import latest_valid_checkpoint  # noqa: E402
+from gan_core.runs.checkpoints import latest_valid_checkpoint  # noqa: E402
 
 PRESET = "shapes-default"  # the default recipe of the Train page on the embedded data set (as the Home button)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -83,13 +83,13 @@ class DatasetSpec:
 
 LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in (
     LossSpec("bce", "BCE (non-saturating)", "Minimax BCE for D, non-saturating BCE for G (the classic GAN); supports "
-             "label smoothing.", "losses:BCE"),
+             "label smoothing.", "train.losses:BCE"),
     LossSpec("wgan-gp", "WGAN-GP", "Wasserstein critic with gradient penalty (lambda 10, n_critic steps); no "
-             "BatchNorm in the critic.", "losses:WASSERSTEIN", needs_gp=True, critic=True),
+             "BatchNorm in the critic.", "train.losses:WASSERSTEIN", needs_gp=True, critic=True),
     LossSpec("hinge", "Hinge", "Hinge loss (as in SAGAN/BigGAN): D max(0, 1 - D(x)) + max(0, 1 + D(G(z))), "
-             "G -D(G(z)).", "losses:HINGE"),
+             "G -D(G(z)).", "train.losses:HINGE"),
     LossSpec("lsgan", "Least squares", "Least squares GAN: D (D(x) - 1)^2 + D(G(z))^2, G (D(G(z)) - 1)^2.",
-             "losses:LEAST_SQUARES"),
+             "train.losses:LEAST_SQUARES"),
 )}
 
 ARCHS: dict[str, ArchSpec] = {spec.name: spec for spec in (

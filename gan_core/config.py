@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .augment import parse_policy
 from .catalog import ARCHS, DATASETS, LOSSES
 from .errors import ConfigError
 from .settings import D_NORMS, DEVICE_NAMES, SHAPES_MODES, check_section
@@ -16,6 +15,16 @@ DATASET_NAMES = tuple(DATASETS)
 ARCH_NAMES = tuple(ARCHS)
 LOSS_NAMES = tuple(LOSSES)
 UNLABELED_DATASETS = tuple(n for n, spec in DATASETS.items() if not spec.labelled)  # no conditional models on these
+AUGMENTS = ("translation", "cutout", "color")  # DiffAugment operations (augment.py)
+
+
+def parse_policy(policy: str) -> tuple[str, ...]:
+    """'translation,cutout' -> ('translation', 'cutout'); '' -> (); unknown names raise ValueError."""
+    names = tuple(p.strip() for p in policy.split(",") if p.strip())
+    unknown = [n for n in names if n not in AUGMENTS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(unknown)}; known: {', '.join(AUGMENTS)}")
+    return names
 
 
 @dataclass
@@ -77,7 +86,7 @@ class TrainConfig:
     gp_lambda: float = 10.0
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
     class_weight: float = 0.0  # AC-GAN: weight of the class loss of D's class head (conditional models; 0 = off)
-    augment: str = ""  # what D sees is augmented alike for real and fake (augment.AUGMENTS), e.g. "translation"
+    augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0
     max_seconds: float | None = None  # stop after this much training time and save

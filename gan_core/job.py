@@ -7,71 +7,23 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from .callbacks import GRID, LOG, PREVIEW
-from .checkpoints import clean_temp_files, load_checkpoint
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
-from .liveness import ACTIVE
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
-from .runs import RunWriter
+from .runs.checkpoints import clean_temp_files, load_checkpoint
+from .runs.folders import RunWriter
+from .runs.liveness import ACTIVE
+from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
-from .trainer import Trainer
+from .train.callbacks import GRID, LOG, PREVIEW
+from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
-ETA_SETTLE_SECONDS = 10.0  # training seconds before an ETA is shown
-ETA_WINDOW = 20  # history entries whose images/second give the ETA
-
-
-@dataclass
-class JobSnapshot:
-    """A copy of a job's public state; safe to read from any thread while training goes on."""
-
-    run_name: str
-    status: str  # loading | running | paused | stopping | done | stopped | failed (| watch.LOST_STATUS, watched)
-    step: int = 0
-    total_steps: int = 0
-    epoch: float = 0.0
-    train_seconds: float = 0.0
-    images_per_second: float = 0.0
-    history: list[dict[str, float]] = field(default_factory=list)
-    grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
-    grid_step: int = 0
-    grid_file: str | None = None  # a saved grid PNG to show when grid is None (a run watched through its folder)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    message: str = ""  # loading progress or the last notice
-    checkpoint: str | None = None  # the newest checkpoint written
-    class_names: list[str] = field(default_factory=list)
-    hardware: str = ""  # Trainer.hardware: device, threads, precision
-    batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
-    dataset: str = ""  # the data set's name (DataConfig.name)
-    elsewhere: str = ""  # a run trained by another process: liveness.describe's words, e.g. "training elsewhere (...)"
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def eta_seconds(self) -> float | None:
-        """Seconds left at the recent speed; None while unknown: not running, or the speed not settled yet (the
-        first steps include warm-up and ran with a 1:35:57 ETA once)."""
-        if self.status != "running" or self.total_steps <= self.step or self.train_seconds < ETA_SETTLE_SECONDS:
-            return None
-        rates = [h[IMAGES_PER_SECOND] for h in self.history[-ETA_WINDOW:] if IMAGES_PER_SECOND in h]
-        if len(rates) < 3 or not self.batch_size:
-            return None
-        steps_per_second = sorted(rates)[len(rates) // 2] / self.batch_size  # the median: one slow log is no trend
-        return (self.total_steps - self.step) / max(steps_per_second, 1e-9)
-
-
 class TrainingJob:
     """Runs a Trainer in a daemon thread. The thread never touches the UI: it only writes this object's fields."""
 

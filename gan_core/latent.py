@@ -1,18 +1,10 @@
-"""Latent-space tools: seeded sampling with truncation, lerp/slerp paths, PCA directions, loading a generator."""
+"""Latent-space tools: seeded sampling with truncation, lerp/slerp paths, PCA directions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import torch
 
-from .checkpoints import load_checkpoint
-from .config import RunConfig
-from .data import to_uint8
-from .models import Generator, build_models
-from .models.fused import fuse_upsample_conv
+from .models import Generator
 
 
 def sample_latents(n: int, dim: int, seed: int, truncation: float | None = None) -> torch.Tensor:
@@ -53,7 +45,7 @@ def pca_directions(
 ) -> torch.Tensor:
     """k x latent unit directions that move the output most (GANSpace-style): PCA of G(z), regressed onto z."""
     z = sample_latents(n, g.latent_dim, seed)  # n x d
-    x = g(z, labels if labels is not None else _default_labels(g, n)).flatten(1)  # n x P
+    x = g(z, labels if labels is not None else default_labels(g, n)).flatten(1)  # n x P
     x = x - x.mean(0)
     k = min(k, g.latent_dim, n - 1)
     _, _, v = torch.pca_lowrank(x, q=k, center=False)  # P x k output components
@@ -63,38 +55,6 @@ def pca_directions(
     return w / w.norm(dim=1, keepdim=True).clamp_min(1e-8)
 
 
-def _default_labels(g: Generator, n: int) -> torch.Tensor | None:
+def default_labels(g: Generator, n: int) -> torch.Tensor | None:
+    """Labels 0, 1, ..., cycling over the classes, for n samples of a conditional generator; None otherwise."""
     return torch.arange(n) % g.num_classes if g.num_classes else None
-
-
-@dataclass
-class LoadedGenerator:
-    """A generator rebuilt from a checkpoint for sampling (EMA weights when saved), CPU, eval mode."""
-
-    generator: Generator
-    config: RunConfig
-    step: int
-    class_names: list[str]
-    state: dict[str, Any]
-
-    @torch.no_grad()
-    def images(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """uint8 N x C x H x W from latents z (N x d) and, for conditional models, labels (N,)."""
-        if self.generator.num_classes and labels is None:
-            labels = _default_labels(self.generator, z.shape[0])
-        return to_uint8(self.generator(z, labels))
-
-
-def generator_from_state(state: dict[str, Any]) -> LoadedGenerator:
-    """Build the generator described by a loaded checkpoint state and load its (EMA) weights."""
-    cfg = RunConfig.from_dict(state["config"])
-    g, _ = build_models(cfg.model, tuple(state["image_shape"]), int(state.get("num_classes", 0)), cfg.train.loss)
-    g.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
-    fuse_upsample_conv(g)  # as the Trainer computes it: the same samples, bit for bit
-    g.eval().requires_grad_(False)
-    return LoadedGenerator(g, cfg, int(state["step"]), list(state.get("class_names") or []), state)
-
-
-def load_generator(path: str | Path) -> LoadedGenerator:
-    """Load a checkpoint file (weights_only) and return its sampling generator."""
-    return generator_from_state(load_checkpoint(path))

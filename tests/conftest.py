@@ -87,8 +87,8 @@ def app_env() -> Iterator[None]:
 def make_run(name: str, steps: int = 20, conditional: bool = False, stop_at: int | None = None,
              **train: object) -> Path:
     """A finished (or, with stop_at, stopped) tiny run on disk: grids, checkpoint, meta, in the temporary folder."""
-    from gan_core.runs import RunWriter, run_path
-    from gan_core.trainer import Trainer
+    from gan_core.runs.folders import RunWriter, run_path
+    from gan_core.train.trainer import Trainer
 
     cfg = tiny_config(steps=steps, conditional=conditional, **train)
     trainer = Trainer(cfg)
@@ -112,7 +112,7 @@ class Exploit:
 def explode_discriminator_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
     """Trainer.step multiplies D's weights by 1e20 at `step`: from then on the losses blow up, as a diverging
     learning rate makes them."""
-    from gan_core.trainer import Trainer
+    from gan_core.train.trainer import Trainer
 
     real_step = Trainer.step
 

@@ -11,7 +11,7 @@ from conftest import open_page, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import gan_core.trainer
+import gan_core.train.trainer
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -119,7 +119,7 @@ def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: p
     def no_second_load(*args: object, **kwargs: object) -> None:
         raise AssertionError("the training thread loaded the data set again")
 
-    monkeypatch.setattr(gan_core.trainer, "load_dataset", no_second_load)
+    monkeypatch.setattr(gan_core.train.trainer, "load_dataset", no_second_load)
     at.switch_page("pages/2_Train.py").run()
     at.text_input(key="train_steps").set_value("2")
     at.text_input(key="train_batch_size").set_value("16")

@@ -9,7 +9,7 @@ import pytest
 from conftest import make_run, open_page, tiny_config, wait_until
 from streamlit.testing.v1 import AppTest
 
-from gan_core.runs import checkpoint_root
+from gan_core.runs.folders import checkpoint_root
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -1,5 +1,6 @@
 """The engine's fault messages as the pages show them: bad checkpoints on Explore and Runs, a run whose losses explode
-and a disk that fills up on Train. Each ends in a message on the page, never a traceback (engine side: test_faults.py).
+and a disk that fills up on Train. Each ends in a message on the page, never a traceback (engine side:
+tests/runs/test_faults.py).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import pytest
 import torch
 from conftest import Exploit, explode_discriminator_at, make_run, open_page, tiny_data_config, wait_until
 
-import gan_core.checkpoints
-from gan_core.checkpoints import find_checkpoints
-from gan_core.runs import run_path
+import gan_core.runs.checkpoints
+from gan_core.runs.checkpoints import find_checkpoints
+from gan_core.runs.folders import run_path
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -88,7 +89,7 @@ def test_exploding_losses_stop_the_run_with_the_step_on_the_train_page(monkeypat
 
 
 def test_a_full_disk_is_reported_on_the_train_page_and_earlier_checkpoints_stay(monkeypatch) -> None:
-    real_save, calls = gan_core.checkpoints.torch.save, {"n": 0}
+    real_save, calls = gan_core.runs.checkpoints.torch.save, {"n": 0}
 
     def save_then_fill(obj, f) -> None:  # the first checkpoint fits; the disk is full from then on
         calls["n"] += isinstance(obj, dict) and "G" in obj
@@ -96,7 +97,7 @@ def test_a_full_disk_is_reported_on_the_train_page_and_earlier_checkpoints_stay(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_save(obj, f)
 
-    monkeypatch.setattr(gan_core.checkpoints.torch, "save", save_then_fill)
+    monkeypatch.setattr(gan_core.runs.checkpoints.torch, "save", save_then_fill)
     at = open_page("pages/2_Train.py", "Train", tiny_data_config())
     start(at, "full-disk", train_checkpoint_every=20)
     finished("full-disk")

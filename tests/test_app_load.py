@@ -14,7 +14,7 @@ import pytest
 from conftest import APP, tiny_config, wait_until
 from streamlit.testing.v1 import AppTest
 
-from gan_core.runs import run_path
+from gan_core.runs.folders import run_path
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -11,7 +11,7 @@ from conftest import make_run, open_page, tiny_config, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from gan_core.runs import checkpoint_root, list_runs
+from gan_core.runs.folders import checkpoint_root, list_runs
 from workbench.jobs import job_registry
 from workbench.runs import timeline_gif
 

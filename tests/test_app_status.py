@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import open_page, tiny_data_config, wait_until
 
-from gan_core.runs import list_runs
+from gan_core.runs.folders import list_runs
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core.config import DataConfig
 from gan_core.job import TrainingJob
 from gan_core.presets import PRESETS
-from gan_core.runs import checkpoint_root
+from gan_core.runs.folders import checkpoint_root
 from workbench.jobs import job_registry
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -17,8 +17,9 @@ import pytest
 from conftest import REPO, make_run, open_page, wait_until
 from streamlit.testing.v1 import AppTest
 
-from gan_core.metrics_log import METRICS_FILE
-from gan_core.runs import META_FILE, checkpoint_root
+from gan_core.runs.folders import checkpoint_root
+from gan_core.runs.liveness import META_FILE
+from gan_core.runs.metrics_log import METRICS_FILE
 
 pytestmark = pytest.mark.usefixtures("app_env")
 RUN = "cli-run"

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import make_run
 
-from gan_core import trainer as trainer_module
-from gan_core.cli import main
+from gan_core.cli.commands import main
 from gan_core.errors import UserError
-from gan_core.runs import META_FILE, RunInfo, read_meta
+from gan_core.runs.folders import RunInfo
+from gan_core.runs.liveness import META_FILE, read_meta
+from gan_core.train import trainer as trainer_module
 from workbench import jobs
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core.checkpoints import clean_temp_files
 from gan_core.fileio import TEMP_PREFIX, save_atomic, write_atomic, write_with
+from gan_core.runs.checkpoints import clean_temp_files
 
 
 def test_write_replaces_the_file_and_creates_its_folder(tmp_path) -> None:

@@ -7,9 +7,9 @@ import time
 import torch
 from conftest import tiny_config
 
-from gan_core.checkpoints import load_checkpoint
 from gan_core.job import JobRegistry
 from gan_core.models import Generator
+from gan_core.runs.checkpoints import load_checkpoint
 
 
 def _wait(pred, timeout: float = 30.0) -> bool:

@@ -7,7 +7,7 @@ from conftest import tiny_config
 
 from gan_core.latent import lerp, pca_directions, sample_latents, slerp
 from gan_core.sampling import snapshot
-from gan_core.trainer import Trainer
+from gan_core.train.trainer import Trainer
 
 
 def test_sampling_is_seeded_and_truncation_bounds_values() -> None:

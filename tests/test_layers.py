@@ -47,7 +47,7 @@ def test_pages_import_only_streamlit_and_workbench(path: Path) -> None:
 @pytest.mark.parametrize("source,found", [
     ("import torch\n", {"torch"}),
     ("from PIL import Image\n", {"PIL"}),
-    ("def f():\n    import gan_core.runs\n", {"gan_core"}),
+    ("def f():\n    import gan_core.runs.folders\n", {"gan_core"}),
     ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gan_core.config import RunConfig\n",
      {"typing", "gan_core"}),
     ("torch = __import__('torch')\n", {"__import__"}),

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from gan_core import catalog
-from gan_core.cli import main
-from gan_core.cli_args import RESUME_FIXED, build_parser, config_from_args
+from gan_core.cli.args import RESUME_FIXED, build_parser, config_from_args
+from gan_core.cli.commands import main
 from gan_core.config import ARCH_NAMES, DATASET_NAMES, LOSS_NAMES, UNLABELED_DATASETS, RunConfig
 from gan_core.errors import ConfigError
 from gan_core.presets import PRESETS, default_preset_for, preset_config
@@ -109,7 +109,7 @@ def test_each_architecture_builds_from_its_record_and_its_flag_matches_its_layer
 
 @pytest.mark.parametrize("name", list(catalog.LOSSES))
 def test_each_loss_record_is_what_its_functions_do(name: str) -> None:
-    from gan_core.losses import d_loss, g_loss, probabilities
+    from gan_core.train.losses import d_loss, g_loss, probabilities
 
     real, fake = torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.5])
     assert torch.isfinite(d_loss(name, real, fake)) and torch.isfinite(g_loss(name, fake))

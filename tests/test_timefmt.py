@@ -25,7 +25,7 @@ def test_unknown_values_show_a_dash(seconds: float | None) -> None:
 def test_the_cli_progress_line_uses_it() -> None:
     import io
 
-    from gan_core.progress import TrainProgress
+    from gan_core.cli.progress import TrainProgress
 
     out = io.StringIO()
     TrainProgress(370, stream=out).update(step=10, total=370, seconds=10.0, history=[{"img/s": 5.0}], force=True)

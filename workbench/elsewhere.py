@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from gan_core.job import JobSnapshot
-from gan_core.liveness import LIVE, LOST, writer_state
-from gan_core.runs import RunInfo, run_path
-from gan_core.watch import RunWatcher, runs_elsewhere
+from gan_core.runs.folders import RunInfo, run_path
+from gan_core.runs.liveness import LIVE, LOST, writer_state
+from gan_core.runs.snapshot import JobSnapshot
+from gan_core.runs.watch import RunWatcher, runs_elsewhere
 
 WATCH_KEY = "train_watch_run"  # session key of the Train page's choice among the runs training elsewhere
 _lock = threading.Lock()

@@ -14,11 +14,12 @@ import torch
 from PIL import Image
 
 from gan_core.errors import UserError
-from gan_core.export import onnx_bytes, onnx_missing
 from gan_core.images import gif_bytes, grid_image, png_bytes, tensor_image, upscale
 from gan_core.job import TrainingJob
-from gan_core.latent import LoadedGenerator, lerp, load_generator, pca_directions, sample_latents, slerp
-from gan_core.runs import RunInfo
+from gan_core.latent import lerp, pca_directions, sample_latents, slerp
+from gan_core.runs.export import onnx_bytes, onnx_missing
+from gan_core.runs.folders import RunInfo
+from gan_core.runs.generator import LoadedGenerator, load_generator
 from workbench.jobs import job_registry
 from workbench.runs import runs
 

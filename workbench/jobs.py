@@ -6,14 +6,14 @@ import os
 
 import streamlit as st
 
-from gan_core.checkpoints import latest_valid_checkpoint
 from gan_core.config import RunConfig
 from gan_core.device import describe_device
 from gan_core.errors import CheckpointError, ConfigError
 from gan_core.job import JobRegistry, TrainingJob
-from gan_core.liveness import check_not_written_elsewhere
 from gan_core.presets import DEFAULT_PRESET, preset_config
-from gan_core.runs import RunInfo, new_run_name, read_meta, run_path
+from gan_core.runs.checkpoints import latest_valid_checkpoint
+from gan_core.runs.folders import RunInfo, new_run_name, run_path
+from gan_core.runs.liveness import check_not_written_elsewhere, read_meta
 from workbench.data import data_store
 
 # Seconds between live-panel refreshes; an env var so tests and slow machines can change it without code.

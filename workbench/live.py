@@ -11,10 +11,10 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from gan_core.images import grid_image, png_bytes, upscale
-from gan_core.job import JobSnapshot
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
+from gan_core.runs.snapshot import JobSnapshot
+from gan_core.runs.watch import LOST_STATUS
 from gan_core.timefmt import format_seconds
-from gan_core.watch import LOST_STATUS
 from workbench.charts import Reading, curves_figure, quality_figure, quality_keys, quality_readings
 
 RECOGNITION_NOUNS = {"mnist": "digits", "shapes": "shapes", "fashion_mnist": "kinds of clothing"}

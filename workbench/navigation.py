@@ -21,7 +21,8 @@ def run_inside_app() -> None:
     server whose first visitor opens /Train (a bookmark, a reload) would show every session pages without Home,
     sidebar or wide layout. Turning that mode off and rerunning sends this and every later run through app.py. A
     session that came through app.py never needs the rerun (AppTest runs pages that way after its first run, and a
-    rerun would drop the click it is testing). tests/test_workbench_navigation.py fails when Streamlit changes this.
+    rerun would drop the click it is testing). tests/workbench/test_workbench_navigation.py fails when Streamlit changes
+    this.
     """
     from streamlit.runtime.pages_manager import PagesManager  # internal: the flag st.navigation itself clears
 

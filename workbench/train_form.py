@@ -14,7 +14,7 @@ from gan_core.device import device_problems
 from gan_core.errors import ConfigError, UserError
 from gan_core.limits import Domain, format_number
 from gan_core.presets import DEFAULT_PRESET, PRESETS, default_preset_for, preset_config
-from gan_core.runs import new_run_name
+from gan_core.runs.folders import new_run_name
 from gan_core.settings import AUGMENT_CHOICES as AUGMENTS
 from gan_core.settings import DEVICE_NAMES, Setting, form_settings
 from workbench import prefs

@@ -27,7 +27,9 @@ def find_celeba(data_dir: str | Path | None) -> Path | None:
     for base in bases:
         if _is_zip(base):
             return base
-        for candidate in (base / "celeba" / ALIGNED, base / ALIGNED, base / "celeba" / f"{ALIGNED}.zip", base / f"{ALIGNED}.zip"):
+        candidates = (base / "celeba" / ALIGNED, base / ALIGNED,
+                      base / "celeba" / f"{ALIGNED}.zip", base / f"{ALIGNED}.zip")
+        for candidate in candidates:
             if candidate.is_dir() or _is_zip(candidate):
                 return candidate
         # A plain folder of images counts only when the user named it (the data root holds other sets).
@@ -45,7 +47,8 @@ def load_celeba(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
         raise DataError(
             f"No CelebA images found in {where}: {get} and put it (or the folder it unpacks to) in {data_root()}, "
             "or name its folder on the Data page.",
-            cli=f"No CelebA images found in {where}: {get} and set --data-dir to the zip or to the folder it unpacks to.",
+            cli=f"No CelebA images found in {where}: {get} and set --data-dir to the zip or to the folder it unpacks "
+            "to.",
         )
     images, notices = read_image_source(
         source, cfg.image_size or DEFAULT_SIZE, cfg.channels or 3, limit=cfg.max_images,

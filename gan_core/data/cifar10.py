@@ -88,12 +88,14 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
     data, labels = batch.get("data"), batch.get("labels")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DataError(f"{path} has no N x 3072 uint8 'data' array: it is not a CIFAR-10 batch; replace it with the original file.")
+        raise DataError(f"{path} has no N x 3072 uint8 'data' array: it is not a CIFAR-10 batch; "
+                        "replace it with the original file.")
     try:
         label_array = np.asarray(labels, dtype=np.int64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{path} has unreadable 'labels': replace it with the original file.") from exc
-    if label_array.shape != (data.shape[0],) or (label_array.size and not 0 <= label_array.min() <= label_array.max() <= 9):
+    in_range = not label_array.size or 0 <= label_array.min() <= label_array.max() <= 9
+    if label_array.shape != (data.shape[0],) or not in_range:
         raise DataError(f"{path} needs one label in 0-9 per image: replace it with the original file.")
     return data.reshape(-1, 3, 32, 32), label_array  # rows are stored R plane, G plane, B plane
 
@@ -133,7 +135,8 @@ def load_cifar10(cfg: DataConfig, progress: Progress | None = None) -> ImageData
         dirs = [root / FOLDER]
         found = find_batches(dirs)
         if found is None:
-            raise DataError(f"The CIFAR-10 download finished but its batches are not in {format_dirs(dirs)}: delete that folder and try again.")
+            raise DataError(f"The CIFAR-10 download finished but its batches are not in {format_dirs(dirs)}: "
+                            "delete that folder and try again.")
         notices.append(f"Downloaded CIFAR-10 into {root}.")
     files, split = found
     images, labels = [], []
@@ -148,4 +151,5 @@ def load_cifar10(cfg: DataConfig, progress: Progress | None = None) -> ImageData
     all_images = np.concatenate(images)
     if split == "test":
         notices.append(split_notice(len(all_images), dirs))
-    return ImageData(torch.from_numpy(all_images).contiguous(), torch.from_numpy(np.concatenate(labels)), list(CLASSES), "cifar10", notices)
+    return ImageData(torch.from_numpy(all_images).contiguous(), torch.from_numpy(np.concatenate(labels)), list(CLASSES),
+                     "cifar10", notices)

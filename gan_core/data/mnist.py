@@ -27,7 +27,9 @@ SPLIT_FILES = {
 }
 
 MNIST_CLASSES = [str(i) for i in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
         raise _bad(path, "the file cannot be read" if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile)
                    else "its compressed data is damaged or cut short") from exc
     if len(body) < expected:
-        raise _bad(path, f"it holds {len(body):,} bytes of data, the header promises {expected:,}; the file is truncated")
+        raise _bad(path, f"it holds {len(body):,} bytes of data, the header promises {expected:,}; "
+                         "the file is truncated")
     if len(body) > expected:
         raise _bad(path, "there is data after the last item")
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
@@ -148,7 +151,8 @@ def _load(spec: _Set, cfg: DataConfig, progress: Progress | None) -> ImageData:
         dirs = [root / spec.subdirs[0]]
         found, split = find_split(dirs, "train"), "train"
         if found is None:
-            raise DataError(f"The {spec.title} download finished but its files are not in {format_dirs(dirs)}: delete that folder and try again.")
+            raise DataError(f"The {spec.title} download finished but its files are not in {format_dirs(dirs)}: "
+                            "delete that folder and try again.")
         notices.append(f"Downloaded {spec.title} into {root}.")
     if progress is not None:
         progress(0.5, f"Reading {found[0].name}")

@@ -39,7 +39,8 @@ def _circle_mask(gx: np.ndarray, gy: np.ndarray, cx: float, cy: float, r: float,
 _MASKS = [_triangle_mask, _square_mask, _circle_mask]
 
 
-def render_shapes(n: int, size: int, mode: str, seed: int, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+def render_shapes(n: int, size: int, mode: str, seed: int,
+                  progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw n images (uint8, N x 3 x size x size) and their labels (shape kind, or color for triangles)."""
     rng = np.random.default_rng(seed)
     s = size * _SS

@@ -74,17 +74,21 @@ def extract_zip(
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{zip_path} is not a readable zip file ({exc}): re-create the archive or unpack it and choose the folder.") from exc
+        raise DataError(f"{zip_path} is not a readable zip file ({exc}): re-create the archive or unpack it and "
+                        "choose the folder.") from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > max_entries:
-            raise DataError(f"{zip_path} has {len(infos):,} entries, more than the {max_entries:,} allowed: unpack it yourself and choose the folder.")
+            raise DataError(f"{zip_path} has {len(infos):,} entries, more than the {max_entries:,} allowed: "
+                            "unpack it yourself and choose the folder.")
         deepest = max((len(_parts(i)) for i in infos), default=0)
         if deepest > max_depth:
-            raise DataError(f"{zip_path} nests folders {deepest} deep, more than the {max_depth} allowed: flatten the archive or unpack it yourself.")
+            raise DataError(f"{zip_path} nests folders {deepest} deep, more than the {max_depth} allowed: "
+                            "flatten the archive or unpack it yourself.")
         declared = sum(i.file_size for i in infos)
         if declared > max_bytes:  # honest headers let a bomb be refused before any work; lying ones meet the stream cap
-            raise DataError(f"{zip_path} unpacks to {declared / 2**20:,.0f} MB, more than the {max_bytes / 2**20:,.0f} MB allowed: upload a smaller archive or unpack it yourself.")
+            raise DataError(f"{zip_path} unpacks to {declared / 2**20:,.0f} MB, more than the "
+                            f"{max_bytes / 2**20:,.0f} MB allowed: upload a smaller archive or unpack it yourself.")
         report = ZipReport()
         dest_existed = dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
@@ -101,7 +105,8 @@ def extract_zip(
     return report
 
 
-def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, max_bytes: int, report: ZipReport, created: list[Path]) -> None:
+def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, max_bytes: int, report: ZipReport,
+                 created: list[Path]) -> None:
     problem = entry_problem(info)
     parts = _parts(info)
     if problem is None and parts and parts[0] == "__MACOSX":
@@ -138,12 +143,14 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, max_byt
                 out.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
         # Bad CRC (also what a lying size header produces), unsupported compression, encrypted entries.
-        raise DataError(f"Entry {info.filename} of the zip cannot be read ({exc}): re-create the archive without encryption.") from exc
+        raise DataError(f"Entry {info.filename} of the zip cannot be read ({exc}): "
+                        "re-create the archive without encryption.") from exc
     except OSError as exc:
         if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
             report.refused.append((info.filename, "clashes with another entry"))
             return
-        raise DataError(f"Cannot write {target} while unpacking the zip ({exc}): free disk space or choose another folder.") from exc
+        raise DataError(f"Cannot write {target} while unpacking the zip ({exc}): "
+                        "free disk space or choose another folder.") from exc
     report.extracted += 1
 
 

@@ -19,8 +19,8 @@ from fixtures import server  # noqa: F401 - fixture used by name
 from st_client import StreamlitTab
 from streamlit_server import REPO, StreamlitServer
 
-from gan_core.checkpoints import latest_valid_checkpoint
-from gan_core.runs import read_meta
+from gan_core.runs.checkpoints import latest_valid_checkpoint
+from gan_core.runs.liveness import read_meta
 
 TABS = 10
 POLL_SECONDS = 8.0

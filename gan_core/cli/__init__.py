@@ -1,0 +1,5 @@
+"""The headless command line: python -m gan_core list | train | sample | eval | export."""
+
+from .commands import main
+
+__all__ = ["main"]

@@ -1,0 +1,47 @@
+"""Score a saved generator against its real data set: quality (Fréchet distance, KID), coverage, diversity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..data import Progress, data_root, load_dataset
+from ..latent import sample_latents
+from ..limits import EVAL_COUNT, check_memory, sampling_bytes
+from ..metric_names import COVERAGE_CLASSES, DIVERSITY, STEP
+from ..runs.generator import load_generator
+from . import QualityScorer, diversity
+
+NUM = "num"  # the report's sample count (not a training metric)
+
+
+def evaluate_checkpoint(path: str | Path, num: int = 1000, data_dir: str | None = None, seed: int = 0,
+                        progress: Progress | None = None) -> dict[str, float]:
+    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num and
+    coverage/classes as integers; quality, kid, the other coverage figures, diversity as floats).
+    progress(fraction, message) hears about the long steps: loading the set, real statistics, the classifier."""
+    EVAL_COUNT.check("--num", num)
+    lg = load_generator(path)
+    shape = tuple(lg.state["image_shape"])
+    check_memory(f"Scoring {num:,} samples", sampling_bytes(num, shape, lg.generator.latent_dim),
+                 fix="score fewer samples")
+    data_cfg = lg.config.data
+    if data_dir:
+        data_cfg.data_dir = data_dir
+    real = load_dataset(data_cfg, progress)
+    g = lg.generator
+    chunks = []
+    for start in range(0, num, 500):  # bounded memory for large num
+        k = min(500, num - start)
+        z = sample_latents(k, g.latent_dim, seed + start)
+        labels = (torch.randint(g.num_classes, (k,), generator=torch.Generator().manual_seed(seed + start))
+                  if g.num_classes else None)
+        chunks.append(lg.images(z, labels))
+    fake = torch.cat(chunks)  # num x C x H x W uint8
+    scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
+    scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
+    scores[DIVERSITY] = diversity(fake)
+    if COVERAGE_CLASSES in scores:  # a count of classes: an integer in the JSON, like step and num
+        scores[COVERAGE_CLASSES] = round(scores[COVERAGE_CLASSES])
+    return scores

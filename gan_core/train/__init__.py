@@ -1,0 +1,1 @@
+"""Training: the loop, the D and G phases, losses, augmentation, batches, runtime, EMA, callbacks, torchrun."""

@@ -1,0 +1,31 @@
+"""Whether a checkpoint's weights fit the model a run builds now (checked by Trainer.load_state_dict before loading)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import LOSSES
+from ..config import RunConfig
+from ..errors import CheckpointError
+
+
+def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tuple[int, int, int],
+                     num_classes: int) -> None:
+    """Raise CheckpointError naming every difference that makes the checkpoint's weights unusable here."""
+    saved = RunConfig.from_dict(state["config"])
+    diffs = []
+    for key in ("arch", "latent_dim", "width", "conditional"):
+        a, b = getattr(saved.model, key), getattr(config.model, key)
+        if a != b:
+            diffs.append(f"{key} {a} vs {b}")
+    saved_shape = tuple(state["image_shape"])
+    if saved_shape[0] != image_shape[0]:
+        diffs.append(f"channels {saved_shape[0]} vs {image_shape[0]}")
+    if saved_shape[1:] != tuple(image_shape[1:]):
+        diffs.append(f"image size {saved_shape[1]} vs {image_shape[1]}")
+    if saved.model.conditional and int(state.get("num_classes", 0)) != num_classes:
+        diffs.append(f"classes {state.get('num_classes')} vs {num_classes}")
+    if LOSSES[saved.train.loss].needs_gp != LOSSES[config.train.loss].needs_gp:
+        diffs.append(f"loss {saved.train.loss} vs {config.train.loss} (critic normalisation differs)")
+    if diffs:
+        raise CheckpointError("The checkpoint does not match this model (checkpoint vs now): " + "; ".join(diffs) + ".")

@@ -1,0 +1,33 @@
+"""What callbacks may see of a training run: a small protocol the Trainer satisfies, so callbacks never import it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from ..data import ImageData
+from ..models import Generator
+from .ema import EMA
+
+
+class RunState(Protocol):
+    """The run as callbacks see it (Trainer implements it); the hooks in Callback take this, not the Trainer."""
+
+    data: ImageData
+    G: Generator
+    ema: EMA | None
+    fixed_z: torch.Tensor  # num_fixed x latent_dim
+    fixed_y: torch.Tensor | None  # num_fixed class labels, or None when unconditional
+    step_count: int
+    latest_grid: torch.Tensor | None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+
+    @property
+    def total_steps(self) -> int: ...
+
+    @property
+    def sampler(self) -> Generator: ...
+
+    def report(self, entry: dict[str, float]) -> None: ...
+
+    def add_alert(self, kind: str, step: int, message: str) -> None: ...

@@ -1,0 +1,293 @@
+"""Trainer: the step loop, the optimizers and a run's state (models, EMA, fixed noise, step counter, history)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import RunConfig, TrainConfig
+from ..data import ImageData, load_dataset
+from ..device import free_memory
+from ..errors import TrainingError
+from ..limits import check_memory, training_bytes
+from ..metric_names import EPOCH, STEP, TIME
+from ..models import Generator, build_models
+from ..models.fused import fuse_upsample_conv
+from .batches import Batches
+from .callbacks import LOG, Callback, default_callbacks
+from .compatible import check_compatible
+from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
+from .ema import EMA
+from .objective import Objective
+from .runtime import Runtime
+from .step_metrics import StepMetrics, grad_norm
+
+FORMAT_VERSION = 1
+MIN_BATCH = 8  # smallest batch the out-of-memory fallback goes down to
+
+# on_step(trainer, events): events is a set of what happened at this step (callbacks.LOG, GRID, SCORED).
+StepHook = Callable[["Trainer", set[str]], None]
+
+
+class Trainer:
+    """One GAN training run; `step()` does n_critic D updates and one G update, `run()` loops with callbacks.
+
+    Under torchrun (`world`, default: this process's process group) every rank runs a Trainer on its own shard
+    with its own random stream, G and D under DDP; only rank 0 keeps callbacks and the EMA (see distributed.py)."""
+
+    def __init__(self, config: RunConfig, data: ImageData | None = None,
+                 progress: Callable[[float, str], None] | None = None, callbacks: list[Callback] | None = None,
+                 world: World | None = None):
+        self.config = config.validate()
+        t = config.train
+        self.world = world if world is not None else current()
+        self.runtime = Runtime.for_run(config, self.world)
+        self.device = self.runtime.device
+        torch.manual_seed(t.seed)  # initial weights (the same on every rank); dropout and the GP draw from it later
+        self.rng = torch.Generator(self.device).manual_seed(self.world.seed(t.seed))  # batch indices and noise
+        self.data = data if data is not None else load_dataset(config.data, progress)
+        self.image_shape = self.data.shape  # (C, H, W)
+        # Before any model or batch is allocated: a batch beyond memory is refused with the fix, not an allocator error.
+        check_memory(f"Training at batch size {t.batch_size} on {self.image_shape[1]} x {self.image_shape[2]} images",
+                     training_bytes(t.batch_size, self.image_shape, config.model.arch, config.model.width),
+                     free_memory(self.device), fix="choose a smaller batch size, image size or width")
+        self.num_classes = self.data.num_classes
+        self.conditional = config.model.conditional and self.num_classes > 0
+        self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional,
+                               self.world.shard)
+        self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0)
+        torch.manual_seed(self.world.seed(t.seed))  # from here on each rank draws its own dropout and GP mixes
+        fuse_upsample_conv(self.G)  # (Upsample, 3x3 conv) pairs as one transposed conv: same function, fewer FLOPs
+        self.runtime.place(self.G)
+        self.runtime.place(self.D)
+        self.sync_bn = [sync_batchnorm(m, self.world, self.device, t.sync_bn) for m in (self.G, self.D)]
+        self.ema = EMA(self.G, t.ema) if t.ema > 0 and self.world.is_main else None
+        self.opt_g = _adam(self.G, t.lr_g, t, self.device)
+        self.opt_d = _adam(self.D, t.lr_d, t, self.device)
+        synced = (self.world.wrap(self.G), self.world.wrap(self.D)) if self.world.distributed else None
+        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng, synced)
+        # One fixed-noise batch per run: grids are comparable across steps.
+        self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.rng, device=self.device)
+        self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
+        self.batch_size = t.batch_size
+        self.step_count = 0
+        self.train_seconds = 0.0
+        self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
+        self.alerts: list[dict[str, Any]] = []
+        self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+        self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
+        if not self.world.is_main:
+            self.callbacks: list[Callback] = []
+        else:
+            self.callbacks = default_callbacks(config, self.data) if callbacks is None else list(callbacks)
+
+    # ---- schedule and description -------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        t = self.config.train
+        if t.epochs is not None:
+            return max(1, math.ceil(t.epochs * len(self.data) / (t.batch_size * self.world.size)))
+        return int(t.steps)
+
+    @property
+    def epoch(self) -> float:
+        return self.step_count * self.config.train.batch_size * self.world.size / max(1, len(self.data))
+
+    @property
+    def global_batch(self) -> int:
+        """Images per step over all ranks: the per-rank batch_size times the world size."""
+        return self.batch_size * self.world.size
+
+    @property
+    def hardware(self) -> str:
+        """Runtime.hardware, e.g. 'CPU, 1 thread, fp32', and under torchrun the processes and the global batch."""
+        if not self.world.distributed:
+            return self.runtime.hardware
+        norm = ""
+        if has_batchnorm(self.G) or has_batchnorm(self.D):  # SyncBatchNorm needs CUDA (distributed.sync_batchnorm)
+            norm = ", SyncBatchNorm" if any(self.sync_bn) else ", BatchNorm statistics per process"
+        return (f"{self.runtime.hardware}, x {self.world.description}, batch {self.batch_size} per process, "
+                f"global batch {self.global_batch}{norm}")
+
+    @property
+    def sampler(self) -> Generator:
+        """The module to sample from: the EMA copy when enabled, else G (sampling.generate handles eval mode)."""
+        return self.ema.module if self.ema is not None else self.G
+
+    # ---- one iteration --------------------------------------------------------------------------------
+    def step(self) -> None:
+        """n_critic discriminator updates, then one generator update and the EMA; metrics stay on the device."""
+        n_critic = self.config.train.n_critic
+        log_grads = self.step_metrics.wants_grads
+        for i in range(n_critic):
+            real, real_labels = self.batches.real(self.batch_size)  # B x C x H x W, B
+            d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1)
+            if log_grads and i == n_critic - 1:
+                self.step_metrics.grad_norms[0] = grad_norm(self.D)
+            self.opt_d.step()
+        g_metrics = self.objective.g_phase(fakes)
+        if log_grads:
+            self.step_metrics.grad_norms[1] = grad_norm(self.G)
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.step_count)
+        self.step_metrics.record(d_metrics | g_metrics)
+        self.step_count += 1
+
+    # ---- metrics --------------------------------------------------------------------------------------
+    def flush_metrics(self) -> dict[str, float] | None:
+        """Average the steps since the last flush into a history entry (one host sync); raise on non-finite values."""
+        if self.step_metrics.count == 0:
+            return None
+        averages, alert = self.step_metrics.flush(self.step_count, self.global_batch)  # averaged over the ranks
+        if alert is not None:
+            self.add_alert(alert.kind, alert.step, alert.message)
+            raise TrainingError(alert.message)
+        entry = {STEP: self.step_count, EPOCH: round(self.epoch, 4), TIME: round(self.train_seconds, 3), **averages}
+        self.report(entry)
+        return entry
+
+    def report(self, entry: dict[str, float]) -> None:
+        """The one place metrics enter the history (losses every log step, scores, diversity); callbacks see each."""
+        self.history.append(entry)
+        for callback in self.callbacks:
+            callback.on_report(self, entry)
+
+    def add_alert(self, kind: str, step: int, message: str) -> None:
+        self.alerts.append({"kind": kind, "step": step, "message": message})
+
+    # ---- loop -----------------------------------------------------------------------------------------
+    def run(self, should_stop: Callable[[], bool] = lambda: False, on_step: StepHook | None = None) -> str:
+        """Train until total_steps, max_seconds or should_stop(); returns "done", "time" or "stopped".
+
+        After each step: the metrics flush (every log_every steps), the callbacks, then on_step(self, events).
+        """
+        t = self.config.train
+        total = self.total_steps
+        timed = [c for c in self.callbacks if c.timed]
+        untimed = [c for c in self.callbacks if not c.timed]
+        self.G.train()
+        self.D.train()
+        self.step_metrics.start_clock(self.step_count)
+        reason = "done"
+        while self.step_count < total:
+            code = STOP if should_stop() else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
+            if self.world.distributed:  # a stop on any rank stops all, at the same step: the ranks agree on it at
+                # each log interval's start, where the flush has just synced with the host anyway
+                code = self.world.agree(code, self.device) if self.step_metrics.count == 0 else GO
+            if code != GO:
+                reason = "stopped" if code == STOP else "time"
+                break
+            started = time.perf_counter()
+            try:
+                self.step()
+            except torch.OutOfMemoryError:
+                self._halve_batch()
+                continue
+            events: set[str] = set()
+            if self.step_metrics.full or self.step_count == total:
+                self.flush_metrics()
+                events.add(LOG)
+            for callback in timed:
+                callback.on_step(self, events)
+            trained = time.perf_counter()
+            self.train_seconds += trained - started
+            for callback in untimed:
+                callback.on_step(self, events)
+            if on_step is not None:
+                on_step(self, events)
+            self.step_metrics.pause_clock(time.perf_counter() - trained)  # scores, saves and pauses are not throughput
+        self.flush_metrics()
+        for callback in self.callbacks:
+            callback.on_end(self)
+        return reason
+
+    def _halve_batch(self) -> None:
+        """After running out of device memory: retry with half the batch, down to MIN_BATCH, then give up."""
+        if self.world.distributed:  # the ranks would disagree on the batch and wait for each other forever
+            raise TrainingError(f"Out of {self.device.type.upper()} memory at step {self.step_count + 1} with batch "
+                                f"size {self.batch_size} per process: choose a smaller --batch-size.")
+        self.step_metrics.discard()  # the failed step's partial metrics
+        for opt in (self.opt_g, self.opt_d):
+            opt.zero_grad(set_to_none=True)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if self.batch_size // 2 < MIN_BATCH:
+            raise TrainingError(f"Out of {self.device.type.upper()} memory at step {self.step_count + 1} even with "
+                                f"batch size {self.batch_size}: use a smaller image size or model, or the CPU.")
+        self.batch_size //= 2
+        self.add_alert("oom", self.step_count, f"Out of {self.device.type.upper()} memory: batch size halved to "
+                       f"{self.batch_size}. Choose a smaller batch size to avoid this.")
+
+    # ---- state ----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything exact resume needs, as tensors and plain Python values (loadable with weights_only=True).
+
+        The single-process format under torchrun too: the bare modules' weights and rank 0's random streams. Under
+        torchrun only rank 0 calls this, so it cannot flush (a collective): run() flushes at every log step."""
+        if not self.world.distributed:
+            self.flush_metrics()
+        return {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "image_shape": list(self.image_shape),
+            "num_classes": self.num_classes,
+            "class_names": list(self.data.class_names or []),
+            "step": self.step_count,
+            "epoch": self.epoch,
+            "train_seconds": self.train_seconds,
+            "batch_size": self.batch_size,
+            "world_size": self.world.size,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "EMA": None if self.ema is None else self.ema.state_dict(),
+            "opt_G": self.opt_g.state_dict(),
+            "opt_D": self.opt_d.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "gen": self.rng.get_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "fixed_z": self.fixed_z.cpu(),
+            "history": list(self.history),
+            "alerts": list(self.alerts),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from a checkpoint's state (see checkpoints.load_checkpoint); raises on mismatches."""
+        check_compatible(state, self.config, self.image_shape, self.num_classes)
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.ema is not None:  # after G: the EMA takes G's buffers
+            self.ema.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
+        if self.world.is_main:  # rank 0's streams are saved; the other ranks start fresh ones at this step
+            torch.set_rng_state(state["rng"]["torch"])
+            self.rng.set_state(state["rng"]["gen"])
+            if state["rng"].get("cuda") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        else:
+            torch.manual_seed(self.world.seed(self.config.train.seed, int(state["step"])))
+            self.rng.manual_seed(self.world.seed(self.config.train.seed, int(state["step"])))
+        self.fixed_z = state["fixed_z"].to(self.device)
+        self.step_count = int(state["step"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.batch_size = int(state.get("batch_size", self.batch_size))
+        self.history = list(state.get("history", []))
+        self.alerts = list(state.get("alerts", []))
+        self.step_metrics.discard()
+
+    def weights_finite(self) -> bool:
+        """True when every parameter of G, D (and EMA) is finite: non-finite weights are never saved."""
+        modules: list[nn.Module] = [self.G, self.D] + ([self.ema.module] if self.ema is not None else [])
+        return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
+
+def _adam(module: nn.Module, lr: float, t: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam as one fused kernel for all parameters where available (faster steps than foreach for the MLPs)."""
+    fused = device.type in ("cuda", "cpu")
+    return torch.optim.Adam(module.parameters(), lr, (t.beta1, t.beta2), foreach=not fused, fused=fused or None)
+

@@ -1,0 +1,56 @@
+"""Runtime: the device, thread, precision, memory-format and compile decisions of a run, and its hardware line."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from gan_core.train.runtime import Runtime
+
+
+@pytest.fixture(autouse=True)
+def _keep_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("runtime,expected", [
+    (Runtime(torch.device("cpu"), 1, False, False, False), "CPU, 1 thread, fp32"),
+    (Runtime(torch.device("cpu"), 2, True, True, False), "CPU, 2 threads, bf16 mixed precision"),
+    (Runtime(torch.device("cuda"), 8, True, True, True), "CUDA, bf16 mixed precision, compiled"),
+])
+def test_hardware_line(runtime: Runtime, expected: str) -> None:
+    assert runtime.hardware == expected
+
+
+@pytest.mark.parametrize("arch,nhwc", [("mlp", False), ("dcgan", True), ("upsample-conv", True)])
+def test_cpu_decisions(monkeypatch, arch: str, nhwc: bool) -> None:
+    monkeypatch.setenv("GAN_WORKBENCH_THREADS", "1")
+    monkeypatch.setattr("gan_core.train.runtime.fast_bf16", lambda device: True)
+    rt = Runtime.for_run(tiny_config(arch, compile=True, channels_last=False))
+    assert rt.device == torch.device("cpu") and rt.num_threads == 1 == torch.get_num_threads()
+    assert rt.channels_last == nhwc  # the conv nets always run NHWC on the CPU
+    assert rt.amp and not rt.compile  # compile is CUDA only
+    off = Runtime.for_run(tiny_config(arch, amp=False))
+    assert not off.amp  # the switch turns bf16 off even where it is faster
+
+
+def test_bf16_only_where_it_is_faster(monkeypatch) -> None:
+    monkeypatch.setattr("gan_core.train.runtime.fast_bf16", lambda device: False)
+    assert not Runtime.for_run(tiny_config("dcgan")).amp
+
+
+def test_autocast_batch_and_place_follow_the_decisions() -> None:
+    layer = torch.nn.Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 8, 8)
+    fast = Runtime(torch.device("cpu"), 1, True, True, False)
+    with fast.autocast():
+        assert layer(x).dtype == torch.bfloat16
+    assert fast.batch(x).is_contiguous(memory_format=torch.channels_last)
+    assert fast.place(layer) is layer and layer.weight.is_contiguous(memory_format=torch.channels_last)
+    plain = Runtime(torch.device("cpu"), 1, False, False, False)
+    with plain.autocast():
+        assert layer(x).dtype == torch.float32
+    assert plain.batch(x) is x and plain.compiled(layer) is layer

@@ -1,0 +1,143 @@
+"""Live renderings shared by polling tabs: built once per change, long mixed histories drawn to their newest step."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from PIL import Image
+
+from gan_core.metric_names import (
+    COVERAGE_CLASSES,
+    COVERAGE_RECOGNISABLE,
+    IMAGES_PER_SECOND,
+    LOSS_D,
+    LOSS_G,
+    QUALITY,
+    STEP,
+)
+from gan_core.runs.snapshot import JobSnapshot
+from gan_core.runs.watch import LOST_STATUS
+from workbench.live import (
+    MAX_POINTS,
+    chart,
+    grid_png,
+    has_grid,
+    readings,
+    recognition_line,
+    speed_line,
+    status_line,
+    thin,
+    train_charts,
+)
+
+
+def mixed_history(log_steps: int) -> list[dict[str, float]]:
+    """The app's cadence: a loss entry every 10 steps and a grid-diversity entry every 5 steps."""
+    history: list[dict[str, float]] = []
+    for step in range(5, 10 * log_steps + 1, 5):
+        history.append({STEP: step, "diversity": 0.5})
+        if step % 10 == 0:
+            history.append({STEP: step, LOSS_D: 1.0, LOSS_G: 2.0})
+    return history
+
+
+def test_thin_keeps_the_newest_entry_and_an_even_stride() -> None:
+    history = [{STEP: i} for i in range(1, 1001)]
+    thinned = thin(history)
+    assert len(thinned) <= MAX_POINTS and thinned[-1][STEP] == 1000
+    assert len({b[STEP] - a[STEP] for a, b in zip(thinned, thinned[1:])}) == 1
+    assert thin(history[:10]) == history[:10]
+
+
+def test_loss_chart_of_a_long_mixed_history_has_no_gaps_and_reaches_the_last_step() -> None:
+    snap = JobSnapshot(run_name="long-mixed", status="running", history=mixed_history(900))  # 2,700 entries
+    fig = chart(snap, [LOSS_D, LOSS_G], 0.0, "Losses")
+    for trace in fig.data:
+        steps = list(trace.x)
+        assert steps[-1] == 9000, trace.name
+        assert 300 <= len(steps) <= MAX_POINTS, trace.name
+        assert max(b - a for a, b in zip(steps, steps[1:])) <= 30, trace.name  # an even stride of loss entries
+
+
+def test_a_chart_is_built_once_per_history_length_and_rebuilt_when_it_grows() -> None:
+    snap = JobSnapshot(run_name="memo", status="running", history=mixed_history(3))
+    first = chart(snap, [LOSS_D], 0.5, "Losses")
+    assert chart(JobSnapshot(run_name="memo", status="running", history=list(snap.history)), [LOSS_D], 0.5,
+                 "Losses") is first  # another tab's snapshot of the same state: the same figure object
+    snap.history.append({STEP: 40, LOSS_D: 0.1})
+    grown = chart(snap, [LOSS_D], 0.5, "Losses")
+    assert grown is not first and list(grown.data[-1].x)[-1] == 40
+
+
+def test_the_train_page_charts_add_quality_once_the_run_is_scored() -> None:
+    snap = JobSnapshot(run_name="scored", status="running", history=mixed_history(2))
+    assert list(train_charts(snap, 0.0)) == ["losses", "probs"]
+    snap.history.append({STEP: 20, QUALITY: 1.5})
+    charts = train_charts(snap, 0.0)
+    assert list(charts) == ["losses", "probs", "quality"]
+    assert [t.name for t in charts["quality"].data] == ["quality (FD)"]  # its plain name, in its own panel
+    assert [(r.key, r.value, r.delta) for r in readings(snap)] == [(QUALITY, "1.5", None)]
+    snap.history.append({STEP: 30, QUALITY: 1.25})
+    assert [(r.value, r.delta) for r in readings(snap)] == [("1.25", "-0.25")]
+    assert [t.name for t in charts["losses"].data] == [LOSS_D, LOSS_G]
+
+
+def test_grid_png_is_the_latest_grid_enlarged() -> None:
+    grid = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
+    png = grid_png(JobSnapshot(run_name="grid", status="running", grid=grid, grid_step=7), min_side=100)
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and im.size == (88, 88)  # 2 x 2 cells of 8 px + 2 px padding = 22 px, times 4
+
+
+def _running(history_rates: list[float], **fields: object) -> JobSnapshot:
+    history = [{STEP: 10 * (i + 1), IMAGES_PER_SECOND: r} for i, r in enumerate(history_rates)]
+    snap = JobSnapshot(run_name="s", status="running", step=100, total_steps=400, train_seconds=61.0,
+                       images_per_second=history_rates[-1] if history_rates else 0.0, hardware="CPU, 2 threads, fp32",
+                       history=history, batch_size=32)
+    for k, v in fields.items():
+        setattr(snap, k, v)
+    return snap
+
+
+def test_speed_line_gives_the_eta_at_the_recent_median_speed_and_no_speed_once_paused() -> None:
+    snap = _running([320.0, 3200.0, 320.0, 320.0])  # one odd log entry does not move the median
+    assert speed_line(snap) == "ETA **0:00:30** · **320** images/second · **0:01:01** trained · CPU, 2 threads, fp32"
+    snap.status, snap.hardware = "paused", ""
+    assert speed_line(snap) == "**0:01:01** trained"  # no ETA, no stale speed
+    snap.status = "stopped"
+    assert speed_line(snap) == "**0:01:01** trained"
+
+
+def test_the_eta_stays_hidden_until_the_speed_has_settled() -> None:
+    assert _running([320.0, 320.0, 320.0], train_seconds=4.0).eta_seconds is None  # the first seconds: warm-up
+    assert _running([320.0, 320.0]).eta_seconds is None  # too few logs to call it a speed
+    assert _running([320.0, 320.0, 320.0]).eta_seconds == 30.0  # (400 - 100) steps / (320 / 32) steps a second
+
+
+def test_recognition_line_names_classes_drawn_and_recognisable_share() -> None:
+    snap = _running([320.0] * 3, class_names=[str(d) for d in range(10)], dataset="mnist")
+    assert recognition_line(snap) is None  # no score yet
+    snap.history.append({STEP: 500, COVERAGE_CLASSES: 9.0, COVERAGE_RECOGNISABLE: 0.923})
+    assert recognition_line(snap).startswith("**9/10 digits drawn, 92% recognisable**")
+    snap.dataset = "cifar10"
+    assert "9/10 classes drawn" in recognition_line(snap)
+    snap.class_names = []  # an unlabelled set has no classifier
+    assert recognition_line(snap) is None
+
+
+def test_a_watched_run_shows_its_saved_grid_file_enlarged(tmp_path) -> None:
+    path = tmp_path / "step-0000040.png"
+    Image.new("L", (34, 34), 200).save(path)  # a grayscale grid as the writer saves it
+    snap = JobSnapshot("theirs", "running", grid_step=40, grid_file=str(path))
+    assert has_grid(snap) and not has_grid(JobSnapshot("none", "running"))
+    with Image.open(io.BytesIO(grid_png(snap, min_side=102))) as im:
+        assert im.mode == "RGB" and im.size == (102, 102) and im.getpixel((50, 50)) == (200, 200, 200)
+
+
+def test_the_status_line_names_who_trains_a_run_elsewhere() -> None:
+    assert status_line(JobSnapshot("mine", "running")) == "Run `mine`: running"
+    theirs = JobSnapshot("theirs", "paused", elsewhere="training elsewhere (gpu-box, pid 7)")
+    assert status_line(theirs) == "Run `theirs`: paused · training elsewhere (gpu-box, pid 7)"
+    lost = JobSnapshot("theirs", LOST_STATUS, elsewhere="stopped or lost (no update for 5 min)")
+    assert status_line(lost) == "Run `theirs`: stopped or lost (no update for 5 min)"
