@@ -184,15 +184,10 @@ st.selectbox("Recipe", train_form.recipe_names(), key=train_form.RECIPE_KEY, on_
              persist_state="session", format_func=train_form.recipe_label)
 recipe = st.session_state[train_form.RECIPE_KEY]
 custom = recipe == train_form.CUSTOM
-errors = train_form.form_errors()
-config = None
-try:
-    base = train_form.base_config()
-    if not errors:
-        config = train_form.form_config()
-except session.USER_ERRORS as e:
-    base = None
-    st.error(str(e))
+form = train_form.read_form()  # parsed once per rerun
+base, config, errors = form.base, form.config, form.errors
+if form.problem:
+    st.error(form.problem)
 note = train_form.recipe_note(recipe, chosen)
 if base is not None:
     present, line = train_form.recipe_data_line(base)
@@ -213,7 +208,7 @@ if errors:
 
 train_form.remember()  # the recipe and settings as shown, for the next session
 snapshot = own_snapshot()
-controls(snapshot, startable=not errors)  # commands reach this app's own run only
+controls(snapshot, startable=config is not None)  # commands reach this app's own run only
 shown, latest = snapshot, own_snapshot
 options = elsewhere.choices(snapshot)  # none while this app trains
 if len(options) > (snapshot is not None):  # runs training elsewhere: one can be shown live

@@ -130,11 +130,16 @@ def apply_settings(cfg: RunConfig, values: dict[str, Any]) -> RunConfig:
     parsed, errors = parse_settings(values)
     if errors:
         raise ConfigError(" ".join(errors.values()))
+    return _with_parsed(cfg, parsed, values.get(LENGTH_KEY))
+
+
+def _with_parsed(cfg: RunConfig, parsed: dict[str, Any], length: str | None) -> RunConfig:
+    """A validated copy of cfg with parse_settings' values on top."""
     cfg = cfg.copy()
     for key, (section, name) in SETTINGS.items():
         if key in parsed:
             setattr(getattr(cfg, section), name, parsed[key])
-    if values.get(LENGTH_KEY) == "Epochs":
+    if length == "Epochs":
         cfg.train.steps = None
     else:
         cfg.train.epochs = None
@@ -243,9 +248,31 @@ def form_config() -> RunConfig:
     return apply_settings(base_config(), form_values())
 
 
-def form_errors() -> dict[str, str]:
-    """{widget key: sentence with the setting's range} for each number the form cannot use as typed."""
-    return parse_settings(form_values())[1]
+@dataclass(frozen=True)
+class FormState:
+    """The form read once per rerun: the recipe's config (None when it cannot be built), the config the form
+    describes (None while a number is invalid or the combination is refused), the invalid numbers and the refusal."""
+
+    base: RunConfig | None
+    config: RunConfig | None
+    errors: dict[str, str]  # widget key -> sentence with the setting's range
+    problem: str | None = None  # why base or config could not be built (a UserError's sentence)
+
+
+def read_form() -> FormState:
+    """Parse the form's values once: what the Train page shows, checks and starts from in one rerun."""
+    values = form_values()
+    parsed, errors = parse_settings(values)
+    try:
+        base = base_config()
+    except UserError as e:
+        return FormState(None, None, errors, str(e))
+    if errors:
+        return FormState(base, None, errors)
+    try:
+        return FormState(base, _with_parsed(base, parsed, values.get(LENGTH_KEY)), errors)
+    except UserError as e:
+        return FormState(base, None, errors, str(e))
 
 
 def number_field(col: Any, key: str, errors: dict[str, str]) -> None:

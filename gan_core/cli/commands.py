@@ -170,15 +170,13 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     return 0
 
 
-SAMPLE_CHUNK = 500  # samples per generator call
-
-
 def cmd_sample(a: argparse.Namespace) -> int:
     import torch
 
     from ..images import grid_image
     from ..latent import sample_latents
     from ..runs.generator import load_generator
+    from ..sampling import in_chunks
 
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npy"):
@@ -195,9 +193,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         # One class, or the classes in turn over all samples (not restarting in each chunk).
         labels = (torch.full((a.num,), a.label) if a.label is not None
                   else torch.arange(a.num) % lg.generator.num_classes)
-    # In chunks: the generator's float activations for all samples at once would dwarf the uint8 images.
-    images = torch.cat([lg.images(z[i:i + SAMPLE_CHUNK], None if labels is None else labels[i:i + SAMPLE_CHUNK])
-                        for i in range(0, a.num, SAMPLE_CHUNK)])  # N x C x H x W uint8
+    images = in_chunks(lg.images, z, labels)  # N x C x H x W uint8
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".png":
         grid_image(images).save(out)

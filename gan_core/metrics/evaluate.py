@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from ..data import Progress, data_root, load_dataset
-from ..latent import sample_latents
+from ..latent import default_labels, sample_latents
 from ..limits import EVAL_COUNT, check_memory, sampling_bytes
 from ..metric_names import COVERAGE_CLASSES, DIVERSITY, STEP
 from ..runs.generator import load_generator
+from ..sampling import in_chunks
 from . import QualityScorer, diversity
 
 NUM = "num"  # the report's sample count (not a training metric)
@@ -31,14 +30,8 @@ def evaluate_checkpoint(path: str | Path, num: int = 1000, data_dir: str | None 
         data_cfg.data_dir = data_dir
     real = load_dataset(data_cfg, progress)
     g = lg.generator
-    chunks = []
-    for start in range(0, num, 500):  # bounded memory for large num
-        k = min(500, num - start)
-        z = sample_latents(k, g.latent_dim, seed + start)
-        labels = (torch.randint(g.num_classes, (k,), generator=torch.Generator().manual_seed(seed + start))
-                  if g.num_classes else None)
-        chunks.append(lg.images(z, labels))
-    fake = torch.cat(chunks)  # num x C x H x W uint8
+    # The classes in turn (balanced, as the real sets are and as the training's scores draw them).
+    fake = in_chunks(lg.images, sample_latents(num, g.latent_dim, seed), default_labels(g, num))  # num x C x H x W
     scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
     scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
     scores[DIVERSITY] = diversity(fake)
