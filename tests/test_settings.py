@@ -83,6 +83,13 @@ def test_the_train_form_offers_the_gradient_penalty_and_the_critic_normalisation
 
 
 # ---- the catalog ----------------------------------------------------------------------------------------------------
+def test_the_loss_flags_are_the_ones_each_loss_needs() -> None:
+    # WGAN-GP alone has a critic (a raw score, no sigmoid) trained with the gradient penalty; the others take logits.
+    assert {n for n, s in catalog.LOSSES.items() if s.critic} == {"wgan-gp"}
+    assert {n for n, s in catalog.LOSSES.items() if s.needs_gp} == {"wgan-gp"}
+    assert {n for n, s in catalog.DATASETS.items() if s.downloads} == {"mnist", "fashion_mnist", "cifar10"}
+
+
 def test_the_names_come_from_the_catalog() -> None:
     assert LOSS_NAMES == tuple(catalog.LOSSES) and ARCH_NAMES == tuple(catalog.ARCHS)
     assert DATASET_NAMES == tuple(catalog.DATASETS)
