@@ -20,7 +20,7 @@ from .runs.folders import RunWriter
 from .runs.liveness import ACTIVE
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
-from .train.callbacks import GRID, LOG, PREVIEW
+from .train.callbacks import GRID, LOG, PREVIEW, SCORED
 from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,8 @@ class TrainingJob:
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
+            if SCORED in events:
+                s.copies = t.latest_copies
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)
 

@@ -19,10 +19,15 @@ COVERAGE_CLASSES = "coverage/classes"  # classes holding a fair share of the sam
 COVERAGE_KL = "coverage/kl"  # KL(generated || real) of the predicted-label histograms
 COVERAGE_CONFIDENCE = "coverage/confidence"  # mean top-class probability of the samples
 COVERAGE_RECOGNISABLE = "coverage/recognisable"  # share of samples the classifier names with p >= RECOGNISABLE_P
+PRECISION = "precision"  # share of samples inside the real images' k-NN manifold: samples that look real
+RECALL = "recall"  # share of real images inside the samples' k-NN manifold: real variety covered
+COPIES = "copies"  # share of samples closer to a training image than the copy threshold
+COPY_THRESHOLD = "copy_threshold"  # that threshold (RMS pixel distance), reported with the rate; not charted
+COPY_REFERENCE = "copy_reference"  # training images searched for copies (all of a small set); not charted
 
 STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order the trainer's device buffer holds them
 LOSS_KEYS = (LOSS_D, LOSS_G)
 PROB_KEYS = (D_REAL, D_FAKE)
 GRAD_KEYS = (GRAD_D, GRAD_G)
-QUALITY_PREFIXES = (QUALITY, KID, "coverage")  # quality-score entries: quality, kid, coverage/...
-LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL)  # the other quality-score entries are better when higher
+QUALITY_PREFIXES = (QUALITY, KID, "coverage", PRECISION, RECALL, COPIES)  # quality-score entries (charted)
+LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, COPIES)  # the other quality-score entries are better when higher

@@ -111,9 +111,12 @@ def draw_snapshot(snap: live.JobSnapshot) -> None:
         st.caption(snap.message)
     for alert in snap.alerts[-5:]:
         st.warning(f"Step {alert.get('step', '?')}: {alert.get('message', '')}")
-    recognition = live.recognition_line(snap)
-    if recognition:
-        st.markdown(recognition)
+    for line in (live.recognition_line(snap), live.fidelity_line(snap), live.copies_line(snap)):
+        if line:
+            st.markdown(line)
+    pairs = live.copies_png(snap)
+    if pairs is not None:
+        st.image(pairs, width="stretch", caption="Likely copies: each sample (left) beside its nearest training image")
     if live.has_grid(snap):
         st.image(live.grid_png(snap), width="stretch", caption=f"Fixed-noise samples at step {snap.grid_step:,}")
     else:

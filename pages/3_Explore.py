@@ -42,6 +42,24 @@ def pick_source() -> explore.ExploreSource | None:
     return source
 
 
+def show_neighbours(source: explore.ExploreSource, sample) -> None:
+    """The sample's 3 nearest training images with their distances, and whether it looks like a copy."""
+    with st.spinner("Comparing with the training images (the first time computes their features)..."):
+        view = explore.neighbours(source, sample)
+    if isinstance(view, str):
+        st.info(view)
+        return
+    st.markdown(view.verdict)
+    rows = [("By features (the quality score's; distance in units of the real set's spread)", view.by_features)]
+    if view.by_pixels:
+        rows.append(("By pixels (RMS difference at 16 x 16, the best of moving the sample by up to a pixel)",
+                     view.by_pixels))
+    for title, found in rows:
+        st.caption(title)
+        for col, (image, index, distance) in zip(st.columns(len(found) or 1), found):
+            col.image(image, caption=f"#{index} · {distance:.3f}")
+
+
 @st.fragment
 def explorer(source: explore.ExploreSource) -> None:
     """Everything that redraws on a slider move; a fragment, so moving a slider reruns only this part."""
@@ -86,6 +104,8 @@ def explorer(source: explore.ExploreSource) -> None:
         st.download_button("Download PNG", drawing.main_png, file_name=f"sample-seed{seed}.png", mime="image/png",
                            key="explore_png_btn", on_click="ignore")
         st.caption(f"Drawn in {drawing.milliseconds:.0f} ms")
+        if st.toggle("Its nearest training images (did it learn or copy?)", key="explore_neighbours"):
+            show_neighbours(source, drawing.sample)
     st.image(drawing.row, width="content", caption=f"Along {direction}, from -{span} to +{span}")
 
     st.subheader("Interpolation")

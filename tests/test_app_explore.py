@@ -123,3 +123,14 @@ def test_without_onnx_the_page_says_what_to_install(monkeypatch: pytest.MonkeyPa
     at = explore_page()
     assert "Download generator (ONNX)" not in [b.label for b in at.get("download_button")]
     assert any(c.value.startswith("ONNX export needs the onnx package") for c in at.caption)
+
+
+def test_the_sample_shows_its_three_nearest_training_images_with_distances() -> None:
+    make_run("neighbours-run", steps=10)
+    at = explore_page()
+    assert not any(img.captions[0].startswith("#") for img in at.image)  # off until asked: it loads the set
+    at.toggle(key="explore_neighbours").set_value(True).run()
+    shown = [img.captions[0] for img in at.image if img.captions[0].startswith("#")]
+    # 128 tiny shapes: a small set, so by features and by pixels, 3 each, each with its distance.
+    assert len(shown) == 6 and all(re.fullmatch(r"#\d+ · \d+\.\d{3}", c) for c in shown), shown
+    assert any(m.value.startswith(("**Not a copy**", "**Likely a copy**")) for m in at.markdown)

@@ -171,3 +171,27 @@ def test_a_recipe_breaking_the_wgan_gp_rule_is_explained_and_not_started(batchno
     assert not at.exception
     assert any(rule in e.value for e in at.error)
     assert not job_registry().jobs and not (checkpoint_root() / "never").exists()
+
+
+
+def test_the_live_panel_says_how_real_how_varied_and_how_copied_the_samples_are() -> None:
+    import torch
+
+    at = train_page(tiny_data_config())
+    start_tiny(at, "ui-copies")
+    j = job("ui-copies")
+    wait_until(lambda: j.snapshot().step >= 3, what="a few training steps")
+    at.run()
+    at.button(key="train_pause_btn").click().run()  # paused: the thread publishes nothing until resumed
+    wait_until(lambda: j.snapshot().status == "paused", what="the pause")
+    score = {"step": 3, "quality": 5.0, "precision": 0.92, "recall": 0.8, "copies": 0.02, "copy_threshold": 0.04,
+             "copy_reference": 128}
+    # What a score that found two likely copies publishes: its entry, and each sample beside its original.
+    j._set(history=[*j.snapshot().history, score], copies=torch.full((4, 3, 16, 16), 200, dtype=torch.uint8))
+    at.run()
+    lines = [m.value for m in at.markdown]
+    assert any(v.startswith("**92% of samples look real · 80% of the real variety covered**") for v in lines)
+    assert any(v.startswith("**2% of samples look like copies of a training image** (closer than 0.040") for v in lines)
+    assert any(img.captions[0].startswith("Likely copies") for img in at.image if img.captions)
+    at.button(key="train_stop_btn").click().run()
+    wait_until(lambda: not j.alive, what="the thread to end")

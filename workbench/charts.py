@@ -12,6 +12,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from gan_core.metric_names import (
+    COPIES,
     COVERAGE_CLASSES,
     COVERAGE_CONFIDENCE,
     COVERAGE_KL,
@@ -20,9 +21,11 @@ from gan_core.metric_names import (
     KID,
     LOSS_KEYS,
     LOWER_IS_BETTER,
+    PRECISION,
     PROB_KEYS,
     QUALITY,
     QUALITY_PREFIXES,
+    RECALL,
     STEP,
 )
 
@@ -32,8 +35,10 @@ DEFAULT_CURVES = LOSS_KEYS
 # Plain names of the quality scores (the metric names are stable keys, not words for the page).
 SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix (KL)",
                 COVERAGE_RECOGNISABLE: "recognisable", COVERAGE_CLASSES: "classes drawn",
-                COVERAGE_CONFIDENCE: "confidence"}
-PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE)  # shares in [0, 1], shown as percentages
+                COVERAGE_CONFIDENCE: "confidence", PRECISION: "looks real (precision)",
+                RECALL: "variety covered (recall)", COPIES: "look like copies"}
+PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE, PRECISION, RECALL, COPIES)  # shares, as percentages
+BESIDE_FD = (QUALITY, PRECISION, RECALL)  # drawn first, in this order: precision beside the Fréchet score
 # Run colors of the comparison chart: ten clearly different hues (Streamlit's theme would draw shades of one blue).
 RUN_COLORS = qualitative.D3
 METRIC_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")  # one dash per curve of a run
@@ -56,6 +61,11 @@ def direction(key: str) -> str:
 
 def score_label(key: str) -> str:
     return SCORE_LABELS.get(key, key)
+
+
+def _score_order(key: str) -> tuple[int, bool]:
+    """Sort key of the quality panels and readings: BESIDE_FD first, then lower-is-better scores, then the rest."""
+    return (BESIDE_FD.index(key), False) if key in BESIDE_FD else (len(BESIDE_FD), key not in LOWER_IS_BETTER)
 
 
 def ema_smooth(values: Sequence[float], smoothing: float) -> list[float]:
@@ -117,9 +127,10 @@ def quality_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], 
     """One small panel per quality score, each with its own y axis and its direction in its title.
 
     On one axis the KID (around 70 at first) flattened every other line, and coverage (higher is better) shared
-    the axis with the distances (lower is better). Scores better when lower come first.
+    the axis with the distances (lower is better). The Fréchet score comes first with precision beside it and recall
+    under it, then the other scores better when lower, then the rest.
     """
-    drawn = [k for k in sorted(keys, key=lambda k: k not in LOWER_IS_BETTER) if series(history, k)[0]]
+    drawn = [k for k in sorted(keys, key=_score_order) if series(history, k)[0]]
     cols = 1 if len(drawn) <= 1 else 2
     rows = max(1, -(-len(drawn) // cols))
     titles = [f"{score_label(k)}: {'↓' if k in LOWER_IS_BETTER else '↑'} {direction(k)}" for k in drawn]
@@ -167,9 +178,9 @@ def _format_score(key: str, value: float, signed: bool = False) -> str:
 
 
 def quality_readings(history: Sequence[Mapping[str, float]], keys: Sequence[str]) -> list[Reading]:
-    """The latest value of each score in keys with its change since the score before, lower-is-better first."""
+    """The latest value of each score in keys with its change since the score before, in the panels' order."""
     out = []
-    for key in sorted(keys, key=lambda k: k not in LOWER_IS_BETTER):
+    for key in sorted(keys, key=_score_order):
         _, ys = series(history, key)
         if not ys:
             continue

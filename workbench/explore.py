@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import threading
 import time
@@ -13,13 +14,16 @@ import streamlit as st
 import torch
 from PIL import Image
 
+from gan_core.data import data_root, load_dataset
 from gan_core.errors import UserError
 from gan_core.images import gif_bytes, grid_image, png_bytes, tensor_image, upscale
 from gan_core.job import TrainingJob
 from gan_core.latent import lerp, pca_directions, sample_latents, slerp
+from gan_core.metrics import QualityScorer
 from gan_core.runs.export import onnx_bytes, onnx_missing
 from gan_core.runs.folders import RunInfo
 from gan_core.runs.generator import LoadedGenerator, load_generator
+from workbench.data import config_key, data_store
 from workbench.jobs import job_registry
 from workbench.runs import runs
 
@@ -172,6 +176,7 @@ class Drawing:
     """What the explorer shows for one setting of its widgets."""
 
     main_png: bytes  # the sample, enlarged to 256 px
+    sample: torch.Tensor  # that sample, uint8 1 x C x H x W
     row: Image.Image  # row_len samples along one direction, enlarged
     milliseconds: float  # time to make both
 
@@ -186,7 +191,7 @@ def draw(source: ExploreSource, seed: int, truncation: float, dim_offsets: Seque
     images = render(source, torch.cat([z.unsqueeze(0), row]), label, seed)
     main_png = png_bytes(upscale(tensor_image(images[0]), 256))
     strip = upscale(grid_image(images[1:], nrow=row_len), 96)
-    return Drawing(main_png, strip, 1000 * (time.perf_counter() - started))
+    return Drawing(main_png, images[:1], strip, 1000 * (time.perf_counter() - started))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -202,6 +207,57 @@ def interpolation(_source: ExploreSource, source_key: str, seed_a: int, seed_b: 
     # The GIF shows exactly the strip's images, one frame each (a way back doubled them: 30 frames for 16).
     frames = [upscale(tensor_image(im), 256) for im in images]
     return png_bytes(upscale(strip, 96)), gif_bytes(frames, GIF_FRAME_MS)
+
+
+# ---- nearest training images -----------------------------------------------------------------------------------------
+NEIGHBOURS = 3  # training images shown per sample
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _copy_scorer(data_key: str, _source: ExploreSource) -> QualityScorer | str:
+    """The run's data set with its copy check (features of its training images, cached on disk); a str: why not."""
+    cfg = _source.loaded.config.data
+    try:
+        real = data_store().get(cfg) or load_dataset(cfg)
+        return QualityScorer(real, data_root() / "stats", coverage=False)
+    except UserError as e:
+        return f"The run's data set cannot be loaded to compare with: {e}"
+
+
+@dataclasses.dataclass
+class NeighbourView:
+    """A sample's nearest training images: by features always, by pixels for small sets; and the copy verdict."""
+
+    by_features: list[tuple[Image.Image, int, float]]  # (image, index in the training set, distance)
+    by_pixels: list[tuple[Image.Image, int, float]]  # empty for sets searched through a subset
+    verdict: str
+
+
+def neighbours(source: ExploreSource, image: torch.Tensor, side: int = 96) -> NeighbourView | str:
+    """The NEIGHBOURS nearest training images of one sample (uint8 1 x C x H x W); a str says why there are none."""
+    scorer = _copy_scorer(config_key(source.loaded.config.data), source)
+    if isinstance(scorer, str):
+        return scorer
+    check = scorer.copy_check
+    if check is None:
+        return "The data set is too small to compare with."
+    feats = scorer.features(image)  # 1 x dim
+
+    def pictures(found) -> list[tuple[Image.Image, int, float]]:  # found: metrics.Neighbours of one sample
+        return [(upscale(tensor_image(check.images[int(i)]), side), int(i), float(d))
+                for i, d in zip(found.index[0], found.distance[0])]
+
+    report = check.check(image, feats)
+    distance, nearest = float(report.distance[0]), int(report.nearest[0])
+    if report.flagged.numel():
+        verdict = (f"**Likely a copy** of training image #{nearest}: {distance:.3f} RMS apart, under the copy "
+                   f"threshold {check.threshold:.3f}.")
+    else:
+        ratio = distance / check.threshold if check.threshold > 0 else math.inf
+        verdict = (f"**Not a copy**: the closest training image (#{nearest}) is {distance:.3f} RMS apart, "
+                   f"{ratio:.1f}x the copy threshold {check.threshold:.3f}.")
+    return NeighbourView(pictures(check.nearest_features(feats, NEIGHBOURS)),
+                         pictures(check.nearest_pixels(image, NEIGHBOURS)) if check.whole else [], verdict)
 
 
 # ---- ONNX download ---------------------------------------------------------------------------------------------------

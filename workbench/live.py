@@ -11,7 +11,19 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from gan_core.images import grid_image, png_bytes, upscale
-from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_RECOGNISABLE, LOSS_KEYS, PROB_KEYS, STEP
+from gan_core.metric_names import (
+    COPIES,
+    COPY_REFERENCE,
+    COPY_THRESHOLD,
+    COVERAGE_CLASSES,
+    COVERAGE_RECOGNISABLE,
+    LOSS_KEYS,
+    PRECISION,
+    PROB_KEYS,
+    RECALL,
+    STEP,
+)
+from gan_core.metrics.memorization import FALSE_COPY_RATE
 from gan_core.runs.snapshot import JobSnapshot
 from gan_core.runs.watch import LOST_STATUS
 from gan_core.timefmt import format_seconds
@@ -132,3 +144,37 @@ def recognition_line(snap: JobSnapshot) -> str | None:
     return (f"**{entry.get(COVERAGE_CLASSES, 0):.0f}/{len(snap.class_names)} {noun} drawn, "
             f"{entry[COVERAGE_RECOGNISABLE]:.0%} recognisable** (a classifier trained on the real images, "
             f"at step {entry.get(STEP, 0):,.0f})")
+
+
+def _latest(snap: JobSnapshot, key: str) -> dict[str, float] | None:
+    """The newest history entry holding `key` (a scan from the end: scores are among the last entries)."""
+    return next((h for h in reversed(snap.history) if key in h), None)
+
+
+def fidelity_line(snap: JobSnapshot) -> str | None:
+    """'92% of samples look real · 80% of the real variety covered' from the latest score, else None."""
+    entry = _latest(snap, PRECISION)
+    if entry is None or RECALL not in entry:
+        return None
+    return (f"**{entry[PRECISION]:.0%} of samples look real · {entry[RECALL]:.0%} of the real variety covered** "
+            f"(precision and recall, k = 3, at step {entry.get(STEP, 0):,.0f})")
+
+
+def copies_line(snap: JobSnapshot) -> str | None:
+    """'2% of samples look like copies of a training image', with the threshold and what was searched, else None."""
+    entry = _latest(snap, COPIES)
+    if entry is None:
+        return None
+    searched = entry.get(COPY_REFERENCE)
+    where = f" among {searched:,.0f} training images searched" if searched else ""
+    return (f"**{entry[COPIES]:.0%} of samples look like copies of a training image** (closer than "
+            f"{entry.get(COPY_THRESHOLD, 0):.3f} RMS to one{where}, a bar real images the GAN never saw pass under "
+            f"at most {FALSE_COPY_RATE:.0%} of the time; step {entry.get(STEP, 0):,.0f})")
+
+
+def copies_png(snap: JobSnapshot, min_side: int = 384) -> bytes | None:
+    """The likely copies beside their originals, two pairs a row, enlarged; None when the latest score found none."""
+    if snap.copies is None:
+        return None
+    key = ("copies", snap.run_name, len(snap.history), min_side)
+    return _memo(key, lambda: png_bytes(upscale(grid_image(snap.copies, nrow=min(4, len(snap.copies))), min_side)))

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..data import Progress, data_root, load_dataset
 from ..latent import default_labels, sample_latents
 from ..limits import EVAL_COUNT, check_memory, sampling_bytes
-from ..metric_names import COVERAGE_CLASSES, DIVERSITY, STEP
+from ..metric_names import COPY_REFERENCE, COVERAGE_CLASSES, DIVERSITY, STEP
 from ..runs.generator import load_generator
 from ..sampling import in_chunks
 from . import QualityScorer, diversity
@@ -17,8 +17,9 @@ NUM = "num"  # the report's sample count (not a training metric)
 
 def evaluate_checkpoint(path: str | Path, num: int = 1000, data_dir: str | None = None, seed: int = 0,
                         progress: Progress | None = None) -> dict[str, float]:
-    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num and
-    coverage/classes as integers; quality, kid, the other coverage figures, diversity as floats).
+    """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num,
+    coverage/classes and copy_reference as integers; quality, kid, the other coverage figures, precision, recall,
+    copies, copy_threshold and diversity as floats).
     progress(fraction, message) hears about the long steps: loading the set, real statistics, the classifier."""
     EVAL_COUNT.check("--num", num)
     lg = load_generator(path)
@@ -35,6 +36,7 @@ def evaluate_checkpoint(path: str | Path, num: int = 1000, data_dir: str | None 
     scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
     scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
     scores[DIVERSITY] = diversity(fake)
-    if COVERAGE_CLASSES in scores:  # a count of classes: an integer in the JSON, like step and num
-        scores[COVERAGE_CLASSES] = round(scores[COVERAGE_CLASSES])
+    for count in (COVERAGE_CLASSES, COPY_REFERENCE):  # counts (classes, images searched): integers in the JSON
+        if count in scores:
+            scores[count] = round(scores[count])
     return scores

@@ -11,9 +11,11 @@ import torch
 from ..data.base import ImageData, Progress
 from ..errors import DataError
 from ..fileio import save_atomic
-from ..metric_names import KID, QUALITY
+from ..metric_names import COPIES, COPY_REFERENCE, COPY_THRESHOLD, KID, PRECISION, QUALITY, RECALL
 from .coverage import CLASSIFIER_VERSION, Classifier, coverage_stats, predict_proba, train_classifier
 from .features import FEATURE_VERSION, feature_net
+from .fidelity import kth_neighbour_distance, precision_recall
+from .memorization import COPY_VERSION, CopyCheck, CopyReport, reference_indices
 
 _SUBSET_SEED = 0
 _MIN_STD_FRACTION = 0.05  # a feature's std is floored at 5% of its block's mean std: dead features are not blown up
@@ -100,11 +102,14 @@ class QualityScorer:
 
     For labeled sets a small classifier is trained on the real images (once; cached) and score()
     adds coverage/classes, coverage/kl and coverage/confidence (see coverage.coverage_stats).
+    With `memorization`, score() adds precision and recall (fidelity.precision_recall, k = 3, against as many
+    real images as samples) and the copy rate with its threshold (memorization.CopyCheck; its reference
+    features are cached like the statistics).
     """
 
     def __init__(self, real: ImageData, cache_dir: str | Path | None = None, num_real: int = 2000,
                  device: str | torch.device = "cpu", coverage: bool = True,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, memorization: bool = True) -> None:
         if len(real) < 2:
             raise DataError("The quality score needs at least 2 real images; load a larger data set.")
         self.shape = real.shape
@@ -115,6 +120,10 @@ class QualityScorer:
         self.classifier: Classifier | None = None
         self.classifier_accuracy: float | None = None  # held-out accuracy on real images
         self._load_or_compute_stats(real, num_real, progress)
+        self.copy_check: CopyCheck | None = None
+        self._real_radii: dict[int, torch.Tensor] = {}  # precision's real k-NN radii per sample count
+        if memorization and len(real) > 3:
+            self._load_or_build_copy_check(real, progress)
         if coverage and real.labels is not None and self.num_classes >= 2 and len(real) >= 10:
             self._load_or_train_classifier(real, progress)
 
@@ -164,6 +173,24 @@ class QualityScorer:
             "kid_real_term": torch.tensor(_mean_off_diagonal(_poly_kernel(z_kid, z_kid))),
         }
 
+    # --- memorization check ------------------------------------------------------------------------------
+
+    def _load_or_build_copy_check(self, real: ImageData, progress: Progress | None) -> None:
+        index = reference_indices(len(real))
+        key = data_key(real, COPY_VERSION, FEATURE_VERSION, self.num_real)  # num_real: the features' scaling
+        path = None if self.cache_dir is None else self.cache_dir / f"copies-{key}.pt"
+        saved = _load(path) if path is not None else None
+        if saved is not None and saved.get("version") == COPY_VERSION and len(saved["feats"]) == len(index):
+            self.copy_check = CopyCheck(real.images, index, saved["feats"], float(saved["threshold"]))
+            return
+        if progress is not None:
+            progress(0.0, f"Computing features of {len(index):,} training images for the copy check")
+        feats = torch.cat([self.features(real.images[i]).float() for i in index.split(1000)])  # M x dim
+        self.copy_check = CopyCheck(real.images, index, feats)
+        if path is not None:
+            save_atomic({"version": COPY_VERSION, "feats": feats, "threshold": torch.tensor(self.copy_check.threshold)},
+                        path)
+
     # --- coverage classifier -------------------------------------------------------------------
 
     def _load_or_train_classifier(self, real: ImageData, progress: Progress | None) -> None:
@@ -206,8 +233,14 @@ class QualityScorer:
         """Score generated images: uint8 N x C x H x W, same C, H, W as the real set (N >= 2; 1,000 is typical).
 
         Returns {"quality": Fréchet distance (lower is better), "kid": raw KID (not x 1000)}, plus for labeled
-        sets {"coverage/classes", "coverage/kl", "coverage/confidence"}.
+        sets {"coverage/classes", "coverage/kl", "coverage/confidence"}, and with the memorization check
+        {"precision", "recall", "copies", "copy_threshold", "copy_reference"}.
         """
+        return self.score_details(fake)[0]
+
+    @torch.no_grad()
+    def score_details(self, fake: torch.Tensor) -> tuple[dict[str, float], CopyReport | None]:
+        """score()'s entry and the copy check's report (which samples look like copies of which training image)."""
         assert fake.dtype == torch.uint8 and fake.dim() == 4, (fake.dtype, fake.shape)
         assert tuple(fake.shape[1:]) == self.shape, f"fake images are {tuple(fake.shape[1:])}, real are {self.shape}"
         if fake.shape[0] < 2:
@@ -218,4 +251,16 @@ class QualityScorer:
         out[KID] = kid(z * math.sqrt(z.shape[1]), self._real_feats, self._kid_real_term)
         if self.classifier is not None:
             out.update(coverage_stats(predict_proba(self.classifier, fake, self.device), self._real_hist))
-        return out
+        report = None
+        if self.copy_check is not None:
+            n = min(len(z), len(self._real_feats))  # equal sizes: k-NN balls shrink as a set grows
+            if n > 3:  # k = 3 needs a fourth point
+                pick = torch.linspace(0, len(self._real_feats) - 1, n).round().long()  # spread over the subset
+                real = self._real_feats[pick] / math.sqrt(z.shape[1])  # n x dim, back to z's scale
+                if n not in self._real_radii:  # the real balls depend on n only: once per sample count
+                    self._real_radii[n] = kth_neighbour_distance(real.float())
+                out[PRECISION], out[RECALL] = precision_recall(real, z[:n], real_radii=self._real_radii[n])
+            report = self.copy_check.check(fake, z)
+            out[COPIES], out[COPY_THRESHOLD] = report.rate, report.threshold
+            out[COPY_REFERENCE] = float(self.copy_check.index.shape[0])
+        return out, report

@@ -29,6 +29,7 @@ class JobSnapshot:
     grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
     grid_step: int = 0
     grid_file: str | None = None  # a saved grid PNG to show when grid is None (a run watched through its folder)
+    copies: torch.Tensor | None = None  # uint8 2m x C x H x W: the latest score's likely copies beside their originals
     alerts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     message: str = ""  # loading progress or the last notice

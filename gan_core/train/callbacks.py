@@ -15,7 +15,7 @@ import torch
 from ..config import RunConfig
 from ..data import ImageData, data_root
 from ..metric_names import DIVERSITY, STEP
-from ..metrics import HealthMonitor, QualityScorer, diversity
+from ..metrics import HealthMonitor, QualityScorer, copy_pairs, diversity
 from ..models import Generator
 from ..sampling import generate, sample_images
 from .state import RunState
@@ -118,7 +118,7 @@ class QualityScore(Callback):
         self.last_end = -math.inf  # wall time the last score finished
         self.last_cost = 0.0  # how long it took
         self._worker: ThreadPoolExecutor | None = None
-        self._pending: Future[dict[str, float]] | None = None  # the score in flight
+        self._pending: Future[tuple[dict[str, float], torch.Tensor | None]] | None = None  # the score in flight
 
     def on_step(self, trainer: RunState, events: set[str]) -> None:
         self._collect(trainer, events, wait=False)
@@ -141,7 +141,7 @@ class QualityScore(Callback):
         if self._worker is None:  # one thread, on one intra-op thread of its own (OpenMP counts are per thread)
             self._worker = ThreadPoolExecutor(1, "quality", initializer=torch.set_num_threads, initargs=(1,))
         g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
-        self._pending = self._worker.submit(self._score, g, step)
+        self._pending = self._worker.submit(self._score_details, g, step)
 
     def on_end(self, trainer: RunState) -> None:
         self._collect(trainer, set(), wait=True)  # a run stopped early keeps the score it was taking
@@ -152,7 +152,7 @@ class QualityScore(Callback):
     def measure(self, trainer: RunState) -> dict[str, float]:
         """Score the sampling generator now and report the entry ({step, quality, kid, coverage/...})."""
         self._ensure_scorer(trainer)
-        entry = self._score(trainer.sampler, trainer.step_count)
+        entry, trainer.latest_copies = self._score_details(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
 
@@ -161,21 +161,29 @@ class QualityScore(Callback):
             self.scorer = QualityScorer(trainer.data, self.cache_dir)
 
     def _score(self, g: Generator, step: int) -> dict[str, float]:
+        return self._score_details(g, step)[0]
+
+    def _score_details(self, g: Generator, step: int) -> tuple[dict[str, float], torch.Tensor | None]:
+        """The entry and the likely copies beside their training images (copy_pairs), or None when none."""
         assert self.scorer is not None
         started = self.clock()
         rng = torch.Generator(next(g.parameters()).device).manual_seed(self.seed * 1_000_003 + step)
         entry: dict[str, float] = {STEP: step}
-        entry.update(self.scorer.score(sample_images(g, self.num_samples, rng)))
+        samples = sample_images(g, self.num_samples, rng)
+        scores, report = self.scorer.score_details(samples)
+        entry.update(scores)
+        pairs = copy_pairs(report, samples, self.scorer.copy_check.images) if report is not None else None
         self.last_end = self.clock()
         self.last_cost = self.last_end - started
-        return entry
+        return entry, pairs
 
     def _collect(self, trainer: RunState, events: set[str], wait: bool) -> None:
         """Report the score in flight once it is done (or, with wait, after waiting for it)."""
         if self._pending is None or not (wait or self._pending.done()):
             return
         future, self._pending = self._pending, None
-        trainer.report(future.result())  # a failed score raises here, on the training thread
+        entry, trainer.latest_copies = future.result()  # a failed score raises here, on the training thread
+        trainer.report(entry)
         events.add(SCORED)
 
 

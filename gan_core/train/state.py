@@ -21,6 +21,7 @@ class RunState(Protocol):
     fixed_y: torch.Tensor | None  # num_fixed class labels, or None when unconditional
     step_count: int
     latest_grid: torch.Tensor | None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+    latest_copies: torch.Tensor | None  # uint8 2m x C x H x W likely copies beside their originals (QualityScore)
 
     @property
     def total_steps(self) -> int: ...

@@ -80,6 +80,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
         self.alerts: list[dict[str, Any]] = []
         self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+        self.latest_copies: torch.Tensor | None = None  # uint8 2m x C x H x W: copies and originals (QualityScore)
         self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
         if not self.world.is_main:
             self.callbacks: list[Callback] = []

@@ -56,10 +56,13 @@ def test_eval_prints_the_scores_of_a_run_as_json(capsys) -> None:
     assert main(["eval", "--checkpoint", str(run), "--num", "40"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert {"step", "num", "quality", "kid", "diversity", "coverage/classes", "coverage/kl",
-            "coverage/confidence", "coverage/recognisable"} == set(scores)
+            "coverage/confidence", "coverage/recognisable", "precision", "recall", "copies", "copy_threshold",
+            "copy_reference"} == set(scores)
+    assert scores["copy_reference"] == 128 and 0 <= scores["precision"] <= 1 and 0 <= scores["copies"] <= 1
     assert scores["step"] == 6 and isinstance(scores["step"], int) and scores["num"] == 40
     # counts are integers (coverage/classes counts classes: issue #15 asked for ints printed as ints)
-    assert all(isinstance(v, float) for k, v in scores.items() if k not in ("step", "num", "coverage/classes"))
+    assert all(isinstance(v, float) for k, v in scores.items()
+               if k not in ("step", "num", "coverage/classes", "copy_reference"))
 
 
 def test_max_seconds_stops_and_saves(tmp_path) -> None:

@@ -89,7 +89,7 @@ def _variants(pool: torch.Tensor, pool_labels: torch.Tensor, n: int) -> dict[str
 
 
 def _table(real: ImageData, pool: torch.Tensor, pool_labels: torch.Tensor, n: int) -> dict:
-    scorer = QualityScorer(real, cache_dir=None, num_real=2000)
+    scorer = QualityScorer(real, cache_dir=None, num_real=2000, memorization=False)  # copies: test_memorization
     fakes = _variants(pool, pool_labels, n)
     scores = {name: scorer.score(x) for name, x in fakes.items()}
     div = {name: diversity(x) for name, x in fakes.items()}
@@ -232,7 +232,7 @@ def test_scorer_caches_real_statistics_and_classifier(tmp_path: Path, monkeypatc
     monkeypatch.setattr(coverage_mod, "_MIN_STEPS", 10)  # accuracy is not the point here: keep it fast
     first = QualityScorer(real, cache_dir=tmp_path, num_real=200)
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert len(files) == 2 and files[0].startswith("classifier-") and files[1].startswith("real-stats-"), files
+    assert [f.split("-")[0] for f in files] == ["classifier", "copies", "real"], files
     for p in tmp_path.iterdir():  # plain tensors and numbers: loadable without unpickling code
         assert isinstance(torch.load(p, weights_only=True), dict)
 
@@ -241,6 +241,7 @@ def test_scorer_caches_real_statistics_and_classifier(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(QualityScorer, "_compute_stats", boom)
     monkeypatch.setattr(quality_mod, "train_classifier", boom)
+    monkeypatch.setattr(quality_mod.CopyCheck, "calibrate", boom)
     second = QualityScorer(real, cache_dir=tmp_path, num_real=200)
     assert second.score(fake) == first.score(fake)
     monkeypatch.undo()  # restores _MIN_STEPS too; the key of `other` is new, coverage off
@@ -260,12 +261,15 @@ def test_corrupt_cache_is_recomputed(tmp_path: Path) -> None:
     assert torch.load(path, weights_only=True)["version"]  # rewritten
 
 
+UNLABELED_KEYS = {"quality", "kid", "precision", "recall", "copies", "copy_threshold", "copy_reference"}
+
+
 def test_scores_are_deterministic_and_shape_checked() -> None:
     real = _small_set(200)
     fake = _small_set(60, seed=3).images
     a = QualityScorer(real, coverage=False).score(fake)
     b = QualityScorer(real, coverage=False).score(fake)
-    assert a == b and set(a) == {"quality", "kid"}
+    assert a == b and set(a) == UNLABELED_KEYS
     with pytest.raises(AssertionError):
         QualityScorer(real, coverage=False).score(conform(fake, 32, None))
 
@@ -274,5 +278,5 @@ def test_grey_64px_set_is_supported() -> None:
     images = conform(_small_set(200).images, 64, 1)  # 200 x 1 x 64 x 64
     real = ImageData(images[:150])  # unlabeled: no coverage keys
     s = QualityScorer(real).score(images[150:])
-    assert set(s) == {"quality", "kid"} and all(math.isfinite(v) for v in s.values())
+    assert set(s) == UNLABELED_KEYS and all(math.isfinite(v) for v in s.values())
     assert s["quality"] < QualityScorer(real).score(_blur(images[150:], 2.0))["quality"]

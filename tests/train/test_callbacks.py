@@ -128,13 +128,13 @@ def test_quality_scores_keep_within_their_share_of_the_wall_time() -> None:
     clock = FakeClock(0.05)  # 50 ms a step
     # In place (no worker thread), so the fake clock is read by one thread in a fixed order.
     score = QualityScore(every=2, num_samples=32, scorer=scorer, budget=0.05, background=False, clock=clock)
-    original = scorer.score
+    original = scorer.score_details
 
-    def slow_score(images: torch.Tensor) -> dict[str, float]:
+    def slow_score(images: torch.Tensor) -> tuple:
         clock.now += 1.0  # each score costs 1 s: at most one every 20 s of wall time
         return original(images)
 
-    scorer.score = slow_score  # type: ignore[method-assign]
+    scorer.score_details = slow_score  # type: ignore[method-assign]
     tr = Trainer(tiny_config("mlp", steps=1500, log_every=50), callbacks=[score])
     seen: list[int] = []
     tr.run(on_step=lambda t, ev: seen.append(t.step_count) if SCORED in ev else None)
@@ -208,3 +208,4 @@ def test_a_resumed_run_scores_on_its_cadence_from_the_checkpoint_step() -> None:
     resumed.load_state_dict(first.state_dict())
     resumed.run()
     assert [h["step"] for h in resumed.history if "quality" in h] == [10, 12]  # not at once at step 6
+

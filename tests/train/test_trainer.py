@@ -73,6 +73,10 @@ def test_exact_resume_matches_uninterrupted_training(tmp_path, arch: str, loss: 
         assert torch.equal(a, b)
     losses = lambda t: [h["loss/D"] for h in t.history if "loss/D" in h][:1]  # noqa: E731
     assert losses(resumed) == losses(full)  # the history travels with the checkpoint
+    if extra.get("quality_every"):  # the last step's scores agree, precision, recall and copies included
+        last = [next(h for h in reversed(t.history) if "quality" in h) for t in (full, resumed)]
+        assert last[0]["step"] == n + m and {"precision", "recall", "copies", "copy_threshold"} <= set(last[0])
+        assert last[0] == last[1]
 
 
 def test_n_critic_updates_the_discriminator_n_times_per_generator_step() -> None:

@@ -117,3 +117,16 @@ def test_comparison_colors_differ_per_run_and_dashes_per_curve() -> None:
     assert all(colors[f"{n} · {LOSS_D}"] == colors[f"{n} · {LOSS_G}"] for n in names)
     assert {t.line.dash for t in fig.data} == {"solid", "dash"}
     assert f"{names[0]} · {LOSS_D}" in colors  # the whole run name, not cut
+
+
+def test_precision_sits_beside_the_frechet_score_and_recall_under_it_both_higher_is_better() -> None:
+    from gan_core.metric_names import COPIES, PRECISION, RECALL
+
+    history = [{STEP: 100, QUALITY: 9.0, KID: 2.0, PRECISION: 0.5, RECALL: 0.4, COPIES: 0.0},
+               {STEP: 200, QUALITY: 5.0, KID: 1.0, PRECISION: 0.92, RECALL: 0.8, COPIES: 0.02}]
+    fig = quality_figure(history, [KID, COPIES, RECALL, PRECISION, QUALITY])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:3] == ["quality (FD): ↓ lower is better", "looks real (precision): ↑ higher is better",
+                          "variety covered (recall): ↑ higher is better"]
+    got = {r.key: r.value for r in quality_readings(history, [COPIES, PRECISION, RECALL])}
+    assert got == {PRECISION: "92%", RECALL: "80%", COPIES: "2%"}

@@ -141,3 +141,20 @@ def test_the_status_line_names_who_trains_a_run_elsewhere() -> None:
     assert status_line(theirs) == "Run `theirs`: paused · training elsewhere (gpu-box, pid 7)"
     lost = JobSnapshot("theirs", LOST_STATUS, elsewhere="stopped or lost (no update for 5 min)")
     assert status_line(lost) == "Run `theirs`: stopped or lost (no update for 5 min)"
+
+
+def test_fidelity_and_copies_lines_in_plain_words_and_the_pairs_picture() -> None:
+    from gan_core.metric_names import COPIES, COPY_REFERENCE, COPY_THRESHOLD, PRECISION, RECALL
+    from workbench.live import copies_line, copies_png, fidelity_line
+
+    snap = JobSnapshot("r", "running", history=[{STEP: 10, LOSS_D: 1.0}])
+    assert fidelity_line(snap) is None and copies_line(snap) is None and copies_png(snap) is None
+    snap.history.append({STEP: 500, QUALITY: 3.0, PRECISION: 0.921, RECALL: 0.8, COPIES: 0.02,
+                         COPY_THRESHOLD: 0.0397, COPY_REFERENCE: 60})
+    assert fidelity_line(snap).startswith("**92% of samples look real · 80% of the real variety covered**")
+    line = copies_line(snap)
+    assert line.startswith("**2% of samples look like copies of a training image**") and "0.040" in line
+    assert "60 training images" in line
+    snap.copies = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)  # two pairs: sample, original, sample, original
+    with Image.open(io.BytesIO(copies_png(snap))) as im:
+        assert im.width >= 384 and im.width > im.height  # two pairs side by side in one row
