@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import jobs, navigation, restore
+from workbench import elsewhere, jobs, navigation, restore
 
 
 def sidebar() -> None:
     """Shown on every page: what is training right now, so training in the background is never a surprise."""
     job = jobs.job_registry().active()
     snap = job.snapshot() if job is not None else None
+    elsewhere_now = elsewhere.training_elsewhere()  # CLI or torchrun runs writing into this app's checkpoints
     with st.sidebar:
         if snap is not None and snap.active:  # not a run that has just stopped while its thread winds down
             # No step count: the sidebar is drawn on full reruns only, so it would lag the Train page's live panel.
             st.caption(f"Training now: **{snap.run_name}** ({snap.status})")
-        else:
+        for name, where in elsewhere_now:
+            st.caption(f"Training elsewhere: **{name}** ({where})")
+        if not (snap is not None and snap.active) and not elsewhere_now:
             st.caption("No training running.")
 
 

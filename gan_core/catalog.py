@@ -36,13 +36,15 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """A generator/discriminator pair: `builder(name, image_shape, g_in, width, d_norm)` -> (G net, D body, D feat)."""
+    """A generator/discriminator pair: `builder(name, image_shape, g_in, width, d_norm, pack)` -> (G net, D body,
+    D feat); pack: D judges that many samples at once (its input has pack x C channels)."""
 
     name: str
     title: str
     description: str
     builder: str
     mlp: bool = False  # fully connected: its own memory rule, NCHW layout, one CPU thread
+    points: bool = False  # draws 2-D points: the only architecture for the point sets, and only for them
 
     @property
     def build(self) -> Any:
@@ -62,6 +64,7 @@ class DatasetSpec:
     user_files: bool = False  # the user's own folder or .zip is required (no download)
     downloads: bool = False  # torchvision can download it
     menu: str = ""  # the Data page's menu entry, when it says more than the title
+    points: bool = False  # 2-D points (N x 2 x 1 x 1), not images: no size or channels; the points architecture
 
     @property
     def label(self) -> str:
@@ -103,6 +106,8 @@ ARCHS: dict[str, ArchSpec] = {spec.name: spec for spec in (
              "(CIFAR-10 tutorial).", "models.conv:build_upsample_conv"),
     ArchSpec("dcgan", "DCGAN", "DCGAN: transposed-conv G with BatchNorm/ReLU, conv D with LeakyReLU 0.2; width "
              "option.", "models.conv:build_dcgan"),
+    ArchSpec("mlp-2d", "2-D point MLP", "2-D point MLP (ring, grid, spiral, moons): G and D of 3 hidden layers of "
+             "`width` units.", "models.mlp:build_mlp2d", mlp=True, points=True),
 )}
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
@@ -121,7 +126,21 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
     DatasetSpec("folder", "Your own images", "Your own images from a folder or .zip (png, jpg, webp, bmp, gif), "
                 "cropped square.", "data.folder:load_folder", "data.available:find_folder",
                 labelled=False, user_files=True),
+    DatasetSpec("stacked_mnist", "Stacked MNIST", "Three MNIST digits as R, G and B: 1,000 modes (VEEGAN/PacGAN), "
+                "built from the MNIST files.", "data.stacked:load_stacked_mnist", "data.available:find_mnist",
+                downloads=True, menu="Stacked MNIST (1,000 modes)"),
+    DatasetSpec("ring", "2-D ring", "2-D points: 8 Gaussians on the unit circle, std 0.01 (PacGAN's 2D-ring).",
+                "data.points:load_points", points=True, menu="2-D ring (8 modes)"),
+    DatasetSpec("grid", "2-D grid", "2-D points: 25 Gaussians on {-4, -2, 0, 2, 4}^2, std 0.05 (PacGAN's 2D-grid).",
+                "data.points:load_points", points=True, menu="2-D grid (25 modes)"),
+    DatasetSpec("spiral", "2-D spiral", "2-D points: two interleaved spiral arms (playground demo).",
+                "data.points:load_points", points=True),
+    DatasetSpec("moons", "2-D moons", "2-D points: two interleaving half circles (playground demo).",
+                "data.points:load_points", points=True),
 )}
+# The 2-D point sets and the one architecture that draws them.
+POINT_DATASETS: tuple[str, ...] = tuple(n for n, spec in DATASETS.items() if spec.points)
+POINT_ARCH: str = next(n for n, spec in ARCHS.items() if spec.points)
 
 
 def loss_spec(name: str) -> LossSpec:

@@ -6,9 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .catalog import ARCHS, DATASETS, LOSSES
+from .catalog import ARCHS, DATASETS, LOSSES, POINT_ARCH, POINT_DATASETS
 from .errors import ConfigError
-from .settings import D_NORMS, DEVICE_NAMES, SHAPES_MODES, check_section
+from .settings import D_NORMS, DEVICE_NAMES, LR_SCHEDULES, SHAPES_MODES, check_section
 
 # The names come from the catalog's records (one per data set, architecture and loss).
 DATASET_NAMES = tuple(DATASETS)
@@ -37,7 +37,7 @@ class DataConfig:
     channels: int | None = None  # None: native; 1 = grayscale, 3 = RGB
     download: bool = True  # torchvision sets: try the network when no local files are found
     shapes_mode: str = "mixed"  # shapes only: "triangles" (classic colored triangles) or "mixed"
-    num_samples: int = 10000  # shapes only: how many images to draw
+    num_samples: int = 10000  # shapes, stacked MNIST and the 2-D point sets: how many to draw
     max_images: int | None = None  # cap on images kept (None: all)
     seed: int = 0
 
@@ -47,9 +47,13 @@ class DataConfig:
         check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
+        if DATASETS[self.name].points and (self.image_size is not None or self.channels is not None):
+            raise ConfigError(f"'{self.name}' is a set of 2-D points: it has no image size or channels; leave them "
+                              "unset.")
         if DATASETS[self.name].user_files and not self.data_dir:
-            raise ConfigError(f"The '{self.name}' data set needs images: upload them or name a folder or .zip on the "
-                              "Data page.", cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
+            title = DATASETS[self.name].label
+            raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.",
+                              cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
 
 @dataclass
@@ -61,6 +65,8 @@ class ModelConfig:
     width: int = 64  # base feature count (dcgan: features of the widest-resolution layer)
     conditional: bool = False  # class-conditional G and D (labeled data sets only)
     d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp), "batch", "layer", "none"
+    pack: int = 1  # PacGAN packing: D judges this many samples at once, concatenated along channels (1 = off)
+    mbstd: int = 0  # minibatch standard deviation: D sees the feature spread over groups of this many inputs (0 = off)
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
@@ -82,6 +88,7 @@ class TrainConfig:
     epochs: float | None = None  # passes over the data set; overrides steps when set
     real_label: float = 1.0  # 0.9 = one-sided label smoothing
     fake_label: float = 0.0  # 0.1 with real 0.9 = two-sided smoothing
+    lr_schedule: str = "constant"  # "linear" or "cosine": both learning rates decay to 0 over the run's steps
     n_critic: int = 1  # D updates per G update
     gp_lambda: float = 10.0
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
@@ -103,6 +110,7 @@ class TrainConfig:
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSS_NAMES)
         _choice("train.device", self.device, DEVICE_NAMES)
+        _choice("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if self.steps is None and self.epochs is None:
             raise ConfigError("Set either steps or epochs.")
         # Every number against its domain (settings.DOMAINS); unused steps (epochs set) are not checked.
@@ -131,12 +139,34 @@ class RunConfig:
         if self.train.class_weight and not self.model.conditional:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
+        self._check_d_options()
+        points = DATASETS[self.data.name].points
+        if points != (self.model.arch == POINT_ARCH):
+            raise ConfigError(f"2-D point sets ({', '.join(POINT_DATASETS)}) train with the '{POINT_ARCH}' "
+                              f"architecture and only they do: choose '{POINT_ARCH}' for '{self.data.name}'."
+                              if points else f"The '{POINT_ARCH}' architecture draws 2-D points: choose a point set "
+                              f"({', '.join(POINT_DATASETS)}) or another architecture for '{self.data.name}'.")
         if LOSSES[self.train.loss].needs_gp and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             title = LOSSES[self.train.loss].title
             raise ConfigError(f"{title} needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
                               "'none', or choose another loss.")
         return self
+
+    def _check_d_options(self) -> None:
+        """Packing and minibatch std group whole batches: real and fake inputs must never share a pack or a group."""
+        m, t = self.model, self.train
+        if m.pack > 1 and t.class_weight:
+            raise ConfigError("Packing (model.pack) judges several samples at once, so D's class head cannot name "
+                              "one class: set pack to 1, or the class weight to 0.")
+        if m.mbstd == 1:
+            raise ConfigError("A minibatch std group of 1 has no spread to show D: use 2 or more, or 0 for off.")
+        if t.batch_size % m.pack:
+            raise ConfigError(f"The batch size ({t.batch_size}) must be a multiple of the packing ({m.pack}): choose "
+                              f"a batch size such as {m.pack * max(1, t.batch_size // m.pack)}.")
+        if m.mbstd > 1 and (t.batch_size // m.pack) % m.mbstd:
+            raise ConfigError(f"D's inputs per batch ({t.batch_size // m.pack}: batch size / packing) must be a "
+                              f"multiple of the minibatch std group ({m.mbstd}): change the batch size or the group.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -107,8 +107,10 @@ def describe_device(device: torch.device | None = None) -> str:
         return f"GPU: {props.name} ({props.total_memory / 2**30:.0f} GiB)"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    threads = torch.get_num_threads()
-    return f"CPU: {os.cpu_count()} cores, {threads} training thread{'s' if threads != 1 else ''}"
+    # No thread count: it is each run's own (cpu_threads: 1 for the small defaults), told by the run's hardware line;
+    # this process's count said "2 training threads" for a 1-thread run.
+    cores = os.cpu_count() or 1
+    return f"CPU: {cores} core{'s' if cores != 1 else ''}"
 
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it

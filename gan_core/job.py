@@ -16,14 +16,18 @@ from .errors import UserError, disk_error
 from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs.checkpoints import clean_temp_files, load_checkpoint
-from .runs.folders import RunWriter
-from .runs.liveness import ACTIVE
+from .runs.folders import RunWriter, delete_run
+from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
 from .train.callbacks import GRID, LOG, PREVIEW, SCORED
+from .train.point_callbacks import FRAME
 from .train.trainer import Trainer
 
 log = logging.getLogger(__name__)
+NOTHING_KEPT = "Stopped before the first step: nothing was trained, so no run was kept."
+
+
 class TrainingJob:
     """Runs a Trainer in a daemon thread. The thread never touches the UI: it only writes this object's fields."""
 
@@ -36,6 +40,8 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._step_request = threading.Event()  # step mode: one step while paused
+        self._delay = 0.0  # slow motion: seconds of wait after each step
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
         self._generator: Generator | None = None
@@ -57,6 +63,16 @@ class TrainingJob:
         if self._paused.is_set():
             self._paused.clear()
             self._set(status="running")
+
+    def step_once(self) -> None:
+        """Step mode: a paused run trains exactly one more step (its picture published), then is paused again."""
+        if self._paused.is_set():
+            self._step_request.set()
+
+    def set_step_delay(self, seconds: float) -> None:
+        """Slow motion: wait this long after each step (0: full speed); the wait is not training time."""
+        self._delay = max(0.0, float(seconds))
+        self._set(step_delay=self._delay)
 
     def stop(self) -> None:
         """Ask the thread to save and end; returns at once (join() waits)."""
@@ -105,6 +121,9 @@ class TrainingJob:
             if self.resume_from is not None:
                 trainer.load_state_dict(load_checkpoint(self.resume_from, trainer.device))
             self.data = trainer.data
+            if self._stop.is_set() and self.resume_from is None:  # stopped while loading: no step, no run to keep
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer = RunWriter(self.run_dir)
             writer.start(trainer)
             self._publish(trainer, {LOG, GRID}, writer)
@@ -116,13 +135,23 @@ class TrainingJob:
                 writer.on_step(t, events)
                 self._publish(t, events, writer)
                 self._serve_generator(t)
+                if self._delay and not self._paused.is_set():
+                    self._stop.wait(self._delay)  # slow motion; a stop ends the wait at once
                 while self._paused.is_set() and not self._stop.is_set():
+                    if self._step_request.is_set():  # step mode: this one step, then paused again
+                        self._step_request.clear()
+                        break
                     self._serve_generator(t)
                     writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)
 
             reason = trainer.run(self._stop.is_set, on_step)
-            status = "stopped" if reason == "stopped" else "done"
+            status = end_status(reason)
+            if trainer.step_count == 0 and self.resume_from is None:  # stopped before its first step: keep nothing
+                writer.finish(trainer, status)  # closes its files (TensorBoard) before the folder goes
+                delete_run(self.run_dir.name, self.run_dir.parent)
+                self._set(status="stopped", message=NOTHING_KEPT)
+                return
             writer.finish(trainer, status)
             self._publish(trainer, {LOG, GRID}, writer)
             self._set(status=status, error=writer.save_error)
@@ -167,6 +196,8 @@ class TrainingJob:
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
+            if FRAME in events:
+                s.frame = t.latest_frame
             if SCORED in events:
                 s.copies = t.latest_copies
             if writer is not None and writer.last_checkpoint is not None:

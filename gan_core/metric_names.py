@@ -19,6 +19,10 @@ COVERAGE_CLASSES = "coverage/classes"  # classes holding a fair share of the sam
 COVERAGE_KL = "coverage/kl"  # KL(generated || real) of the predicted-label histograms
 COVERAGE_CONFIDENCE = "coverage/confidence"  # mean top-class probability of the samples
 COVERAGE_RECOGNISABLE = "coverage/recognisable"  # share of samples the classifier names with p >= RECOGNISABLE_P
+MODES_COVERED = "modes/covered"  # 2-D Gaussian mixtures: modes holding a high-quality point (PacGAN, VEEGAN)
+MODES_HQ = "modes/hq"  # % of points within 3 std of their nearest mode
+MODES_RKL = "modes/rkl"  # reverse KL of the high-quality points' mode histogram to uniform
+STACKED_KL = "modes/kl"  # stacked MNIST: KL of the digit triples' histogram to uniform over 1,000 modes
 PRECISION = "precision"  # share of samples inside the real images' k-NN manifold: samples that look real
 RECALL = "recall"  # share of real images inside the samples' k-NN manifold: real variety covered
 COPIES = "copies"  # share of samples closer to a training image than the copy threshold
@@ -29,5 +33,6 @@ STEP_METRICS = (LOSS_D, LOSS_G, D_REAL, D_FAKE)  # per-step values, in the order
 LOSS_KEYS = (LOSS_D, LOSS_G)
 PROB_KEYS = (D_REAL, D_FAKE)
 GRAD_KEYS = (GRAD_D, GRAD_G)
-QUALITY_PREFIXES = (QUALITY, KID, "coverage", PRECISION, RECALL, COPIES)  # quality-score entries (charted)
-LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, COPIES)  # the other quality-score entries are better when higher
+QUALITY_PREFIXES = (QUALITY, KID, "coverage", PRECISION, RECALL, COPIES, "modes")  # quality-score entries (charted)
+# The other quality-score entries are better when higher.
+LOWER_IS_BETTER = (QUALITY, KID, COVERAGE_KL, COPIES, MODES_RKL, STACKED_KL)

@@ -25,6 +25,13 @@ _DIGITS_MODEL = {"arch": "dcgan", "latent_dim": 64, "width": 32, "conditional": 
 _DIGITS_TRAIN = {"loss": "bce", "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.995,
                  "class_weight": 0.3, "steps": 8000}
 
+# The 2-D point sets' recipe (bench/modes.py tunes it; docs/modes.md has its figures).
+_POINTS_MODEL = {"arch": "mlp-2d", "latent_dim": 2, "width": 128, "pack": 2}
+# fp32: bf16 keeps about 3 significant digits, coarser than the ring's modes (std 0.01 at radius 1).
+_POINTS_TRAIN = {"loss": "hinge", "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.5, "batch_size": 256,
+                 "lr_schedule": "linear", "steps": 6000, "quality_every": 500, "sample_every": 200, "log_every": 25,
+                 "amp": False}
+
 PRESETS: dict[str, Preset] = {
     "mnist-mlp-small": Preset(
         "Small MNIST MLP GAN tutorial: noise 32 -> 128 -> 784, D 784 -> 64 -> 1, batch 32.",
@@ -93,9 +100,40 @@ PRESETS: dict[str, Preset] = {
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 10000},
     ),
     "folder-default": Preset(
-        "Default for your own images: DCGAN at 64x64 RGB, EMA sampling.",
-        {"name": "folder", "image_size": 64, "channels": 3}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
+        "Default for your own images: DCGAN at the images' own size and channels (28, 32, 64 or 128 px), EMA "
+        "sampling.",
+        {"name": "folder"}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
+    ),
+    # Stacked MNIST (1,000 modes): PacDCGAN2, PacGAN's DCGAN with a packing D; untimed here (docs/modes.md).
+    "stacked_mnist-default": Preset(
+        "Default for stacked MNIST: DCGAN at 28x28 RGB (width 32, noise 64) with PacGAN2 packing, batch 64, EMA "
+        "0.995 sampling.",
+        {"name": "stacked_mnist", "num_samples": 60000}, {"arch": "dcgan", "latent_dim": 64, "width": 32, "pack": 2},
+        {"loss": "bce", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "batch_size": 64, "ema": 0.995, "steps": 20000,
+         "quality_every": 0},
+    ),
+    # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are
+    # in docs/modes.md (bench/modes.py).
+    "ring-default": Preset(
+        "Default for the 2-D ring: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
+        "decaying linearly to 0, 6,000 steps.",
+        {"name": "ring", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
+    ),
+    "grid-default": Preset(
+        "Default for the 2-D grid: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
+        "decaying linearly to 0, 6,000 steps.",
+        {"name": "grid", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
+    ),
+    "spiral-default": Preset(
+        "Default for the 2-D spiral: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
+        "decaying linearly to 0, 6,000 steps.",
+        {"name": "spiral", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
+    ),
+    "moons-default": Preset(
+        "Default for the 2-D moons: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
+        "decaying linearly to 0, 6,000 steps.",
+        {"name": "moons", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
     ),
 }
 

@@ -15,6 +15,7 @@ from .limits import Domain
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 D_NORMS = ("auto", "batch", "layer", "none")
 SHAPES_MODES = ("mixed", "triangles")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 # What the augmentation menu offers (augment.AUGMENTS combined as DiffAugment's papers use them); "" is none.
 AUGMENT_CHOICES = ("", "translation", "translation,cutout", "color,translation,cutout")
 FORM_PREFIX = "train_"  # the Train page's widget key of a form setting: train_<field>
@@ -88,12 +89,18 @@ SETTINGS: tuple[Setting, ...] = (
             "with the gradient penalty (WGAN-GP), which BatchNorm breaks", choices=D_NORMS, form=True, fixed=True),
     number("model", "latent_dim", "Latent size", 2, 1024, True, "length of the noise vector G starts from",
            form=True, fixed=True),
+    number("model", "pack", "Packing (samples per D input)", 1, 8, True, "PacGAN packing: D judges this many "
+           "samples at once; 1 = off", form=True, fixed=True),
+    number("model", "mbstd", "Minibatch std group", 0, 64, True, "minibatch standard deviation: D sees the spread "
+           "of groups of this many inputs; 0 = off", form=True, fixed=True),
     number("train", "batch_size", "Batch size", 2, 4096, True, "images per step (BatchNorm needs at least 2)",
            form=True, fixed=True),
     number("train", "lr_g", "Learning rate G", 1e-6, 1.0, help="Adam step size of the generator", form=True,
            fixed=True),
     number("train", "lr_d", "Learning rate D", 1e-6, 1.0, help="Adam step size of the discriminator", form=True,
            fixed=True),
+    Setting("train", "lr_schedule", "Learning-rate schedule", "constant, or a linear or cosine decay of both "
+            "learning rates to 0 over the run's steps", choices=LR_SCHEDULES, form=True),
     number("train", "beta1", "Adam beta1", 0.0, 0.999, form=True, fixed=True),
     number("train", "beta2", "Adam beta2", 0.0, 0.9999, form=True, fixed=True),
     number("train", "steps", "Generator steps", 1, 10_000_000, True, form=True),

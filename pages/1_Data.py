@@ -24,6 +24,11 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
     same = stored.name == name  # start from the stored choice only for the set it describes
     values: dict = {"name": name}
     uploads: list = []
+    if name in data.POINT_DATASETS:  # 2-D points: only how many
+        session.default("data_num_points", int(stored.num_samples) if same else 100_000)
+        values["num_samples"] = int(st.number_input("Number of points", 16, 200_000, step=1000,
+                                                    key="data_num_points", persist_state="session"))
+        return data.form_config(values), uploads
     col1, col2 = st.columns(2)
     with col1:
         if name == "shapes":
@@ -37,7 +42,8 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
                                                         key="data_num_samples", persist_state="session"))
         else:
             key = f"data_dir_{name}"
-            session.default(key, (stored.data_dir or "") if same else "")
+            kept_upload = stored.data_dir if same and data.upload_name(stored.data_dir) else None
+            session.default(key, (stored.data_dir or "") if same and not kept_upload else "")  # never a server path
             label = {"celeba": "Folder or img_align_celeba.zip (required)",
                      "folder": "...or a folder / .zip on this machine"}.get(name, "Folder with local files (optional)")
             if name == "folder":
@@ -51,18 +57,24 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
             hint = str(data.install_folder(name)) if data.installable(name) else "a folder on this machine"
             values["data_dir"] = st.text_input(label, key=key, persist_state="session",
                                                placeholder=f"{hint}").strip() or None
+            if kept_upload and not values["data_dir"] and not uploads:  # the upload chosen earlier stays the choice
+                values["data_dir"] = kept_upload
+                st.caption(f"Using {data.upload_name(kept_upload)}: upload other images or type a folder to change "
+                           "it.")
             if data.downloadable(name):
                 session.default("data_download", bool(stored.download))
                 values["download"] = st.checkbox("Download when no local files are found", key="data_download",
                                                  persist_state="session")
     with col2:
-        session.default("data_image_size", str(stored.image_size) if same and stored.image_size else "native")
-        size = st.selectbox("Image size", SIZES, key="data_image_size", format_func=size_label, persist_state="session")
+        # One size and channels box per set: a choice made for one set never carries over to another.
+        size_key, channels_key = f"data_image_size_{name}", f"data_channels_{name}"
+        session.default(size_key, str(stored.image_size) if same and stored.image_size else "native")
+        size = st.selectbox("Image size", SIZES, key=size_key, format_func=size_label, persist_state="session")
         values["image_size"] = None if size == "native" else int(size)
         if name != "shapes":
             channels_default = {None: "native", 3: "RGB (3)", 1: "grayscale (1)"}[stored.channels if same else None]
-            session.default("data_channels", channels_default)
-            channels = st.selectbox("Channels", CHANNELS, key="data_channels", persist_state="session")
+            session.default(channels_key, channels_default)
+            channels = st.selectbox("Channels", CHANNELS, key=channels_key, persist_state="session")
             values["channels"] = {"native": None, "RGB (3)": 3, "grayscale (1)": 1}[channels]
             session.default("data_max_images", int(stored.max_images or 0) if same else 0)
             cap = st.number_input("Use at most this many images (0 = all)", 0, 10_000_000, step=1000,
@@ -88,12 +100,20 @@ def preview(cfg: data.DataConfig) -> None:
         return
     c, h, w = images.shape
     st.subheader("Chosen data set")
+    if images.is_points:  # 2-D points: their count, modes and a scatter plot
+        cols = st.columns(2)
+        cols[0].metric("Points", f"{len(images):,}")
+        cols[1].metric("Modes", str(len(images.modes)) if images.modes is not None else "none (curves)")
+        st.image(data.preview_image(images), caption="The real points", width="content")
+        st.page_link(navigation.TRAIN_PAGE, label="Train on this data", icon=":material/arrow_forward:")
+        return
     cols = st.columns(4)
     cols[0].metric("Images", f"{len(images):,}")
     cols[1].metric("Size", f"{h} x {w}")
     cols[2].metric("Channels", "RGB (3)" if c == 3 else "grayscale (1)")
     cols[3].metric("Classes", str(images.num_classes) if images.num_classes else "none")
-    st.markdown(f"**{len(images):,} images** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
+    count = f"{len(images):,} image{'s' if len(images) != 1 else ''}"
+    st.markdown(f"**{count}** of {h} x {w} pixels, {c} channel{'s' if c > 1 else ''}"
                 + (f"; classes: {', '.join(images.class_names)}" if images.class_names else "."))
     notices = list(images.notices)
     if notices:

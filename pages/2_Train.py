@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import data, elsewhere, jobs, live, navigation, session, train_form
+from workbench import data, elsewhere, jobs, live, navigation, playground, session, train_form
 
 
 # ---- callbacks: they run before the page script, so they may set widget values; messages go through flash ------------
@@ -15,9 +15,20 @@ def on_recipe_change() -> None:
         session.flash(str(e), "error")
 
 
+REFUSAL_SECONDS = 15.0  # a refused Start stays on screen while the page redraws for the run that did start
+
+
 def on_start() -> None:
     try:
         train_form.start_from_form()
+    except session.USER_ERRORS as e:
+        session.flash(str(e), "error", keep_seconds=REFUSAL_SECONDS)
+
+
+def on_run_action(action: str, name: str) -> None:
+    """Continue the run shown, or start a new run with its settings."""
+    try:
+        (jobs.continue_run if action == "continue" else jobs.start_again)(name)
     except session.USER_ERRORS as e:
         session.flash(str(e), "error")
 
@@ -66,6 +77,10 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         for col, key in zip((c1, c2, c3), ("train_seed", "train_sample_every", "train_checkpoint_every")):
             number(col, key)
         choice(c4, "train_amp")
+        c1, c2, c3 = st.columns(3)
+        number(c1, "train_pack")
+        number(c2, "train_mbstd")
+        choice(c3, "train_lr_schedule")
         c1, c2, c3, c4 = st.columns(4)
         number(c1, "train_class_weight")
         choice(c2, "train_augment", format_func=lambda v: v.replace(",", ", ") or "none")
@@ -104,9 +119,11 @@ def draw_snapshot(snap: live.JobSnapshot) -> None:
         st.error(snap.error or "Training failed.")
     elif snap.error:  # a finished run whose last save failed (disk full, non-finite weights)
         st.warning(snap.error)
-    if snap.status in ("done", "stopped"):
+    if snap.status in live.ENDED:
         checkpoint = snap.checkpoint or "none (no step trained)"
         st.success(f"Run {snap.status} at step {snap.step:,}. Checkpoint: {checkpoint}")
+    elif snap.status == "stopping":  # acknowledged at once, while the thread finishes its step or its loading
+        st.info("Stopping: the run ends after the current step (or its loading) and saves a checkpoint.")
     if snap.message and snap.status != "loading":
         st.caption(snap.message)
     for alert in snap.alerts[-5:]:
@@ -135,7 +152,7 @@ def draw_charts(snap: live.JobSnapshot) -> None:
         scores = live.readings(snap)
         for row in range(0, len(scores), 3):
             for col, r in zip(st.columns(3), scores[row: row + 3], strict=False):
-                col.metric(r.label, r.value, r.delta, delta_color=r.delta_color,
+                col.metric(r.label, r.value, r.delta, delta_color=r.delta_color, delta_arrow=r.delta_arrow,
                            help=f"{'Lower' if r.lower_is_better else 'Higher'} is better.")
         st.plotly_chart(charts["quality"], key="train_chart_quality")
 
@@ -221,8 +238,22 @@ if len(options) > (snapshot is not None):  # runs training elsewhere: one can be
     if snapshot is None or picked != snapshot.run_name:
         latest = elsewhere.follow(picked)
         shown = latest()
+if shown is None:  # a reload forgets the session's run: show the newest run on disk, as it ended
+    last = jobs.last_run_name()
+    if last is not None:
+        latest = elsewhere.follow(last)
+        shown = latest()
 if shown is None:
     st.info(("No run yet: fix the settings in red, then press **Start**." if errors else "No run yet: press **Start**.")
             + " Training goes on when you change page or close the tab.")
 else:
     live_panel(shown, latest)
+    if shown.status in live.ENDED and not shown.elsewhere and shown.checkpoint:
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.button("Continue", key="train_continue_btn", on_click=on_run_action, args=("continue", shown.run_name),
+                  width="stretch", help="Train this run further in its own folder, from its last checkpoint.")
+        c2.button("Start again from this run", key="train_again_btn", on_click=on_run_action,
+                  args=("again", shown.run_name), width="stretch",
+                  help="A new run with this run's settings, in a new folder.")
+    if playground.is_points(shown):  # 2-D point sets: the playground, with step mode for this app's own run
+        playground.panel(jobs.watched_job() if shown is snapshot else None, shown, latest)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import explore, jobs, navigation, session
+from workbench import explore, jobs, navigation, playground, session
 
 MAX_DIMS = 8  # sliders on the first latent dimensions
 ROW_LEN = 7  # images in the row along one direction
@@ -129,7 +129,10 @@ chosen = pick_source()
 if chosen is not None:
     st.caption(f"Generator: {chosen.label} · latent size {chosen.latent_dim}"
                + (f" · {chosen.num_classes} classes" if chosen.num_classes else ""))
-    explorer(chosen)
+    if chosen.loaded.is_points:  # a 2-D run: a latent point and where G puts it
+        playground.explore_points(chosen.loaded)
+    else:
+        explorer(chosen)
     st.subheader("Use the generator elsewhere")
     onnx = explore.onnx_download(chosen, st.session_state["explore_run"])
     if isinstance(onnx, str):

@@ -32,7 +32,8 @@ def test_every_data_set_is_offered_with_its_own_options() -> None:
     at = data_page()
     assert at.selectbox(key="data_name").options == [
         "Shapes (synthetic, no download)", "MNIST digits", "Fashion-MNIST", "CIFAR-10", "CelebA faces",
-        "Your own images"]
+        "Your own images", "Stacked MNIST (1,000 modes)", "2-D ring (8 modes)", "2-D grid (25 modes)", "2-D spiral",
+        "2-D moons"]
     assert at.radio(key="data_shapes_mode").value == "mixed" and at.number_input(key="data_num_samples").value == 10_000
     at.selectbox(key="data_name").set_value("cifar10").run()
     assert at.text_input(key="data_dir_cifar10").value == "" and at.checkbox(key="data_download").value is True
@@ -40,13 +41,17 @@ def test_every_data_set_is_offered_with_its_own_options() -> None:
     uploader = at.file_uploader(key="data_upload_files")
     assert uploader.accept_multiple_files and ".zip" in uploader.allowed_type
     assert at.text_input(key="data_dir_folder").value == ""
+    at.selectbox(key="data_name").set_value("ring").run()  # 2-D points: only their count
+    assert at.number_input(key="data_num_points").value == 100_000
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and [m.value for m in at.metric][:2] == ["100,000", "8"]
 
 
 def test_shapes_preview_shows_count_size_and_real_images() -> None:
     at = data_page()
     at.radio(key="data_shapes_mode").set_value("triangles")
     at.number_input(key="data_num_samples").set_value(256)
-    at.selectbox(key="data_image_size").set_value("28")
+    at.selectbox(key="data_image_size_shapes").set_value("28")
     at.button(key="data_load_btn").click().run()
     assert not at.exception and not at.error
     assert any("**256 images** of 28 x 28 pixels, 3 channels" in m.value for m in at.markdown)
@@ -73,7 +78,7 @@ def test_uploaded_images_are_loaded_and_bad_files_reported() -> None:
     at.file_uploader(key="data_upload_files").set_value([
         ("red.png", png((255, 0, 0)), "image/png"), ("blue.png", png((0, 0, 255)), "image/png"),
         ("broken.png", b"not an image at all", "image/png")])
-    at.selectbox(key="data_image_size").set_value("32")
+    at.selectbox(key="data_image_size_folder").set_value("32")
     at.button(key="data_load_btn").click().run()
     assert not at.exception and not at.error
     assert any("**2 images** of 32 x 32" in m.value for m in at.markdown)
@@ -113,7 +118,7 @@ def test_chosen_data_carries_over_to_the_train_page() -> None:
 def test_training_reuses_the_loaded_data_instead_of_loading_again(monkeypatch: pytest.MonkeyPatch) -> None:
     at = data_page()
     at.number_input(key="data_num_samples").set_value(64)
-    at.selectbox(key="data_image_size").set_value("32")  # the size the shapes-default recipe trains at
+    at.selectbox(key="data_image_size_shapes").set_value("32")  # the size the shapes-default recipe trains at
     at.button(key="data_load_btn").click().run()
 
     def no_second_load(*args: object, **kwargs: object) -> None:
@@ -139,18 +144,57 @@ def _gray_png(value: int, side: int = 28) -> bytes:
 def test_uploaded_greyscale_images_load_at_their_native_size_and_channels() -> None:
     at = data_page()
     at.selectbox(key="data_name").set_value("folder").run()
-    assert at.selectbox(key="data_image_size").value == "native" and at.selectbox(key="data_channels").value == "native"
+    assert (at.selectbox(key="data_image_size_folder").value == "native"
+            and at.selectbox(key="data_channels_folder").value == "native")
     at.file_uploader(key="data_upload_files").set_value(
         [(f"digit{i}.png", _gray_png(20 * i), "image/png") for i in range(6)])
     at.button(key="data_load_btn").click().run()
     assert not at.exception and not at.error
     assert [m.value for m in at.metric][:3] == ["6", "28 x 28", "grayscale (1)"]  # was 64 x 64 RGB
     chosen = at.session_state["data_config"]
-    assert (chosen["image_size"], chosen["channels"]) == (28, 1)  # so the recipe on Train does not make it 64x64 RGB
+    assert (chosen["image_size"], chosen["channels"]) == (None, None)  # the choice made, not the loaded shape
     at.switch_page("pages/2_Train.py").run()  # the choice is named by its files, not by its folder
+    assert at.selectbox(key="train_preset").value == "folder-default"
     lines = [c.value for c in at.caption] + [w.value for w in at.warning]  # the recipe's data set line
     line = next((text for text in lines if "your upload" in text), f"no line names the upload: {lines}")
-    assert "your upload (digit0.png, digit1.png, digit2.png and 3 more), 28x28" in line and "/uploads/" not in line
+    assert "your upload (digit0.png, digit1.png, digit2.png and 3 more), 28x28 greyscale (native)" in line
+    assert "/uploads/" not in line and "64x64" not in " ".join(lines)
+    assert "Your own images are on this machine." in line  # not "Your own images is" (issue #20, item 10)
+
+
+def test_one_uploaded_image_is_one_image_not_one_images() -> None:
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.file_uploader(key="data_upload_files").set_value([("one.png", _gray_png(90), "image/png")])
+    at.button(key="data_load_btn").click().run()
+    assert any(m.value.startswith("**1 image** of 28 x 28 pixels") for m in at.markdown)
+
+
+def test_a_reload_keeps_native_and_the_upload_and_never_shows_a_server_path() -> None:
+    """Issue #20, item 1: after a reload the Data form showed the loaded 64 x 64 RGB and an upload path, the next
+    upload loaded at that size, and MNIST inherited it."""
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.file_uploader(key="data_upload_files").set_value(
+        [(f"digit{i}.png", _gray_png(20 * i), "image/png") for i in range(4)])
+    at.button(key="data_load_btn").click().run()
+    assert not at.error
+
+    reloaded = data_page()  # a new session: the remembered choice is restored
+    assert reloaded.selectbox(key="data_name").value == "folder"
+    assert reloaded.selectbox(key="data_image_size_folder").value == "native"
+    assert reloaded.selectbox(key="data_channels_folder").value == "native"
+    assert reloaded.text_input(key="data_dir_folder").value == ""  # not the server's upload folder
+    page_text = " ".join(c.value for c in reloaded.caption)
+    assert "Using your upload (digit0.png, digit1.png, digit2.png and 1 more)" in page_text
+    assert "/uploads/" not in page_text
+    assert not any("differ from the chosen data set" in c.value for c in reloaded.caption)
+    reloaded.button(key="data_load_btn").click().run()  # loads the kept upload again, still native
+    assert not reloaded.error and [m.value for m in reloaded.metric][:3] == ["4", "28 x 28", "grayscale (1)"]
+
+    reloaded.selectbox(key="data_name").set_value("mnist").run()  # another set starts from native, not 28 or RGB
+    assert reloaded.selectbox(key="data_image_size_mnist").value == "native"
+    assert reloaded.selectbox(key="data_channels_mnist").value == "native"
 
 
 def test_an_empty_zip_upload_says_the_zip_has_no_images_and_names_it() -> None:

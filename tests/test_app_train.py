@@ -60,7 +60,7 @@ def test_choosing_a_recipe_fills_its_settings_and_custom_trains_what_the_form_sa
     assert at.text_input(key="train_batch_size").value == "128"
     assert at.text_input(key="train_latent_dim").value == "256"
     assert (at.text_input(key="train_real_label").value, at.text_input(key="train_fake_label").value) == ("0.9", "0.1")
-    assert any("trains on 'fashion_mnist', not on your chosen data set 'shapes'" in w.value for w in at.warning)
+    assert any("trains on Fashion-MNIST, not on your chosen data set (Shapes)" in w.value for w in at.warning)
     at.selectbox(key="train_preset").set_value("Custom").run()
     assert any(c.value.startswith("Trains on shapes, triangles, 128 images, 16x16. Shapes are drawn on this machine")
                for c in at.caption)

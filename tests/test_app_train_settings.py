@@ -74,7 +74,7 @@ def test_a_recipe_for_a_set_that_is_not_here_says_so_before_start() -> None:
     at.selectbox(key="train_preset").set_value("mnist-mlp-small").run()
     warning = " ".join(w.value for w in at.warning)
     assert "Trains on mnist. MNIST is not on this machine yet: Start will try to download it" in warning
-    assert "not on your chosen data set 'shapes'" in warning
+    assert "not on your chosen data set (Shapes)" in warning
 
 
 def test_the_device_menu_lists_present_devices_and_names_the_others() -> None:

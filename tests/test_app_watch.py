@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_run, open_page, wait_until
+from conftest import APP, REPO, make_run, open_page, wait_until
 from streamlit.testing.v1 import AppTest
 
 from gan_core.runs.folders import checkpoint_root
@@ -69,6 +69,10 @@ def test_a_run_trained_by_a_cli_process_shows_live_in_train_and_runs(cli_run: su
     assert cli_run.poll() is None, cli_run.stderr.read().decode()
     writer = f"training elsewhere ({socket.gethostname()}, pid {cli_run.pid})"
 
+    home = AppTest.from_file(APP, default_timeout=30).run()  # the shared sidebar, on the first page shown
+    sidebar = [c.value for c in home.sidebar.caption]  # issue #20, item 5: not "No training running"
+    assert f"Training elsewhere: **{RUN}** ({socket.gethostname()}, pid {cli_run.pid})" in sidebar, sidebar
+    assert "No training running." not in sidebar
     train = open_page("pages/2_Train.py", "Train")
     assert train.selectbox(key="train_watch_run").value == RUN  # nothing trains here: the run elsewhere is shown
     assert any(m.value == f"**Run `{RUN}`: running · {writer}**" for m in train.markdown)

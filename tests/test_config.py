@@ -42,7 +42,7 @@ def test_unknown_keys_are_named() -> None:
 
 
 def test_folder_needs_a_data_dir_and_conditional_needs_labels() -> None:
-    with pytest.raises(ConfigError, match="needs images: upload them or name a folder") as err:
+    with pytest.raises(ConfigError, match="No images chosen yet for 'Your own images': upload them, or name a") as err:
         preset_config("folder-default")
     assert "--data-dir" in err.value.for_cli() and "--" not in str(err.value)  # flags for the CLI only
     assert preset_config("folder-default", data_dir="/tmp/x").data.data_dir == "/tmp/x"

@@ -66,3 +66,18 @@ def test_thread_rule_one_for_mlps_and_small_conv_nets_all_for_larger_ones_and_th
     for junk in ("0", "two", ""):
         monkeypatch.setenv("GAN_WORKBENCH_THREADS", junk)
         assert device.cpu_threads(small) == 4
+
+
+def test_the_device_line_names_no_thread_count_that_is_not_the_runs() -> None:
+    """Issue #20, item 12: Home said "2 training threads" for a run that trains on 1 (the count is each run's)."""
+    import torch
+
+    from gan_core.device import describe_device
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        line = describe_device(torch.device("cpu"))
+    finally:
+        torch.set_num_threads(before)
+    assert line.startswith("CPU: ") and "thread" not in line

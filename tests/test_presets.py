@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from gan_core.config import DATASET_NAMES, RunConfig
+from gan_core.config import DATASET_NAMES, POINT_DATASETS, RunConfig
 from gan_core.models import build_models
 from gan_core.presets import PRESETS, default_preset_for, preset_config
 
 SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
-# The tutorials' own hyperparameters (README "Recipes" and each preset's description); a change here changes what
+# The tutorials' own hyperparameters (docs/data.md "Recipes" and each preset's description); a change here changes what
 # a user who follows the tutorial gets, so it must be deliberate.
 TUTORIALS = {
     "mnist-mlp-small": dict(name="mnist", arch="mlp-small", latent_dim=32, loss="bce", lr_g=2e-4, lr_d=2e-4,
@@ -72,4 +72,8 @@ def test_mlp_tutorials_build_their_documented_layer_sizes(name: str) -> None:
 @pytest.mark.parametrize("dataset", DATASET_NAMES)
 def test_every_data_set_has_a_default_preset_with_ema_sampling(dataset: str) -> None:
     p = PRESETS[default_preset_for(dataset)]
+    if dataset in POINT_DATASETS:  # 2-D points: the point MLP with a packing D (PacGAN), fp32
+        assert p.data["name"] == dataset and p.model["arch"] == "mlp-2d" and p.model["pack"] >= 2
+        assert p.train["amp"] is False
+        return
     assert p.data["name"] == dataset and p.train["ema"] > 0 and p.model["arch"] == "dcgan"

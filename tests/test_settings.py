@@ -87,7 +87,10 @@ def test_the_loss_flags_are_the_ones_each_loss_needs() -> None:
     # WGAN-GP alone has a critic (a raw score, no sigmoid) trained with the gradient penalty; the others take logits.
     assert {n for n, s in catalog.LOSSES.items() if s.critic} == {"wgan-gp"}
     assert {n for n, s in catalog.LOSSES.items() if s.needs_gp} == {"wgan-gp"}
-    assert {n for n, s in catalog.DATASETS.items() if s.downloads} == {"mnist", "fashion_mnist", "cifar10"}
+    # stacked MNIST is built from the MNIST files, which torchvision can fetch
+    assert {n for n, s in catalog.DATASETS.items() if s.downloads} == {"mnist", "fashion_mnist", "cifar10",
+                                                                        "stacked_mnist"}
+    assert catalog.POINT_DATASETS == ("ring", "grid", "spiral", "moons") and catalog.POINT_ARCH == "mlp-2d"
 
 
 def test_the_names_come_from_the_catalog() -> None:
@@ -109,7 +112,9 @@ def test_each_architecture_builds_from_its_record_and_its_flag_matches_its_layer
     from gan_core.config import ModelConfig
     from gan_core.models import build_models
 
-    G, D = build_models(ModelConfig(arch=name, width=8, latent_dim=8), (1, 32, 32))
+    shape = (2, 1, 1) if catalog.ARCHS[name].points else (1, 32, 32)  # the point MLP draws 2-D points
+    G, D = build_models(ModelConfig(arch=name, width=8, latent_dim=8, pack=2), shape)  # packing: D sees 2 at once
+    assert D(torch.zeros(4, *shape)).shape[0] == 2
     convs = any(isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d) for m in [*G.modules(), *D.modules()])
     assert catalog.ARCHS[name].mlp == (not convs)  # the MLP flag decides memory, layout and threads
 

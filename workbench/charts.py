@@ -21,6 +21,9 @@ from gan_core.metric_names import (
     KID,
     LOSS_KEYS,
     LOWER_IS_BETTER,
+    MODES_COVERED,
+    MODES_HQ,
+    MODES_RKL,
     PRECISION,
     PROB_KEYS,
     QUALITY,
@@ -36,7 +39,8 @@ DEFAULT_CURVES = LOSS_KEYS
 SCORE_LABELS = {QUALITY: "quality (FD)", KID: "KID", COVERAGE_KL: "class mix (KL)",
                 COVERAGE_RECOGNISABLE: "recognisable", COVERAGE_CLASSES: "classes drawn",
                 COVERAGE_CONFIDENCE: "confidence", PRECISION: "looks real (precision)",
-                RECALL: "variety covered (recall)", COPIES: "look like copies"}
+                RECALL: "variety covered (recall)", COPIES: "look like copies", MODES_COVERED: "modes covered",
+                MODES_HQ: "high quality (%)", MODES_RKL: "mode mix (reverse KL)"}
 PERCENT_SCORES = (COVERAGE_RECOGNISABLE, COVERAGE_CONFIDENCE, PRECISION, RECALL, COPIES)  # shares, as percentages
 BESIDE_FD = (QUALITY, PRECISION, RECALL)  # drawn first, in this order: precision beside the Fréchet score
 # Run colors of the comparison chart: ten clearly different hues (Streamlit's theme would draw shades of one blue).
@@ -108,7 +112,7 @@ def series(history: Iterable[Mapping[str, float]], key: str) -> tuple[list[float
 
 
 def curves_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], smoothing: float = 0.0,
-                  title: str = "", height: int = 280) -> go.Figure:
+                  title: str = "", height: int = 280, y_title: str = "") -> go.Figure:
     """One line per metric of one run, x = generator step; raw values drawn faintly under the smoothed ones."""
     fig = go.Figure()
     for key in keys:
@@ -119,6 +123,7 @@ def curves_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], s
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{key} (raw)", opacity=0.25,
                                      showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=xs, y=ema_smooth(ys, smoothing), mode="lines", name=key))
+    fig.update_yaxes(title_text=y_title or None)
     return _layout(fig, title, height)
 
 
@@ -139,7 +144,7 @@ def quality_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], 
     for i, key in enumerate(drawn):
         xs, ys = series(history, key)
         cell = dict(row=i // cols + 1, col=i % cols + 1)
-        color = "#D62728" if key in LOWER_IS_BETTER else "#2CA02C"  # the same color for the same direction
+        color = "#1F77B4"  # one neutral colour: red read as "getting worse" on a falling, improving distance
         fig.add_trace(go.Scatter(x=xs, y=ema_smooth(ys, smoothing), mode="lines+markers", name=score_label(key),
                                  line=dict(color=color), marker=dict(size=4), showlegend=False), **cell)
         if key in PERCENT_SCORES:  # shares: the whole 0-100% scale (a flat 99.98% drew four "100%" ticks)
@@ -148,7 +153,7 @@ def quality_figure(history: Sequence[Mapping[str, float]], keys: Sequence[str], 
             fig.update_yaxes(rangemode="tozero", **cell)
     fig.update_layout(height=rows * row_height + 40, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
     fig.update_annotations(font_size=12)  # the panel titles fit a half-page column
-    return fig
+    return _one_step_tick(fig)
 
 
 @dataclass
@@ -166,6 +171,11 @@ class Reading:
     def delta_color(self) -> str:
         """st.metric's delta_color: green when the score got better, whichever way better is; grey for no change."""
         return "off" if not self.changed else "inverse" if self.lower_is_better else "normal"
+
+    @property
+    def delta_arrow(self) -> str:
+        """st.metric's delta_arrow: none for no change ("±0", not "↑ ±0")."""
+        return "auto" if self.changed else "off"
 
 
 def _format_score(key: str, value: float, signed: bool = False) -> str:
@@ -210,4 +220,13 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     # The title keeps the top; the legend goes below the x axis, where neither the title nor the toolbar is.
     fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 30, b=10),
                       xaxis_title="step", legend=legend_below(height))
+    return _one_step_tick(fig)
+
+
+def _one_step_tick(fig: go.Figure) -> go.Figure:
+    """A figure whose points all sit at one step gets that step as its only tick (not "499 499.5 500")."""
+    steps = {float(x) for trace in fig.data for x in (trace.x or ())}
+    if len(steps) == 1:
+        (step,) = steps
+        fig.update_xaxes(tickvals=[step], ticktext=[f"{step:,.0f}"])
     return fig

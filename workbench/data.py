@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 from PIL import Image
 
+from gan_core.config import POINT_DATASETS as POINT_DATASETS  # re-exported for the Data page
 from gan_core.config import DataConfig
 from gan_core.data import DATASETS, ImageData, data_root, load_dataset
 from gan_core.data.base import SUPPORTED_SIZES as SUPPORTED_SIZES  # re-exported for the Data page
@@ -24,6 +26,8 @@ from gan_core.data.local import expected_files as expected_files  # re-exported 
 from gan_core.data.local import install_folder as install_folder  # re-exported for the Data page
 from gan_core.data.uploads import upload_label
 from gan_core.images import grid_image, upscale
+from gan_core.train.playground import plot_extent
+from gan_core.train.point_callbacks import REAL_SHOWN, render_scatter
 from workbench import prefs
 from workbench.session import default
 
@@ -54,11 +58,22 @@ def dataset_summary(cfg: DataConfig | None) -> str:
     parts = [cfg.name]
     if cfg.name == "shapes":
         parts.append(f"{cfg.shapes_mode}, {cfg.num_samples:,} images")
+    if cfg.name in POINT_DATASETS:
+        parts.append(f"{cfg.num_samples:,} 2-D points")
     if cfg.data_dir:
         parts.append(f"from {upload_label(cfg.data_dir) or cfg.data_dir}")  # an upload by its files, not its folder
     if cfg.image_size:
         parts.append(f"{cfg.image_size}x{cfg.image_size}")
+    loaded = data_store().get(cfg) if cfg.name == "folder" and not (cfg.image_size and cfg.channels) else None
+    if loaded is not None:  # "native": the loaded images' own size and channels, named without changing the choice
+        c, h, w = loaded.shape
+        parts.append(f"{h}x{w} {'RGB' if c == 3 else 'greyscale'} (native)")
     return ", ".join(parts)
+
+
+def upload_name(folder: str | None) -> str | None:
+    """'your upload (a.png, ...)' when a data_dir is an upload kept by the app (never shown by its server path)."""
+    return upload_label(folder) if folder else None
 
 
 # ---- the session's choice ------------------------------------------------------------------------------------------
@@ -133,11 +148,8 @@ def load_choice(cfg: DataConfig, uploads: Sequence[Any], progress: Callable[[flo
     loaded = store.get(cfg)
     if loaded is None:
         loaded = load_dataset(cfg, progress)
-    if cfg.name == "folder":
-        # "Native" becomes the images' own size and channels in the choice, so Train keeps them too (a recipe
-        # fills only the fields the choice leaves unset).
-        c, h, _ = loaded.shape
-        cfg = dataclasses.replace(cfg, image_size=cfg.image_size or h, channels=cfg.channels or c)
+    # The choice is kept as made ("native" stays None): a reload restores what the person chose, and the folder
+    # recipe trains at the loaded images' own size (the loader resolves native the same way every time).
     store.put(cfg, loaded)
     choose_data(cfg)
 
@@ -166,5 +178,9 @@ def save_uploaded(files: Sequence[Any]) -> Path:
 
 
 def preview_image(data: ImageData, count: int = 64, min_side: int = 384) -> Image.Image:
-    """A grid of the data set's first images, enlarged for the page."""
+    """A grid of the data set's first images, enlarged for the page; a 2-D point set: a scatter of its points."""
+    if data.is_points:
+        scatter = render_scatter(data.points[:REAL_SHOWN].numpy(), np.zeros((0, 2)), plot_extent(data.points),
+                                 side=min_side)
+        return Image.fromarray(scatter[0].permute(1, 2, 0).numpy())
     return upscale(grid_image(data.images[:count]), min_side)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import streamlit as st
 
 from gan_core.runs.folders import RunInfo, run_path
-from gan_core.runs.liveness import LIVE, LOST, writer_state
+from gan_core.runs.liveness import LIVE, LOST, read_meta, writer_label, writer_state
 from gan_core.runs.snapshot import JobSnapshot
 from gan_core.runs.watch import RunWatcher, runs_elsewhere
 
@@ -16,18 +17,34 @@ WATCH_KEY = "train_watch_run"  # session key of the Train page's choice among th
 _lock = threading.Lock()
 
 
+MAX_WATCHERS = 8  # folders followed at once; the least recently polled watcher (and its history) is dropped first
+
+
 @st.cache_resource(show_spinner=False)
-def _watchers() -> dict[str, RunWatcher]:
+def _watchers() -> OrderedDict[str, RunWatcher]:
     """One watcher per run folder for the whole process: every tab polling a run reads each new byte once."""
-    return {}
+    return OrderedDict()
 
 
 def snapshot(name: str) -> JobSnapshot:
-    """The run folder `name` as another process has written it so far (read incrementally)."""
+    """The run folder `name` as another process has written it so far (read incrementally). Only runs written now
+    keep a watcher; an ended or lost run is read once per call (its folder no longer grows)."""
     path = run_path(name)
     with _lock:
-        watcher = _watchers().setdefault(str(path), RunWatcher(path))
-    return watcher.poll()
+        watchers = _watchers()
+        watcher = watchers.pop(str(path), None) or RunWatcher(path)
+    snap = watcher.poll()
+    if writer_state(read_meta(path)) == LIVE:
+        with _lock:
+            watchers[str(path)] = watcher  # newest last
+            while len(watchers) > MAX_WATCHERS:
+                watchers.popitem(last=False)
+    return snap
+
+
+def training_elsewhere() -> list[tuple[str, str]]:
+    """(run name, "host, pid") of each run another process trains into this app's checkpoints folder now."""
+    return [(r.name, writer_label(r.meta)) for r in runs_elsewhere()]
 
 
 def follow(name: str) -> Callable[[], JobSnapshot]:

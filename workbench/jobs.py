@@ -12,7 +12,7 @@ from gan_core.errors import CheckpointError, ConfigError
 from gan_core.job import JobRegistry, TrainingJob
 from gan_core.presets import DEFAULT_PRESET, preset_config
 from gan_core.runs.checkpoints import latest_valid_checkpoint
-from gan_core.runs.folders import RunInfo, new_run_name, run_path
+from gan_core.runs.folders import RunInfo, list_runs, new_run_name, run_path
 from gan_core.runs.liveness import check_not_written_elsewhere, read_meta
 from workbench.data import data_store
 
@@ -66,6 +66,28 @@ def resume_training(run: RunInfo, total_steps: int) -> TrainingJob:
     job = job_registry().start(cfg.validate(), run.path, resume_from=path, data=data_store().get(cfg.data))
     st.session_state[RUN_KEY] = run.name
     return job
+
+
+def last_run_name() -> str | None:
+    """The newest run folder (the Train page shows it after a reload forgot the session's run), else None."""
+    runs = list_runs()
+    return runs[0].name if runs else None
+
+
+def continue_run(name: str) -> TrainingJob:
+    """Train run `name` further: to its total when it stopped early, else for as many steps again."""
+    run = RunInfo(name, run_path(name), read_meta(run_path(name)))
+    step, total = int(run.meta.get("step") or 0), int(run.meta.get("total_steps") or 0)
+    return resume_training(run, total if step < total else step + max(total, 1))
+
+
+def start_again(name: str) -> TrainingJob:
+    """A new run, in a new folder, with the settings run `name` was trained with."""
+    found = latest_valid_checkpoint(run_path(name))
+    if found is None:
+        raise CheckpointError(f"Run '{name}' has no valid checkpoint to take its settings from: start a new run.")
+    cfg = RunConfig.from_dict(found[1]["config"]).validate()
+    return start_training(cfg, new_run_name(cfg))
 
 
 def watched_job() -> TrainingJob | None:

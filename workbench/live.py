@@ -24,6 +24,7 @@ from gan_core.metric_names import (
     STEP,
 )
 from gan_core.metrics.memorization import FALSE_COPY_RATE
+from gan_core.runs.liveness import ENDED as ENDED  # re-exported for the Train page
 from gan_core.runs.snapshot import JobSnapshot
 from gan_core.runs.watch import LOST_STATUS
 from gan_core.timefmt import format_seconds
@@ -61,13 +62,13 @@ def thin(history: Sequence[dict[str, float]], max_points: int = MAX_POINTS) -> l
     return [history[i] for i in range(n - 1, -1, -stride)][::-1]
 
 
-def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str) -> go.Figure:
+def chart(snap: JobSnapshot, keys: Sequence[str], smoothing: float, title: str, y_title: str = "") -> go.Figure:
     """The live curves of snap's run: rebuilt only when its history grows or the smoothing changes."""
-    key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title)
+    key = ("chart", snap.run_name, len(snap.history), tuple(keys), round(smoothing, 3), title, y_title)
     # Thin only the entries this chart draws: the app logs two grid-diversity entries per loss entry, and an even
     # stride over the mixed history picked whole stretches of diversity entries only (gaps in the loss curves).
     return _memo(key, lambda: curves_figure(thin([h for h in snap.history if any(k in h for k in keys)]), keys,
-                                            smoothing, title))
+                                            smoothing, title, y_title=y_title))
 
 
 def quality_curves(snap: JobSnapshot) -> list[str]:
@@ -77,8 +78,9 @@ def quality_curves(snap: JobSnapshot) -> list[str]:
 
 def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
     """The Train page's charts by name: "losses", "probs" (D's outputs), and "quality" once the run has scores."""
-    charts = {"losses": chart(snap, LOSS_KEYS, smoothing, "Losses"),
-              "probs": chart(snap, PROB_KEYS, smoothing, "D(x) and D(G(z))")}
+    charts = {"losses": chart(snap, LOSS_KEYS, smoothing, "Losses", "loss"),
+              "probs": chart(snap, PROB_KEYS, smoothing, "How real D finds real images, D(x), and generated ones, "
+                                                         "D(G(z))", "D's output (1 = real)")}
     quality = quality_curves(snap)
     if quality:
         # Unsmoothed: each score already averages many samples, and smoothing would hide the newest one.

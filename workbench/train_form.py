@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from gan_core.catalog import DATASETS
 from gan_core.config import UNLABELED_DATASETS, DataConfig, ModelConfig, RunConfig, TrainConfig
 from gan_core.data.available import availability
 from gan_core.device import device_problems
@@ -78,7 +79,8 @@ def recipe_note(recipe: str, data: DataConfig | None) -> str | None:
         return None
     wanted = PRESETS[recipe].data.get("name")
     if wanted != data.name:
-        return f"This recipe trains on '{wanted}', not on your chosen data set '{data.name}'."
+        title = DATASETS[wanted].title if wanted in DATASETS else wanted
+        return f"This recipe trains on {title}, not on your chosen data set ({DATASETS[data.name].title})."
     return None
 
 

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("sample", help="write samples of a trained generator")
     sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
     sp.add_argument("--num", type=number(SAMPLE_COUNT), default=64)
-    sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C)")
+    sp.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy (uint8 N x H x W x C; "
+                    "2-D point runs: float32 N x 2, and .png a scatter plot)")
     sp.add_argument("--seed", type=setting("train", "seed"), default=0)
     sp.add_argument("--truncation", type=number(TRUNCATION), help="redraw noise values beyond +-this")
     sp.add_argument("--class", "--label", dest="label", type=int,
@@ -89,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="quality scores of a checkpoint as JSON")
     ev.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
-    ev.add_argument("--num", type=number(EVAL_COUNT), default=1000)
+    ev.add_argument("--num", type=number(EVAL_COUNT), help="samples to score (default 1,000; 2,500 points for a 2-D "
+                    "point run, as the papers)")
     ev.add_argument("--data-dir", help="where the real data set's files are, if not where training found them")
 
     ex = sub.add_parser("export", help="the sampling generator (EMA weights, eval mode) as an ONNX file")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import CheckpointError, UserError, disk_error
+from ..errors import CheckpointError, UserError, file_error
 from ..limits import check_memory, sampling_bytes
 from ..presets import PRESETS
 from .args import apply_flags, build_parser, config_from_args, refuse_resume_conflicts
@@ -41,7 +41,7 @@ def resolve_checkpoint(path: str) -> Path:
 def cmd_train(a: argparse.Namespace) -> int:
     """Train (or resume) one run; under torchrun every process runs this and rank 0 alone writes and prints."""
     from ..runs.checkpoints import load_checkpoint
-    from ..runs.folders import checkpoint_root, new_run_name
+    from ..runs.folders import check_fresh_folder, checkpoint_root, new_run_name
     from ..runs.liveness import check_not_written_elsewhere, read_meta
     from ..train import distributed
 
@@ -62,6 +62,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         out = Path(a.out) if a.out else checkpoint_root() / new_run_name(cfg)
     if distributed.launch_rank() == 0:  # before loading data: RunWriter.start checks again when it claims the folder
         check_not_written_elsewhere(out, read_meta(out))
+        if state is None or out.resolve() != ckpt.parent.resolve():  # only a run's own folder takes it further
+            check_fresh_folder(out)
     world = distributed.setup(cfg.train.device)
     try:
         return _train(cfg, state, out, world)
@@ -74,6 +76,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     from ..metrics import QualityScorer
     from ..runs.checkpoints import clean_temp_files
     from ..runs.folders import RunWriter
+    from ..runs.liveness import end_status
     from ..train.callbacks import LOG, SCORED, QualityScore, find
     from ..train.distributed import peer_failure, rank_prefix
     from ..train.trainer import Trainer
@@ -160,7 +163,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
             bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
         for s, handler in old.items():
             signal.signal(s, handler)
-    status = "stopped" if reason == "stopped" else "done"
+    status = end_status(reason)
     if writer is None:
         return 0
     writer.finish(trainer, status)
@@ -180,8 +183,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npy"):
-        raise UserError(f"--out must end in .png (a grid) or .npy (an array), got '{out.name}'.")
+        raise UserError(f"--out must end in .png (a grid, or a scatter of 2-D points) or .npy (an array), got "
+                        f"'{out.name}'.")
     lg = load_generator(resolve_checkpoint(a.checkpoint))
+    if lg.is_points:
+        return _sample_points(a, lg, out)
     shape = tuple(lg.state["image_shape"])
     check_memory(f"{a.num:,} samples of {shape[1]} x {shape[2]} pixels",
                  sampling_bytes(a.num, shape, lg.generator.latent_dim), fix="ask for fewer with --num")
@@ -199,6 +205,30 @@ def cmd_sample(a: argparse.Namespace) -> int:
         grid_image(images).save(out)
     else:
         np.save(out, images.permute(0, 2, 3, 1).contiguous().numpy())  # N x H x W x C
+    print(out)
+    return 0
+
+
+def _sample_points(a: argparse.Namespace, lg: Any, out: Path) -> int:
+    """A point generator's samples: N x 2 float32 coordinates (.npy), or their scatter plot over the real set (.png)."""
+
+    from ..data import load_dataset
+    from ..latent import sample_latents
+    from ..sampling import in_chunks
+    from ..train.playground import plot_extent
+    from ..train.point_callbacks import REAL_SHOWN, render_scatter
+
+    z = sample_latents(a.num, lg.generator.latent_dim, a.seed, a.truncation)
+    points = in_chunks(lg.points, z)  # N x 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        np.save(out, points.numpy().astype(np.float32))
+    else:
+        from PIL import Image
+
+        real = load_dataset(lg.config.data).points
+        image = render_scatter(real[:REAL_SHOWN].numpy(), points.numpy(), plot_extent(real), side=512)
+        Image.fromarray(image[0].permute(1, 2, 0).numpy()).save(out)
     print(out)
     return 0
 
@@ -248,9 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                    "export": cmd_export}[args.command]
         return handler(args)
     except (UserError, OSError) as e:
-        user = e if isinstance(e, UserError) else disk_error(e)
-        if user is None:
-            raise
+        user = e if isinstance(e, UserError) else file_error(e)  # every file error is one sentence, exit 2
         from ..train.distributed import rank_prefix  # under torchrun: which rank failed
 
         print(f"error: {rank_prefix()}{user.for_cli()}", file=sys.stderr)

@@ -58,6 +58,8 @@ def availability(cfg: DataConfig) -> Availability:
     """Whether cfg's images can be loaded without the network, in a sentence for the Train page."""
     spec = DATASETS[cfg.name]
     title = spec.title
+    if spec.points:
+        return Availability(True, f"The {title} points are drawn on this machine: always available.")
     if spec.finder is None:
         return Availability(True, f"{title} are drawn on this machine: always available.")
     if cfg.data_dir and not Path(cfg.data_dir).expanduser().exists():
@@ -66,7 +68,8 @@ def availability(cfg: DataConfig) -> Availability:
     where = spec.find(cfg)
     if where is not None:
         # The folder the user chose is already named with the data set; a find in the data folder is named here.
-        return Availability(True, f"{title} is on this machine" + ("." if cfg.data_dir else f" ({where})."), where)
+        verb = "are" if title.endswith("images") else "is"  # "Your own images are on this machine"
+        return Availability(True, f"{title} {verb} on this machine" + ("." if cfg.data_dir else f" ({where})."), where)
     if spec.user_files:
         return Availability(False, f"{title}: no images chosen yet. Choose a folder or upload them on the Data page.")
     if cfg.download and spec.downloads:

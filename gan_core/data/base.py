@@ -14,6 +14,7 @@ import torch.nn.functional as F
 DATA_ENV = "GAN_WORKBENCH_DATA"
 # Image sides every architecture builds (28 = 7 x 2^2, the others 4 x 2^k); "native" sizes round to one of these.
 SUPPORTED_SIZES = (28, 32, 64, 128)
+POINT_SHAPE = (2, 1, 1)  # a 2-D point as an 'image': 2 channels of 1 pixel
 
 # progress(fraction in [0, 1], message) — long loads (downloads, folder scans) report through this.
 Progress = Callable[[float, str], None]
@@ -23,14 +24,18 @@ Progress = Callable[[float, str], None]
 class ImageData:
     """A whole data set in memory, ready to be moved to the training device in one piece."""
 
-    images: torch.Tensor  # uint8, N x C x H x W, contiguous
+    images: torch.Tensor  # uint8, N x C x H x W, contiguous; 2-D point sets: float32 N x 2 x 1 x 1 coordinates
     labels: torch.Tensor | None = None  # int64, N (None for unlabeled sets)
     class_names: list[str] | None = None
     name: str = ""
     notices: list[str] = field(default_factory=list)  # things the user should know (test split used, files skipped)
+    modes: torch.Tensor | None = None  # point sets of Gaussian modes: K x 2 centres (the 2-D metrics score these)
+    mode_std: float = 0.0  # their standard deviation
 
     def __post_init__(self) -> None:
-        assert self.images.dtype == torch.uint8 and self.images.dim() == 4, (self.images.dtype, self.images.shape)
+        assert self.images.dim() == 4, self.images.shape
+        assert self.images.dtype == torch.uint8 or (self.is_points and self.images.dtype == torch.float32), \
+            (self.images.dtype, self.images.shape)
         if self.labels is not None:
             assert self.labels.shape == (self.images.shape[0],), (self.labels.shape, self.images.shape)
 
@@ -41,6 +46,17 @@ class ImageData:
         return int(c), int(h), int(w)
 
     @property
+    def is_points(self) -> bool:
+        """A 2-D point set (N x 2 x 1 x 1 float coordinates) rather than images."""
+        return tuple(self.images.shape[1:]) == POINT_SHAPE
+
+    @property
+    def points(self) -> torch.Tensor:
+        """N x 2 coordinates of a point set."""
+        assert self.is_points
+        return self.images.reshape(-1, 2)
+
+    @property
     def num_classes(self) -> int:
         return 0 if self.labels is None else len(self.class_names or []) or int(self.labels.max()) + 1
 
@@ -49,7 +65,10 @@ class ImageData:
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1] (same shape), the range the generators' Tanh produces."""
+    """uint8 [0, 255] -> float [-1, 1] (same shape), the range the generators' Tanh produces; float data (2-D
+    points) are coordinates already and pass through."""
+    if images.is_floating_point():
+        return images.float()
     return images.float().div_(127.5).sub_(1.0)
 
 

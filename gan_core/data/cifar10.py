@@ -77,7 +77,7 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = SafeUnpickler(f, encoding="bytes").load()
     except RefusedGlobal as exc:
         raise DataError(
-            f"{path} is not a plain CIFAR-10 batch (it asks to load {exc}, refused for safety): "
+            f"{path} is not a plain CIFAR-10 batch (it holds code that would run when loaded: refused for safety): "
             "replace it with the original file from the CIFAR-10 python archive."
         ) from exc
     except Exception as exc:  # UnpicklingError, EOFError, ValueError, MemoryError...: all "not a usable batch"

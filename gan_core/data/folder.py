@@ -212,7 +212,7 @@ def native_shape(files: list[Path]) -> tuple[int, int, int | None]:
                 continue  # not an image: the scan reports it
     if not sides:
         return DEFAULT_SIZE, 3, None
-    side = int(np.median(sides))
+    side = sorted(sides)[(len(sides) - 1) // 2]  # the lower median: a side some image has (28 and 48 is not 38)
     return nearest_size(side), 1 if gray else 3, side
 
 
@@ -274,7 +274,7 @@ def _read_folder(folder: Path, shown: str, from_zip: bool, size: int | None, cha
 def load_folder(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
     """Every usable image in cfg.data_dir (folder, recursive, or .zip), square; size and channels None: native."""
     if not cfg.data_dir:
-        raise DataError("The 'folder' data set needs images: upload them or name a folder or .zip on the Data page.",
+        raise DataError("No images chosen yet for 'Your own images': upload them, or name a folder or .zip.",
                         cli="The 'folder' data set needs a folder or .zip: set --data-dir.")
     images, notices = read_image_source(cfg.data_dir, cfg.image_size, cfg.channels, limit=cfg.max_images,
                                         progress=progress)

@@ -108,6 +108,7 @@ def install_files(name: str, files: list[tuple[str, bytes]], root: Path | None =
 
 
 def _install(folder: Path, final: str, content: bytes, shown: str, check: Callable[[Path], object]) -> None:
+    new = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TEMP_PREFIX}{final}"
     try:
@@ -119,6 +120,8 @@ def _install(folder: Path, final: str, content: bytes, shown: str, check: Callab
         os.replace(tmp, folder / final)
     finally:
         tmp.unlink(missing_ok=True)
+        if new and not any(folder.iterdir()):  # a refused upload leaves no empty folder ("CIFAR-10 — empty")
+            folder.rmdir()
 
 
 @dataclass

@@ -63,12 +63,33 @@ def download(title: str, fetch: Callable[[Path], object], progress: Progress | N
     root = data_root()
     if progress is not None:
         progress(0.0, f"Downloading {title} into {root} ({size_hint})")
+    before = folders_under(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         fetch(root)
     except Exception as exc:  # URLError, OSError, RuntimeError (bad checksum), ValueError, ...: all "no download"
+        remove_new_empty_folders(root, before)  # not listed as "MNIST — empty" on the Data page afterwards
         raise DownloadFailed(download_problem(exc)) from exc
     return root
+
+
+def folders_under(root: Path, depth: int = 3) -> set[Path]:
+    """The folders under root, down to depth levels (what a download or an install may add)."""
+    found: set[Path] = set()
+    level = [root] if root.is_dir() else []
+    for _ in range(depth):
+        level = [p for folder in level for p in folder.iterdir() if p.is_dir() and not p.is_symlink()]
+        found.update(level)
+    return found
+
+
+def remove_new_empty_folders(root: Path, before: set[Path]) -> None:
+    """Remove the empty folders under root that were not in `before`, deepest first (a failed download's leftovers)."""
+    for folder in sorted(folders_under(root) - before, key=lambda p: len(p.parts), reverse=True):
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 class DownloadFailed(Exception):

@@ -74,8 +74,8 @@ def extract_zip(
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{zip_path} is not a readable zip file ({exc}): re-create the archive or unpack it and "
-                        "choose the folder.") from exc
+        raise DataError(f"{zip_path} is not a readable zip file (damaged, cut short or another kind of file): "
+                        "re-create the archive, or unpack it and choose the folder.") from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > max_entries:

@@ -74,6 +74,11 @@ def data_key(real: ImageData, *parts: object) -> str:
     return h.hexdigest()
 
 
+def is_grey(images: torch.Tensor) -> bool:
+    """Whether uint8 N x C x H x W images carry no colour (one channel, or three equal ones)."""
+    return images.shape[1] == 1 or bool((images[:, 1:] == images[:, :1]).all())
+
+
 def _load(path: Path) -> dict | None:
     """A cache file's dict, or None when absent or unreadable (a corrupt cache is just recomputed)."""
     if not path.is_file():
@@ -195,12 +200,15 @@ class QualityScorer:
 
     def _load_or_train_classifier(self, real: ImageData, progress: Progress | None) -> None:
         assert real.labels is not None
-        key = data_key(real, CLASSIFIER_VERSION, self.num_classes)
+        # A grey set loaded as RGB (R = G = B, e.g. MNIST at "RGB (3)") is classified on its grey: a classifier that
+        # only ever saw equal channels reads a generator's slight colour cast as one class (issue #20).
+        channels = 1 if is_grey(real.images) else real.shape[0]
+        key = data_key(real, CLASSIFIER_VERSION, self.num_classes, channels)
         path = None if self.cache_dir is None else self.cache_dir / f"classifier-{key}.pt"
         saved = _load(path) if path is not None else None
         # A shell for the cached weights, built without moving the caller's RNG (exact resume with scoring on).
         with torch.random.fork_rng(devices=[]):
-            model = Classifier(real.shape[0], self.num_classes)
+            model = Classifier(channels, self.num_classes)
         if saved is not None and saved.get("version") == CLASSIFIER_VERSION:
             try:
                 model.load_state_dict(saved["state"])
@@ -211,7 +219,7 @@ class QualityScorer:
         if saved is None:
             if progress is not None:
                 progress(0.0, f"Training the coverage classifier on {len(real)} labeled images")
-            model, acc = train_classifier(real.images, real.labels, self.num_classes, self.device)
+            model, acc = train_classifier(real.images[:, :channels], real.labels, self.num_classes, self.device)
             hist = torch.bincount(real.labels.cpu(), minlength=self.num_classes).double()
             saved = {"version": CLASSIFIER_VERSION, "accuracy": torch.tensor(acc),
                      "real_hist": hist / hist.sum(),

@@ -27,9 +27,9 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     g_in = cfg.latent_dim + classes
     d_norm = resolve_d_norm(cfg, loss)
     net: nn.Module
-    net, body, feat = ARCHS[cfg.arch].build(cfg.arch, image_shape, g_in, cfg.width, d_norm)
+    net, body, feat = ARCHS[cfg.arch].build(cfg.arch, image_shape, g_in, cfg.width, d_norm, cfg.pack)
     return (Generator(net, cfg.latent_dim, image_shape, classes),
-            Discriminator(body, feat, image_shape, classes, class_head))
+            Discriminator(body, feat, image_shape, classes, class_head, cfg.pack, cfg.mbstd))
 
 
 __all__ = ["ARCHITECTURES", "Discriminator", "Generator", "build_models", "resolve_d_norm"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -30,13 +32,19 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """Wraps a feature body (N x C x H x W -> N x F) with a linear logit head; conditional by projection, and
-    optionally with a class head (AC-GAN) that predicts the class of what it sees."""
+    optionally with a class head (AC-GAN) that predicts the class of what it sees.
+
+    Two options against mode collapse, for any body: `pack` (PacGAN, Lin et al. 2018) joins m consecutive samples
+    along the channels, so the body sees N/m inputs of m*C channels and D returns N/m logits; `mbstd` (ProGAN,
+    Karras et al. 2018) appends to each input's features the mean standard deviation of the features over its
+    group of `mbstd` consecutive inputs, so a batch of near-copies looks different from a varied real batch."""
 
     def __init__(self, body: nn.Module, feature_dim: int, image_shape: tuple[int, int, int], num_classes: int = 0,
-                 class_head: bool = False):
+                 class_head: bool = False, pack: int = 1, mbstd: int = 0):
         super().__init__()
         self.body = body
-        self.head = nn.Linear(feature_dim, 1)
+        self.pack, self.mbstd = pack, mbstd
+        self.head = nn.Linear(feature_dim + (1 if mbstd else 0), 1)
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
         # Projection discriminator (Miyato & Koyama 2018): logit += <embed(y), features>. Zero at the start: a
@@ -51,15 +59,33 @@ class Discriminator(nn.Module):
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """N logits (no Sigmoid: losses work on logits); with_classes: (logits, N x num_classes class logits)."""
         assert x.shape[1:] == self.image_shape, (x.shape, self.image_shape)
-        h = self.body(x)  # N x F
-        out = self.head(h).squeeze(1)  # N
+        if self.pack > 1:
+            assert x.shape[0] % self.pack == 0, (x.shape, self.pack)
+            x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])  # N/m x mC x H x W
+        h = self.body(x)  # N/m x F
+        out = self.head(minibatch_std(h, self.mbstd) if self.mbstd else h).squeeze(1)  # N/m
         if self.embed is not None:
             assert y is not None, "conditional discriminator needs labels"
-            out = out + (self.embed(y) * h).sum(1)
+            e = self.embed(y)  # N x F
+            if self.pack > 1:  # a pack's projection: the mean of its samples' class embeddings
+                e = e.reshape(-1, self.pack, e.shape[1]).mean(1)  # N/m x F
+            out = out + (e * h).sum(1)
         if with_classes:
             assert self.classes is not None, "this discriminator has no class head"
             return out, self.classes(h)
         return out
+
+
+def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """N x F features -> N x (F + 1): each input gets the mean over features of their standard deviation within its
+    group of consecutive inputs (the largest size dividing N, at most `group`; the batches of training are
+    multiples of it, so real and fake inputs never share a group)."""
+    n = h.shape[0]
+    g = math.gcd(n, group)
+    grouped = h.float().reshape(n // g, g, -1)  # N/g x g x F
+    # sqrt(var + 1e-8) as ProGAN: the gradient of a plain std is NaN where a group's features coincide.
+    spread = (grouped.var(1, unbiased=False) + 1e-8).sqrt().mean(1, keepdim=True)  # N/g x 1 (~0 for groups of one)
+    return torch.cat([h, spread.repeat_interleave(g, 0).to(h.dtype)], 1)
 
 
 def norm2d(kind: str, channels: int) -> nn.Module:

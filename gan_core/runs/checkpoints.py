@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import pickle
 import zipfile
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import torch
 
 from ..config import RunConfig
-from ..errors import CheckpointError, ConfigError, TrainingError
+from ..errors import CheckpointError, ConfigError, TrainingError, file_problem
 from ..fileio import TEMP_PREFIX, save_atomic
 from .liveness import written_elsewhere
 
@@ -25,10 +24,9 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     path = Path(path)
     try:
         return save_atomic(state, path)
-    except OSError as e:
-        reason = "the disk is full" if e.errno == errno.ENOSPC else str(e)
-        raise TrainingError(f"Could not save checkpoint {path}: {reason}. Free some space; "
-                            "the previous checkpoint is untouched.") from e
+    except OSError as e:  # full, over quota, read-only, no permission: plain words, never the raw text
+        raise TrainingError(f"Could not save checkpoint {path}: {file_problem(e)}. Free some space or fix the folder "
+                            "(or choose another checkpoints folder); the previous checkpoint is untouched.") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -31,7 +31,7 @@ from .liveness import (
     read_meta,
     writer_identity,
 )
-from .metrics_log import MetricsLog
+from .metrics_log import METRICS_FILE, MetricsLog
 from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -70,6 +70,28 @@ def new_run_name(cfg: RunConfig, root: str | Path | None = None) -> str:
     while (root / candidate).exists():
         candidate, i = f"{name}-{i}", i + 1
     return candidate
+
+
+def holds_run(folder: str | Path) -> bool:
+    """Whether a folder holds (part of) a run: its meta, metrics log or a checkpoint."""
+    folder = Path(folder)
+    return folder.is_dir() and ((folder / META_FILE).is_file() or (folder / METRICS_FILE).is_file()
+                                or bool(find_checkpoints(folder)))
+
+
+def check_fresh_folder(folder: str | Path) -> None:
+    """Refuse (ConfigError) to start a new run in a folder that holds another run: nothing of it may be lost."""
+    folder = Path(folder)
+    if not holds_run(folder):
+        return
+    meta = read_meta(folder)
+    cfg = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    what = cfg.get("preset") or (cfg.get("model") or {}).get("arch") or "a run"
+    at = f", step {int(meta['step']):,}" if isinstance(meta.get("step"), int | float) else ""
+    raise ConfigError(f"The folder '{folder.name}' already holds a run ({what}{at}): continue it on the Runs page, or "
+                      "choose another run name.",
+                      cli=f"{folder} already holds a run ({what}{at}): continue it with --resume {folder}, or choose "
+                          "another --out folder.")
 
 
 def grid_path(run_dir: str | Path, step: int) -> Path:
@@ -143,6 +165,8 @@ class RunWriter:
     def start(self, trainer: Any, status: str = "running") -> None:
         """Claim the folder (refused, UserError, while another process trains in it), then write what is known."""
         check_not_written_elsewhere(self.dir, read_meta(self.dir))
+        if trainer.step_count == 0:  # a new run (a resumed one starts at its checkpoint's step) needs its own folder
+            check_fresh_folder(self.dir)
         self.started = True
         (self.dir / GRID_DIR).mkdir(parents=True, exist_ok=True)
         self.metrics.start(trainer)

@@ -10,6 +10,7 @@ import torch
 
 from ..config import RunConfig
 from ..data import to_uint8
+from ..data.base import POINT_SHAPE
 from ..latent import default_labels
 from ..models import Generator, build_models
 from ..models.fused import fuse_upsample_conv
@@ -32,6 +33,18 @@ class LoadedGenerator:
         if self.generator.num_classes and labels is None:
             labels = default_labels(self.generator, z.shape[0])
         return to_uint8(self.generator(z, labels))
+
+    @property
+    def is_points(self) -> bool:
+        """A generator of 2-D points (the mlp-2d architecture) rather than images."""
+        return self.generator.image_shape == POINT_SHAPE
+
+    @torch.no_grad()
+    def points(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """float32 N x 2 coordinates from latents z (N x d), for a point generator."""
+        if self.generator.num_classes and labels is None:
+            labels = default_labels(self.generator, z.shape[0])
+        return self.generator(z, labels).reshape(-1, 2).float()
 
 
 def generator_from_state(state: dict[str, Any]) -> LoadedGenerator:

@@ -13,6 +13,13 @@ from typing import Any
 from ..errors import UserError
 
 ACTIVE = ("loading", "running", "paused", "stopping")  # statuses of a run whose writer is still at work
+TIME_LIMIT = "stopped at its time limit"  # the status of a run ended by max_seconds (not "done" at step 231 of 8,000)
+ENDED = ("done", "stopped", TIME_LIMIT)  # the statuses of a run that ended by itself or by a stop, not by a failure
+
+
+def end_status(reason: str) -> str:
+    """The status a run ends with, from Trainer.run's reason ("done", "time" or "stopped")."""
+    return {"stopped": "stopped", "time": TIME_LIMIT}.get(reason, "done")
 HEARTBEAT_SECONDS = 30.0  # a running writer rewrites meta.json ("updated") at least this often
 LOST_AFTER_SECONDS = 180.0  # no update for this long: the writer is taken as stopped or lost (6 missed heartbeats)
 META_FILE = "meta.json"  # in each run folder: config, status, writer, heartbeat

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ..metric_names import IMAGES_PER_SECOND
+from ..train.playground import Frame
 from .liveness import ACTIVE
 
 ETA_SETTLE_SECONDS = 10.0  # training seconds before an ETA is shown
@@ -39,6 +40,8 @@ class JobSnapshot:
     batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
     dataset: str = ""  # the data set's name (DataConfig.name)
     elsewhere: str = ""  # a run trained by another process: liveness.describe's words, e.g. "training elsewhere (...)"
+    frame: Frame | None = None  # 2-D point runs: the playground's latest picture (numpy arrays, drawn off the page)
+    step_delay: float = 0.0  # slow motion: seconds the thread waits after each step
 
     @property
     def active(self) -> bool:

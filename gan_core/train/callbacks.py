@@ -71,7 +71,11 @@ class FixedNoiseGrid(Callback):
         else:
             return
         self.last = now
-        trainer.latest_grid = generate(trainer.sampler, trainer.fixed_z, trainer.fixed_y)  # uint8 N x C x H x W
+        trainer.latest_grid = self.render(trainer)
+
+    def render(self, trainer: RunState) -> torch.Tensor:
+        """The picture of this step: uint8 N x C x H x W, the sampling generator on the fixed noise."""
+        return generate(trainer.sampler, trainer.fixed_z, trainer.fixed_y)
 
 
 class HealthCheck(Callback):

@@ -14,7 +14,7 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
     """Raise CheckpointError naming every difference that makes the checkpoint's weights unusable here."""
     saved = RunConfig.from_dict(state["config"])
     diffs = []
-    for key in ("arch", "latent_dim", "width", "conditional"):
+    for key in ("arch", "latent_dim", "width", "conditional", "pack", "mbstd"):
         a, b = getattr(saved.model, key), getattr(config.model, key)
         if a != b:
             diffs.append(f"{key} {a} vs {b}")

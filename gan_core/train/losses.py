@@ -66,9 +66,10 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor, fa
     n = real.shape[0]
     alpha = torch.rand(n, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)  # N x 1 x 1 x 1
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat, labels)
+    out = critic(x_hat, labels)  # N logits, or N/m for a critic that packs m samples into one input
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # N x C x H x W
-    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+    # The norm of the gradient with respect to each of the critic's inputs (a pack of m samples for a packing critic).
+    return ((grad.reshape(out.shape[0], -1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
 def probabilities(name: str, logits: torch.Tensor) -> torch.Tensor:

@@ -107,8 +107,8 @@ class Objective:
                     fake = self.g_forward(z, fake_labels)
             if self.joint_d:  # one D call on 2B images: B real then B fake
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
-                both, classes = self._d(torch.cat([real, fake.detach()]), labels, synced=True)  # 2B, 2B x K
-                d_real, d_fake = both[:b], both[b:]
+                both, classes = self._d(torch.cat([real, fake.detach()]), labels, synced=True)  # 2B/m, 2B x K
+                d_real, d_fake = both.chunk(2)  # B/m each (m: D's packing; real and fake packs never mix)
                 real_classes = None if classes is None else classes[:b]
             else:  # BatchNorm: real and fake batches keep separate statistics
                 d_real, real_classes = self._d(real, real_labels)

@@ -7,8 +7,9 @@ from typing import Protocol
 import torch
 
 from ..data import ImageData
-from ..models import Generator
+from ..models import Discriminator, Generator
 from .ema import EMA
+from .playground import Frame
 
 
 class RunState(Protocol):
@@ -16,11 +17,13 @@ class RunState(Protocol):
 
     data: ImageData
     G: Generator
+    D: Discriminator
     ema: EMA | None
     fixed_z: torch.Tensor  # num_fixed x latent_dim
     fixed_y: torch.Tensor | None  # num_fixed class labels, or None when unconditional
     step_count: int
     latest_grid: torch.Tensor | None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+    latest_frame: Frame | None  # 2-D point runs: the playground's picture, set by point_callbacks.PlaygroundFrame
     latest_copies: torch.Tensor | None  # uint8 2m x C x H x W likely copies beside their originals (QualityScore)
 
     @property

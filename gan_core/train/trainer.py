@@ -24,6 +24,8 @@ from .compatible import check_compatible
 from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
 from .ema import EMA
 from .objective import Objective
+from .playground import Frame
+from .point_callbacks import point_callbacks
 from .runtime import Runtime
 from .step_metrics import StepMetrics, grad_norm
 
@@ -80,12 +82,14 @@ class Trainer:
         self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
         self.alerts: list[dict[str, Any]] = []
         self.latest_grid: torch.Tensor | None = None  # uint8 num_fixed x C x H x W, set by callbacks.FixedNoiseGrid
+        self.latest_frame: Frame | None = None  # 2-D point runs: the playground's picture (point_callbacks)
         self.latest_copies: torch.Tensor | None = None  # uint8 2m x C x H x W: copies and originals (QualityScore)
         self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
         if not self.world.is_main:
             self.callbacks: list[Callback] = []
         else:
-            self.callbacks = default_callbacks(config, self.data) if callbacks is None else list(callbacks)
+            defaults = point_callbacks if self.data.is_points else default_callbacks
+            self.callbacks = defaults(config, self.data) if callbacks is None else list(callbacks)
 
     # ---- schedule and description -------------------------------------------------------------------
     @property
@@ -125,6 +129,11 @@ class Trainer:
         """n_critic discriminator updates, then one generator update and the EMA; metrics stay on the device."""
         n_critic = self.config.train.n_critic
         log_grads = self.step_metrics.wants_grads
+        if self.config.train.lr_schedule != "constant":  # a function of the step alone: resumes stay exact
+            factor = lr_factor(self.config.train.lr_schedule, self.step_count / self.total_steps)
+            for opt, lr in ((self.opt_g, self.config.train.lr_g), (self.opt_d, self.config.train.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
         for i in range(n_critic):
             real, real_labels = self.batches.real(self.batch_size)  # B x C x H x W, B
             d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1)
@@ -168,16 +177,35 @@ class Trainer:
 
         After each step: the metrics flush (every log_every steps), the callbacks, then on_step(self, events).
         """
-        t = self.config.train
         total = self.total_steps
         timed = [c for c in self.callbacks if c.timed]
         untimed = [c for c in self.callbacks if not c.timed]
         self.G.train()
         self.D.train()
         self.step_metrics.start_clock(self.step_count)
+        try:
+            reason = self._loop(should_stop, on_step, total, timed, untimed)
+        except BaseException:
+            for callback in self.callbacks:  # a failed run still lets them go (the quality worker's copy of G)
+                try:
+                    callback.on_end(self)
+                except Exception:  # noqa: BLE001, S110 - the failure being raised is the one to report
+                    pass
+            raise
+        self.flush_metrics()
+        for callback in self.callbacks:
+            callback.on_end(self)
+        return reason
+
+    def _loop(self, should_stop: Callable[[], bool], on_step: StepHook | None, total: int, timed: list[Callback],
+              untimed: list[Callback]) -> str:
+        """The steps of run(); returns its reason."""
+        t = self.config.train
         reason = "done"
+        stop_asked = False  # latched: under DDP a stop asked between log boundaries waits for the next one
         while self.step_count < total:
-            code = STOP if should_stop() else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
+            stop_asked = stop_asked or should_stop()
+            code = STOP if stop_asked else TIME_UP if t.max_seconds and self.train_seconds >= t.max_seconds else GO
             if self.world.distributed:  # a stop on any rank stops all, at the same step: the ranks agree on it at
                 # each log interval's start, where the flush has just synced with the host anyway
                 code = self.world.agree(code, self.device) if self.step_metrics.count == 0 else GO
@@ -203,9 +231,6 @@ class Trainer:
             if on_step is not None:
                 on_step(self, events)
             self.step_metrics.pause_clock(time.perf_counter() - trained)  # scores, saves and pauses are not throughput
-        self.flush_metrics()
-        for callback in self.callbacks:
-            callback.on_end(self)
         return reason
 
     def _halve_batch(self) -> None:
@@ -285,6 +310,16 @@ class Trainer:
         """True when every parameter of G, D (and EMA) is finite: non-finite weights are never saved."""
         modules: list[nn.Module] = [self.G, self.D] + ([self.ema.module] if self.ema is not None else [])
         return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """The learning rate's share of its base at `progress` (0 to 1) of the run: linear or cosine decay to 0."""
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "linear":
+        return 1.0 - progress
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
 
 
 def _adam(module: nn.Module, lr: float, t: TrainConfig, device: torch.device) -> torch.optim.Adam:

@@ -70,6 +70,8 @@ def test_max_seconds_stops_and_saves(tmp_path) -> None:
     assert main(["train", *TINY, "--steps", "1000000", "--max-seconds", "1", "--out", str(run)]) == 0
     state = load_checkpoint(find_checkpoints(run)[0])
     assert 0 < state["step"] < 1000000 and state["train_seconds"] >= 1.0
+    # Not "done" at step 231 of 8,000 (issue #20, item 5): the run says it stopped at its time limit.
+    assert json.loads((run / "meta.json").read_text())["status"] == "stopped at its time limit"
 
 
 @pytest.mark.parametrize("argv,needle", [

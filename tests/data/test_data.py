@@ -55,8 +55,8 @@ def make_split(folder: Path, split: str, n: int, gz: bool, seed: int = 0) -> tup
 
 def test_registry_matches_config_names_and_has_descriptions() -> None:
     assert tuple(DATASETS) == DATASET_NAMES
-    for description, loader in DATASETS.values():
-        assert description.endswith(".") and len(description) > 20 and callable(loader)
+    for spec in DATASETS.values():
+        assert spec.description.endswith(".") and len(spec.description) > 20 and callable(spec.load)
 
 
 def test_data_root_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -143,6 +143,7 @@ def test_download_failing_offline_is_a_data_error(_isolated_root: Path, monkeypa
 
     def offline(root: str, train: bool, download: bool) -> None:
         calls.append((root, download))
+        (Path(root) / "FashionMNIST" / "raw").mkdir(parents=True)  # as torchvision does before it fetches
         raise URLError("no network")
 
     monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
@@ -155,6 +156,7 @@ def test_download_failing_offline_is_a_data_error(_isolated_root: Path, monkeypa
     for programmer_words in ("URLError", "no network>", "--data-dir", "Error"):
         assert programmer_words not in msg
     assert "the download failed: no network connection?" in err.value.for_cli() and "--data-dir" in err.value.for_cli()
+    assert not (_isolated_root / "FashionMNIST").exists()  # no empty folder left to be listed (issue #20, item 9)
 
 
 def test_torchvisions_download_error_becomes_plain_words(_isolated_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,7 +291,8 @@ def test_cifar10_malicious_pickle_is_refused_unrun(tmp_path: Path) -> None:
     batch.write_bytes(pickle.dumps({b"data": _Evil(marker), b"labels": [0]}))
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(name="cifar10", data_dir=str(tmp_path), download=False))
-    assert "refused" in str(err.value) and "system" in str(err.value)
+    assert "refused" in str(err.value) and "code that would run" in str(err.value)
+    assert "posix" not in str(err.value) and "system" not in str(err.value)  # no internals (issue #20, item 10)
     assert not marker.exists()
 
 

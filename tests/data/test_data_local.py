@@ -131,3 +131,24 @@ def test_an_archive_member_over_the_size_cap_is_skipped_unread(tmp_path: Path, r
     monkeypatch.setattr(local, "MAX_MEMBER_BYTES", files[labels].stat().st_size - 1)  # nothing fits: refused
     with pytest.raises(DataError, match="None of the uploaded files"):
         install_files("mnist", [(archive, buf.getvalue())])
+
+
+def test_a_mix_of_sizes_is_named_by_a_side_some_image_has(tmp_path: Path) -> None:
+    """Issue #20, item 9: 28 px and 48 px images were called '38 pixels on their shorter side'."""
+    from PIL import Image
+
+    from gan_core.data.folder import native_shape
+
+    files = []
+    for i, side in enumerate((28, 48)):
+        files.append(tmp_path / f"{i}.png")
+        Image.new("L", (side, side)).save(files[-1])
+    assert native_shape(files)[2] in (28, 48)
+
+
+def test_a_refused_upload_leaves_no_empty_folder(root: Path) -> None:
+    """Issue #20, item 9: a refused CIFAR-10 upload left an empty data/cifar-10-batches-py/, listed as a set."""
+    with pytest.raises(DataError):
+        install_files("cifar10", [("data_batch_1", b"not a pickled batch")])
+    assert not install_folder("cifar10").exists()
+    assert all(f.name != "cifar-10-batches-py" for f in data_folders())

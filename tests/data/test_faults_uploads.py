@@ -111,8 +111,9 @@ def test_too_many_entries_and_too_deep(tmp_path: Path) -> None:
 def test_not_a_zip_is_a_data_error(tmp_path: Path) -> None:
     fake = tmp_path / "x.zip"
     fake.write_bytes(b"not a zip at all")
-    with pytest.raises(DataError, match="not a readable zip"):
+    with pytest.raises(DataError, match="not a readable zip") as err:
         extract_zip(fake, tmp_path / "d")
+    assert "File is not a zip file" not in str(err.value)  # Python's words, not ours (issue #20, item 10)
     with pytest.raises(DataError, match="not a .zip"):
         load_dataset(DataConfig(name="folder", data_dir=str(fake)))
 

@@ -280,3 +280,18 @@ def test_grey_64px_set_is_supported() -> None:
     s = QualityScorer(real).score(images[150:])
     assert set(s) == UNLABELED_KEYS and all(math.isfinite(v) for v in s.values())
     assert s["quality"] < QualityScorer(real).score(_blur(images[150:], 2.0))["quality"]
+
+
+def test_a_grey_set_stored_as_rgb_is_scored_on_its_grey_so_tinted_samples_keep_their_classes() -> None:
+    """Issue #20, item 2: MNIST loaded as 32 x 32 RGB scored slightly coloured samples of all ten digits as "1/10
+    digits drawn": a classifier trained on channels that are always equal read any tint as one class."""
+    grey = conform(_small_set(600).images, 28, 1)  # 600 x 1 x 28 x 28
+    rgb = grey.expand(-1, 3, -1, -1).contiguous()  # the same images as RGB (R = G = B), as "RGB (3)" loads them
+    labels = _small_set(600).labels
+    real = ImageData(rgb[:450], labels[:450], ["triangle", "square", "circle"], "shapes")
+    scorer = QualityScorer(real, num_real=200)
+    tint = torch.tensor([1.0, 0.8, 0.6]).view(1, 3, 1, 1)  # a generator's colour cast: 3 x 1 x 1 per channel
+    tinted = (rgb[450:].float() * tint + torch.tensor([0.0, 20.0, 40.0]).view(1, 3, 1, 1)).clamp(0, 255)
+    plain, cast = scorer.score(rgb[450:]), scorer.score(tinted.to(torch.uint8))
+    assert plain["coverage/classes"] == cast["coverage/classes"] == 3, (plain, cast)
+    assert cast["coverage/recognisable"] > plain["coverage/recognisable"] - 0.2, (plain, cast)  # dimmer, still read

@@ -155,3 +155,17 @@ def test_tolerance_is_met_with_room_to_spare() -> None:
     worst = max(float(np.abs(np.subtract(*run_both(session(lg), lg, 16))).max())
                 for lg in (loaded("dcgan"), loaded("upsample-conv"), loaded("mlp"), loaded("dcgan", True)))
     assert math.isfinite(worst) and worst < TOLERANCE / 10
+
+
+def test_the_documented_onnx_snippet_runs_as_written_on_a_conditional_model(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #20, item 12: the snippet failed on the default (conditional) model: "Required inputs (['label'])"."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "export.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    run = make_run("conditional", steps=6, conditional=True)  # a class-conditional model, as the defaults are
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "--checkpoint", str(run), "--format", "onnx", "--out", "generator.onnx"]) == 0
+    exec(compile(snippet, "docs/export.md", "exec"), {})  # noqa: S102 - the documentation's own code, as written
+    assert (tmp_path / "onnx_sample.png").is_file()

@@ -210,3 +210,19 @@ def test_finish_writes_meta_once_and_only_what_must_survive_a_crash_is_fsynced(t
     assert synced[synced_before_finish:] == ["ckpt-0000006.pt", "meta.json"]
     assert synced[:synced_before_finish] == ["metrics.jsonl", "ckpt-0000004.pt"]  # the fresh log, then checkpoints
     assert read_meta(tmp_path / "run")["status"] == "done"
+
+
+def test_a_new_run_never_starts_in_a_folder_holding_another_run() -> None:
+    """Issue #20, item 3: the app's job and the CLI both go through RunWriter.start, which refuses the folder."""
+    from conftest import make_run, tiny_config
+
+    from gan_core.errors import ConfigError
+    from gan_core.runs.folders import RunWriter
+    from gan_core.train.trainer import Trainer
+
+    old = make_run("kept", steps=10)
+    before = {p: p.read_bytes() for p in old.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match="The folder 'kept' already holds a run \\(mlp, step 10\\): continue it on "
+                                          "the Runs page, or choose another run name."):
+        RunWriter(old).start(Trainer(tiny_config(steps=5)))
+    assert {p: p.read_bytes() for p in old.rglob("*") if p.is_file()} == before

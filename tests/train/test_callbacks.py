@@ -209,3 +209,26 @@ def test_a_resumed_run_scores_on_its_cadence_from_the_checkpoint_step() -> None:
     resumed.run()
     assert [h["step"] for h in resumed.history if "quality" in h] == [10, 12]  # not at once at step 6
 
+
+def test_a_failing_run_still_ends_its_callbacks_and_a_one_shot_stop_is_kept() -> None:
+    """Issue #20, loose ends: an exception skipped Callback.on_end (the quality worker kept its copy of G), and a stop
+    asked once, between the steps that look at it, was lost."""
+    ended: list[str] = []
+
+    class Ends(Callback):
+        def on_step(self, trainer: Trainer, events: set[str]) -> None:
+            if trainer.step_count == 3:
+                raise RuntimeError("boom")
+
+        def on_end(self, trainer: Trainer) -> None:
+            ended.append("ended")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        Trainer(tiny_config("mlp", steps=10), callbacks=[Ends()]).run()
+    assert ended == ["ended"]
+
+    asked = iter([False, True])  # True once, then never again
+    tr = Trainer(tiny_config("mlp", steps=50), callbacks=[])
+    assert tr.run(lambda: next(asked, False)) == "stopped" and tr.step_count == 1
+
+

@@ -119,6 +119,19 @@ def test_comparison_colors_differ_per_run_and_dashes_per_curve() -> None:
     assert f"{names[0]} · {LOSS_D}" in colors  # the whole run name, not cut
 
 
+def test_charts_read_plainly_issue_20() -> None:
+    """Issue #20, item 11: y-axis titles, one tick for one point, no red for an improving distance, no arrow for ±0."""
+    losses = curves_figure([{STEP: 10, LOSS_D: 1.0}, {STEP: 20, LOSS_D: 0.8}], [LOSS_D], y_title="loss")
+    assert losses.layout.yaxis.title.text == "loss"
+    one = quality_figure([{STEP: 500, QUALITY: 40.0}], [QUALITY])
+    assert list(one.layout.xaxis.tickvals) == [500] and list(one.layout.xaxis.ticktext) == ["500"]
+    falling = quality_figure(SCORES, [QUALITY])
+    assert falling.data[0].line.color.upper() != "#D62728"  # a falling FD improves: not drawn in red
+    same = quality_readings([*SCORES, {STEP: 300, QUALITY: 30.0}], [QUALITY])
+    assert same[0].delta == "±0" and same[0].delta_arrow == "off"
+    assert quality_readings(SCORES, [QUALITY])[0].delta_arrow == "auto"
+
+
 def test_precision_sits_beside_the_frechet_score_and_recall_under_it_both_higher_is_better() -> None:
     from gan_core.metric_names import COPIES, PRECISION, RECALL
 

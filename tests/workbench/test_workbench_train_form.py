@@ -50,7 +50,7 @@ def test_a_recipe_for_another_data_set_keeps_its_own_data_and_says_so() -> None:
     cfg = recipe_config("fashion-dcgan64", shapes)
     assert (cfg.data.name, cfg.data.image_size) == ("fashion_mnist", 64)
     assert recipe_note("fashion-dcgan64", shapes) == (
-        "This recipe trains on 'fashion_mnist', not on your chosen data set 'shapes'.")
+        "This recipe trains on Fashion-MNIST, not on your chosen data set (Shapes).")
     assert recipe_note("shapes-default", shapes) is None and recipe_note(CUSTOM, shapes) is None
     assert recipe_config("shapes-default", None) == recipe_config("shapes-default", DataConfig(name="mnist"))
 

@@ -1,0 +1,96 @@
+"""Issue #20 in a real browser: a reload keeps 'native' and names the upload by its files (item 1), the sidebar
+names a run a CLI process trains (item 5), and after it stopped a reload shows it on Train with Continue (item 6)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main, poll
+from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
+from streamlit_server import StreamlitServer
+from test_dataui import choose, digit_png
+
+pytestmark = NEEDS_BROWSER
+REPO = Path(__file__).resolve().parents[2]
+RUN = "cli-watched"
+
+
+def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_it_stopped(
+        server: StreamlitServer, chromium, shots) -> None:
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(TIMEOUT_MS)
+    cli = None
+    try:
+        # Item 1: 28 x 28 greyscale digits uploaded at "native", then a reload.
+        page.goto(server.url + "/")
+        go_to(page, "Data")
+        choose(page, "Data set", "Your own images")
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            for i in range(20):
+                zf.writestr(f"digit{i:02d}.png", digit_png(i))
+        uploader = main(page).locator('[data-testid="stFileUploader"]').filter(has_text="Upload several images")
+        uploader.wait_for()
+        uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
+        main(page).get_by_text("digits.zip").wait_for()
+        main(page).get_by_role("button", name="Load and preview").click()
+        main(page).get_by_text("The first real images").wait_for()
+        page.reload()
+        go_to(page, "Data")
+        main(page).get_by_text("Using your upload (digits.zip)").wait_for()
+        boxes = main(page).locator('[data-testid="stSelectbox"]')
+        size, channels = (boxes.filter(has_text=label).evaluate(
+            "e => [...e.querySelectorAll('input, div')].map(x => x.value || x.getAttribute('aria-label') || "
+            "(x.children.length ? '' : x.textContent)).join('|')") for label in ("Image size", "Channels"))
+        assert "native size" in size and "native" in channels and "RGB" not in channels, (size, channels)
+        assert "/uploads/" not in main(page).inner_text()
+        folder_box = main(page).get_by_role("textbox", name="...or a folder / .zip on this machine")
+        assert folder_box.input_value() == ""
+        main(page).get_by_role("button", name="Load and preview").click()
+        main(page).get_by_text("The first real images").wait_for()
+        metrics = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert metrics[:3] == ["20", "28 x 28", "grayscale (1)"], metrics
+        assert_no_errors(page, "Data")
+        shots(page, "newcomer-1-data-after-reload")
+
+        # Item 5: a CLI run training into the app's checkpoints folder is named in the sidebar.
+        args = [sys.executable, "-m", "gan_core", "train", "--dataset", "shapes", "--arch", "mlp", "--image-size",
+                "16", "--batch-size", "16", "--latent-dim", "16", "--steps", "10000000", "--max-seconds", "120",
+                "--sample-every", "50", "--quality-every", "0", "--device", "cpu", "--no-amp",
+                "--out", str(Path(server.env["GAN_WORKBENCH_CHECKPOINTS"]) / RUN)]
+        cli = subprocess.Popen(args, cwd=REPO, env={**os.environ, **server.env, "OMP_NUM_THREADS": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        meta = Path(server.env["GAN_WORKBENCH_CHECKPOINTS"]) / RUN / "meta.json"
+        poll(lambda: meta.is_file() and (meta.parent / "grids").is_dir() and any((meta.parent / "grids").iterdir()),
+             120, "the CLI run's first grid")
+        go_to(page, "Train")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text(f"Training elsewhere: {RUN}").wait_for()
+        assert "No training running" not in sidebar.inner_text()
+        main(page).get_by_text(f"Run {RUN}: running · training elsewhere").wait_for()
+        shots(page, "newcomer-5-cli-run-in-sidebar")
+
+        # Item 6: stopped (Ctrl-C), then a reload: Train shows it, with Continue and Start again.
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=60) == 0
+        page.reload()
+        go_to(page, "Train")
+        main(page).get_by_text(f"Run {RUN}: stopped").wait_for()
+        assert "No run yet" not in main(page).inner_text()
+        main(page).get_by_role("button", name="Continue").wait_for()
+        main(page).get_by_role("button", name="Start again from this run").wait_for()
+        main(page).get_by_role("button", name="Continue").scroll_into_view_if_needed()
+        shots(page, "newcomer-6-train-after-stop-and-reload")
+        assert_no_errors(page, "Train")
+    finally:
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+        page.close()
+    assert "Traceback" not in server.log(), server.log()[-3000:]

@@ -1,0 +1,84 @@
+"""The 2-D playground in a real browser: choose the ring, train, watch the points move and D's surface change,
+step once while paused, compare the losses, then move a latent point on Explore. Screenshots are looked at."""
+
+from __future__ import annotations
+
+import time
+
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main, poll, progress_step
+from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
+from streamlit_server import StreamlitServer
+
+pytestmark = NEEDS_BROWSER
+
+
+def playground_state(page) -> tuple[str, list[float]] | None:
+    """(the playground plot's title, its first generated points' x) read from the plotly figure, None before."""
+    return main(page).locator(".js-plotly-plot").evaluate_all(
+        """els => { for (const e of els) { const t = (e.layout && e.layout.title && e.layout.title.text) || '';
+                if (t.includes('Step ')) { const g = (e.data || []).find(d => d.name === 'generated');
+                return [t, g ? Array.from(g.x).slice(0, 5) : []]; } } return null; }""")
+
+
+def stable_step(page) -> int | None:
+    """The progress text's step when it shows the same number 1.5 s apart (the panel redraws twice a second)."""
+    first = progress_step(page)
+    time.sleep(1.5)
+    return first if first is not None and progress_step(page) == first else None
+
+
+def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer, chromium, shots) -> None:
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(server.url + "/")
+        go_to(page, "Data")
+        main(page).get_by_role("combobox", name="Data set").click()
+        page.get_by_role("option", name="2-D ring (8 modes)", exact=True).click()
+        main(page).get_by_role("button", name="Load and preview").click()
+        main(page).get_by_text("The real points").wait_for()
+        assert_no_errors(page, "Data")
+        go_to(page, "Train")
+        assert main(page).get_by_role("combobox", name="Recipe").input_value().startswith("ring-default")
+        main(page).get_by_role("button", name="Start", exact=True).click()
+        first = poll(lambda: playground_state(page), 120, "the playground plot")
+        poll(lambda: (s := playground_state(page)) and s[0] != first[0] and s[1] != first[1], 90,
+             "a newer frame whose generated points moved")
+        time.sleep(4)  # a few seconds of training: the points gather on the ring
+
+        main(page).get_by_role("button", name="Pause", exact=True).click()
+        poll(lambda: not main(page).get_by_role("button", name="Step", exact=True).is_disabled(), 60, "Step on")
+        before = poll(lambda: stable_step(page), 60, "the paused run's step count")
+        main(page).get_by_role("button", name="Step", exact=True).click()
+        poll(lambda: progress_step(page) == before + 1, 60, "exactly one more step")
+        time.sleep(2)
+        assert progress_step(page) == before + 1, "step mode trained more than one step"
+        # Paused, the plot stops changing: the screenshot shows it drawn, not between two redraws.
+        main(page).get_by_role("heading", name="Playground").evaluate("e => e.scrollIntoView({block: 'start'})")
+        poll(lambda: (s := playground_state(page)) and f"Step {before + 1:,}<" in s[0], 60,
+             f"the stepped frame (step {before + 1}; shown: {playground_state(page)})")
+        shots(page, "playground-train")
+
+        main(page).get_by_text("Compare the losses' D surfaces").click()
+        main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").click()
+        main(page).get_by_text("WGAN-GP", exact=True).first.wait_for()
+        main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").evaluate(
+            "e => e.scrollIntoView({block: 'start'})")
+        shots(page, "playground-losses")
+        assert_no_errors(page, "Train")
+
+        main(page).get_by_role("button", name="Stop", exact=True).click()
+        main(page).get_by_text("Run stopped").wait_for()
+        go_to(page, "Explore")
+        main(page).get_by_text("G(z) in the data plane").first.wait_for()
+        caption = main(page).get_by_text("G(+0.00, +0.00)").inner_text()
+        slider = main(page).get_by_role("slider", name="z[0]")
+        slider.focus()
+        for _ in range(20):
+            page.keyboard.press("ArrowRight")  # +0.05 a press
+        poll(lambda: main(page).get_by_text("G(+1.00, +0.00)").count() > 0, 60, "the latent point moved")
+        assert main(page).get_by_text("G(+1.00, +0.00)").inner_text() != caption
+        assert_no_errors(page, "Explore")
+        shots(page, "playground-explore")
+    finally:
+        page.close()
