@@ -33,7 +33,7 @@ from machine import cpu_name  # noqa: E402
 from speed import time_engine, time_tutorial  # noqa: E402
 
 from gan_core.data import load_dataset  # noqa: E402
-from gan_core.limits import DOMAINS  # noqa: E402
+from gan_core.settings import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.train.trainer import Trainer  # noqa: E402
 

@@ -49,7 +49,7 @@ from gan_core.errors import ConfigError, UserError  # noqa: E402
 from gan_core.images import grid_image  # noqa: E402
 from gan_core.metrics import QualityScorer  # noqa: E402
 from gan_core import device  # noqa: E402
-from gan_core.limits import DOMAINS  # noqa: E402
+from gan_core.settings import DOMAINS  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.sampling import generate, sample_images  # noqa: E402
 from gan_core.train.trainer import Trainer  # noqa: E402

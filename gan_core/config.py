@@ -6,17 +6,15 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .catalog import ARCHS, DATASETS, LOSSES, POINT_ARCH, POINT_DATASETS
 from .errors import ConfigError
-from .limits import check_section
+from .settings import D_NORMS, DEVICE_NAMES, LR_SCHEDULES, SHAPES_MODES, check_section
 
-POINT_DATASETS = ("ring", "grid", "spiral", "moons")  # 2-D points (data/points.py), trained by the point MLP
-DATASET_NAMES = ("shapes", "mnist", "fashion_mnist", "cifar10", "celeba", "folder", "stacked_mnist", *POINT_DATASETS)
-POINT_ARCH = "mlp-2d"
-ARCH_NAMES = ("mlp-small", "mlp", "mlp-deep", "upsample-conv", "dcgan", POINT_ARCH)
-LR_SCHEDULES = ("constant", "linear", "cosine")
-LOSS_NAMES = ("bce", "wgan-gp", "hinge", "lsgan")
-DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
-UNLABELED_DATASETS = ("celeba", "folder")  # no class labels: no conditional models on these
+# The names come from the catalog's records (one per data set, architecture and loss).
+DATASET_NAMES = tuple(DATASETS)
+ARCH_NAMES = tuple(ARCHS)
+LOSS_NAMES = tuple(LOSSES)
+UNLABELED_DATASETS = tuple(n for n, spec in DATASETS.items() if not spec.labelled)  # no conditional models on these
 AUGMENTS = ("translation", "cutout", "color")  # DiffAugment operations (augment.py)
 
 
@@ -45,15 +43,15 @@ class DataConfig:
 
     def validate(self) -> None:
         _choice("data.name", self.name, DATASET_NAMES)
-        _choice("data.shapes_mode", self.shapes_mode, ("triangles", "mixed"))
+        _choice("data.shapes_mode", self.shapes_mode, SHAPES_MODES)
         check_section("data", self)  # image_size, num_samples, max_images (None: native size, all images)
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}.")
-        if self.name in POINT_DATASETS and (self.image_size is not None or self.channels is not None):
+        if DATASETS[self.name].points and (self.image_size is not None or self.channels is not None):
             raise ConfigError(f"'{self.name}' is a set of 2-D points: it has no image size or channels; leave them "
                               "unset.")
-        if self.name in ("celeba", "folder") and not self.data_dir:
-            title = "Your own images" if self.name == "folder" else "CelebA faces"
+        if DATASETS[self.name].user_files and not self.data_dir:
+            title = DATASETS[self.name].label
             raise ConfigError(f"No images chosen yet for '{title}': upload them, or name a folder or .zip.",
                               cli=f"The '{self.name}' data set needs a folder or .zip: set --data-dir.")
 
@@ -72,7 +70,7 @@ class ModelConfig:
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
-        _choice("model.d_norm", self.d_norm, ("auto", "batch", "layer", "none"))
+        _choice("model.d_norm", self.d_norm, D_NORMS)
         check_section("model", self)
 
 
@@ -115,7 +113,7 @@ class TrainConfig:
         _choice("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if self.steps is None and self.epochs is None:
             raise ConfigError("Set either steps or epochs.")
-        # Every number against its domain (limits.DOMAINS); unused steps (epochs set) are not checked.
+        # Every number against its domain (settings.DOMAINS); unused steps (epochs set) are not checked.
         check_section("train", dataclasses.replace(self, steps=None) if self.epochs is not None else self)
         try:
             parse_policy(self.augment)
@@ -142,15 +140,16 @@ class RunConfig:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
         self._check_d_options()
-        points = self.data.name in POINT_DATASETS
+        points = DATASETS[self.data.name].points
         if points != (self.model.arch == POINT_ARCH):
             raise ConfigError(f"2-D point sets ({', '.join(POINT_DATASETS)}) train with the '{POINT_ARCH}' "
                               f"architecture and only they do: choose '{POINT_ARCH}' for '{self.data.name}'."
                               if points else f"The '{POINT_ARCH}' architecture draws 2-D points: choose a point set "
                               f"({', '.join(POINT_DATASETS)}) or another architecture for '{self.data.name}'.")
-        if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
+        if LOSSES[self.train.loss].needs_gp and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
-            raise ConfigError("WGAN-GP needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
+            title = LOSSES[self.train.loss].title
+            raise ConfigError(f"{title} needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
                               "'none', or choose another loss.")
         return self
 

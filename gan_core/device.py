@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import limits
+from .catalog import ARCHS
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def cpu_threads(config: RunConfig) -> int:
         return int(env)
     size = config.data.image_size or 32  # native sizes (MNIST's 28) count as 32
     work = config.train.batch_size * config.model.width * size * size
-    if config.model.arch.startswith("mlp") or _BASE_THREADS == 1:
+    if ARCHS[config.model.arch].mlp or _BASE_THREADS == 1:
         return 1
     if work > SMALL_CONV_WORK:
         return _BASE_THREADS

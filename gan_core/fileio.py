@@ -13,11 +13,13 @@ import torch
 TEMP_PREFIX = ".tmp-"  # temp files of interrupted writes start with this and are cleaned up on the next start
 
 
-def write_with(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call write(f) on a temp file in path's folder, flush and fsync it, then os.replace it over path.
+def write_with(path: str | Path, write: Callable[[IO[bytes]], Any], durable: bool = True) -> Path:
+    """Call write(f) on a temp file in path's folder, flush (and fsync, when durable) it, then os.replace it over path.
 
     Readers see the old file or the new one, never half of one; on any failure the temp file is removed and the old
     file is untouched. An OSError without a file name is re-raised naming path (a full disk names what it wrote).
+    durable=False skips both fsyncs: for files rewritten soon anyway (grids, heartbeats), which a crash may leave at
+    an older version or empty; checkpoints and a run's final meta stay durable.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,9 +28,11 @@ def write_with(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)  # atomic on POSIX and Windows
-        fsync_dir(path.parent)
+        if durable:
+            fsync_dir(path.parent)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError) and e.filename is None:
@@ -37,9 +41,9 @@ def write_with(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
     return path
 
 
-def write_atomic(path: str | Path, data: bytes) -> Path:
+def write_atomic(path: str | Path, data: bytes, durable: bool = True) -> Path:
     """Write bytes to path atomically (see write_with)."""
-    return write_with(path, lambda f: f.write(data))
+    return write_with(path, lambda f: f.write(data), durable)
 
 
 def save_atomic(obj: Any, path: str | Path) -> Path:

@@ -20,7 +20,7 @@ from .runs.folders import RunWriter, delete_run
 from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
-from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, QUALITY, QualityScore, find
+from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, SCORED, QualityScore, find
 from .train.point_callbacks import FRAME
 from .train.trainer import Trainer
 
@@ -203,7 +203,7 @@ class TrainingJob:
                 s.grid, s.grid_step = t.latest_grid, t.step_count
             if FRAME in events:
                 s.frame = t.latest_frame
-            if QUALITY in events:
+            if SCORED in events:
                 s.copies = t.latest_copies
             if writer is not None and writer.last_checkpoint is not None:
                 s.checkpoint = str(writer.last_checkpoint)

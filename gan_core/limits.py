@@ -1,6 +1,6 @@
-"""The one domain of every numeric setting (range, whole or not, plain-word label) and the memory bound of counts.
+"""What a numeric setting accepts (Domain: range, whole or not, plain-word label) and the memory bound of counts.
 
-RunConfig.validate, the CLI's argument types and the Train page's inputs all read DOMAINS, so a limit lives here once.
+The settings' domains are declared in settings.SETTINGS; the CLI's sample and eval counts are here.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .catalog import ARCHS
 from .errors import ConfigError
 
 
@@ -72,54 +73,10 @@ class Domain:
         return value
 
 
-# (section, field) -> domain. Bounds are what trains sensibly and what the models and the memory take; the Train
-# page's inputs, the CLI's flags and RunConfig.validate read these.
-DOMAINS: dict[tuple[str, str], Domain] = {
-    ("data", "image_size"): Domain("Image size", 8, 256, True, "pixels per side"),
-    ("data", "num_samples"): Domain("Number of images", 1, 200_000, True, "how many shapes to draw"),
-    ("data", "max_images"): Domain("Use at most this many images", 1, 10_000_000, True),
-    ("model", "latent_dim"): Domain("Latent size", 2, 1024, True, "length of the noise vector G starts from"),
-    ("model", "width"): Domain("Width (base features)", 4, 512, True, "feature count of the convolutional layers"),
-    ("model", "pack"): Domain("Packing (samples per D input)", 1, 8, True, "D judges m samples at once; 1 = off"),
-    ("model", "mbstd"): Domain("Minibatch std group", 0, 64, True, "D sees the spread of groups of inputs; 0 = off"),
-    ("train", "batch_size"): Domain("Batch size", 2, 4096, True, "images per step (BatchNorm needs at least 2)"),
-    ("train", "lr_g"): Domain("Learning rate G", 1e-6, 1.0, help="Adam step size of the generator"),
-    ("train", "lr_d"): Domain("Learning rate D", 1e-6, 1.0, help="Adam step size of the discriminator"),
-    ("train", "beta1"): Domain("Adam beta1", 0.0, 0.999),
-    ("train", "beta2"): Domain("Adam beta2", 0.0, 0.9999),
-    ("train", "steps"): Domain("Generator steps", 1, 10_000_000, True),
-    ("train", "epochs"): Domain("Epochs", 0.01, 10_000.0, help="passes over the data set"),
-    ("train", "real_label"): Domain("Real label", 0.0, 1.0, help="0.9 = one-sided label smoothing"),
-    ("train", "fake_label"): Domain("Fake label", 0.0, 1.0, help="0.1 with real 0.9 = two-sided smoothing"),
-    ("train", "n_critic"): Domain("D steps per G step", 1, 20, True),
-    ("train", "gp_lambda"): Domain("Gradient penalty weight", 0.0, 1000.0),
-    ("train", "ema"): Domain("EMA of G", 0.0, 0.9999, help="decay of the sampling copy of G; 0 = off"),
-    ("train", "class_weight"): Domain("Class loss weight", 0.0, 100.0, help="AC-GAN class head; 0 = off"),
-    ("train", "seed"): Domain("Random seed", 0, 2**31 - 1, True),
-    ("train", "max_seconds"): Domain("Time limit in seconds", 0.01, 1e7),
-    ("train", "log_every"): Domain("Log every N steps", 1, 1_000_000, True),
-    ("train", "sample_every"): Domain("Sample grid every N steps", 1, 1_000_000, True),
-    ("train", "checkpoint_every"): Domain("Checkpoint every N steps", 1, 10_000_000, True),
-    ("train", "quality_every"): Domain("Quality score every N steps", 0, 10_000_000, True, "0 = off"),
-    ("train", "num_fixed"): Domain("Fixed-noise samples per grid", 1, 1024, True),
-}
 # Counts of the CLI's sample and eval commands (their memory is bounded by check_memory too).
 SAMPLE_COUNT = Domain("Number of samples", 1, 1_000_000, True)
 EVAL_COUNT = Domain("Number of samples to score", 2, 100_000, True)
 TRUNCATION = Domain("Truncation", 0.01, 10.0, help="noise values beyond +-this are redrawn")
-
-
-def domain(section: str, name: str) -> Domain:
-    return DOMAINS[(section, name)]
-
-
-def check_section(section: str, obj: Any) -> None:
-    """Check every field of a config section that has a domain; None is allowed where the field is optional."""
-    for (sec, name), dom in DOMAINS.items():
-        if sec == section and hasattr(obj, name):
-            value = getattr(obj, name)
-            if value is not None:
-                dom.check(f"{section}.{name}", value)
 
 
 # ---- the memory bound ----------------------------------------------------------------------------------------------
@@ -134,7 +91,8 @@ MEMORY_SHARE = 0.8  # of the memory available now: the rest is for the data set,
 def training_bytes(batch: int, shape: tuple[int, int, int], arch: str, width: int) -> int:
     """An upper estimate of the activation memory of one training step at `batch` images of shape (C, H, W)."""
     c, h, w = shape
-    per_sample = 8 * c * h * w + (MLP_FLOATS if arch.startswith("mlp") else CONV_FLOATS_PER_WIDTH_PIXEL * width * h * w)
+    net = MLP_FLOATS if ARCHS[arch].mlp else CONV_FLOATS_PER_WIDTH_PIXEL * width * h * w
+    per_sample = 8 * c * h * w + net
     return 4 * batch * per_sample  # float32
 
 

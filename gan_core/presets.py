@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .catalog import DATASETS
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .errors import ConfigError
 
@@ -150,8 +151,8 @@ DEFAULT_PRESET = "shapes-default"
 
 
 def default_preset_for(dataset: str) -> str:
-    """The tuned default recipe's name for a data set."""
-    return f"{dataset}-default"
+    """The tuned default recipe's name for a data set (its catalog record names it)."""
+    return DATASETS[dataset].default_preset
 
 
 def preset_config(name: str, /, **data_overrides: Any) -> RunConfig:

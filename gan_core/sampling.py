@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 
@@ -22,21 +23,26 @@ def generate(g: Generator, z: torch.Tensor, labels: torch.Tensor | None = None) 
         g.train(was_training)
 
 
+SAMPLE_CHUNK = 500  # samples per generator call
+
+
+def in_chunks(draw: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], z: torch.Tensor,
+              labels: torch.Tensor | None = None, chunk: int = SAMPLE_CHUNK) -> torch.Tensor:
+    """draw(z, labels) over chunks of z (N x latent) and labels (N,): the generator's float activations for all N
+    samples at once would dwarf the uint8 images it returns. The one sampling loop (scores, `cli sample`, eval)."""
+    return torch.cat([draw(z[i:i + chunk], None if labels is None else labels[i:i + chunk])
+                      for i in range(0, z.shape[0], chunk)])
+
+
 @torch.no_grad()
-def sample_images(g: Generator, n: int, rng: torch.Generator, chunk: int = 500) -> torch.Tensor:
+def sample_images(g: Generator, n: int, rng: torch.Generator, chunk: int = SAMPLE_CHUNK) -> torch.Tensor:
     """uint8 n x C x H x W fresh samples, drawn in chunks; latents come from `rng` only, so sampling never moves the
     training's random streams (exact resume holds with scoring on). Conditional generators draw the classes in turn
     (balanced, as the real sets are)."""
     device = rng.device
-    out = []
-    for start in range(0, n, chunk):
-        k = min(chunk, n - start)
-        z = torch.randn(k, g.latent_dim, device=device, generator=rng)  # k x latent
-        y = None
-        if g.num_classes:
-            y = torch.arange(start, start + k, device=device) % g.num_classes  # k class indices, in turn
-        out.append(generate(g, z, y))
-    return torch.cat(out)
+    z = torch.randn(n, g.latent_dim, device=device, generator=rng)  # n x latent: small beside the images
+    y = torch.arange(n, device=device) % g.num_classes if g.num_classes else None  # class indices, in turn
+    return in_chunks(lambda zc, yc: generate(g, zc, yc), z, y, chunk)
 
 
 def snapshot(g: Generator) -> Generator:

@@ -6,16 +6,9 @@ import streamlit as st
 
 from workbench import data, navigation, session
 
-LABELS = {
-    "shapes": "Shapes (synthetic, no download)", "mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST",
-    "cifar10": "CIFAR-10", "celeba": "CelebA faces", "folder": "Your own images",
-    "stacked_mnist": "Stacked MNIST (1,000 modes)", "ring": "2-D ring (8 modes)", "grid": "2-D grid (25 modes)",
-    "spiral": "2-D spiral", "moons": "2-D moons",
-}
 SIZES = ["native", *map(str, data.SUPPORTED_SIZES)]  # sizes every architecture supports
 CHANNELS = ["native", "RGB (3)", "grayscale (1)"]
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "zip"]
-TORCHVISION_SETS = ("mnist", "fashion_mnist", "cifar10")
 
 
 def size_label(option: str) -> str:
@@ -25,7 +18,7 @@ def size_label(option: str) -> str:
 def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
     """The widgets of the chosen set; returns the DataConfig they describe (data_dir None for uploads) and uploads."""
     session.default("data_name", stored.name)
-    name = st.selectbox("Data set", data.dataset_names(), key="data_name", format_func=LABELS.get,
+    name = st.selectbox("Data set", data.dataset_names(), key="data_name", format_func=data.dataset_label,
                         persist_state="session")
     st.caption(data.dataset_description(name))
     same = stored.name == name  # start from the stored choice only for the set it describes
@@ -57,7 +50,7 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
                 uploads = st.file_uploader("Upload several images or a .zip", type=UPLOAD_TYPES,
                                            accept_multiple_files=True, key="data_upload_files") or []
             elif data.installable(name):  # any type: the IDX and CIFAR batch files have no extension
-                uploads = st.file_uploader(f"Upload the {LABELS[name]} files", accept_multiple_files=True,
+                uploads = st.file_uploader(f"Upload the {data.dataset_label(name)} files", accept_multiple_files=True,
                                            key=f"data_upload_{name}", help=f"{data.expected_files(name)}. They are "
                                            f"kept in {data.install_folder(name)}, found there from then on.") or []
             # A set the app finds by itself shows where it looks; other sets need a folder on this machine.
@@ -68,7 +61,7 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
                 values["data_dir"] = kept_upload
                 st.caption(f"Using {data.upload_name(kept_upload)}: upload other images or type a folder to change "
                            "it.")
-            if name in TORCHVISION_SETS:
+            if data.downloadable(name):
                 session.default("data_download", bool(stored.download))
                 values["download"] = st.checkbox("Download when no local files are found", key="data_download",
                                                  persist_state="session")

@@ -44,14 +44,12 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
     def number(col, key: str) -> None:  # col: a Streamlit column
         train_form.number_field(col, key, errors)
 
+    choice = train_form.choice_field  # labels and help from gan_core.settings
     c1, c2, c3, c4 = st.columns(4)
-    c1.selectbox("Architecture", train_form.ARCH_CHOICES, key="train_arch", persist_state="session",
-                 help=train_form.ARCH_HELP)
-    c2.selectbox("Loss", train_form.LOSS_CHOICES, key="train_loss", persist_state="session",
-                 help="bce: non-saturating GAN loss; wgan-gp: Wasserstein + gradient penalty; hinge; lsgan.")
+    choice(c1, "train_arch")
+    choice(c2, "train_loss")
     number(c3, "train_width")
-    c4.checkbox("Conditional on classes", key="train_conditional", persist_state="session",
-                disabled=not conditional_possible, help="Needs a labeled data set (shapes, MNIST, CIFAR-10).")
+    choice(c4, "train_conditional", disabled=not conditional_possible)
     c1, c2, c3, c4 = st.columns(4)
     for col, key in zip((c1, c2, c3, c4), ("train_latent_dim", "train_batch_size", "train_lr_g", "train_lr_d")):
         number(col, key)
@@ -68,8 +66,9 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
     devices = train_form.device_choices()
     if st.session_state.get("train_device") not in devices.usable:  # e.g. a restored "cuda" on a machine without one
         st.session_state["train_device"] = "auto"
-    c1.selectbox("Device", devices.usable, key="train_device", persist_state="session",
-                 help=f"auto picks CUDA, then Apple MPS, then CPU. Found: {jobs.device_line()}")
+    device = train_form.DECLARED["train_device"]
+    c1.selectbox(device.label, devices.usable, key="train_device", persist_state="session",
+                 help=f"{device.help_text} Found: {jobs.device_line()}")
     if devices.unusable:
         c1.caption(devices.unusable)
     c2.text_input("Run name (its folder under checkpoints/)", key=train_form.RUN_NAME_KEY, persist_state="session")
@@ -77,20 +76,16 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")  # the checkbox level with the inputs' boxes
         for col, key in zip((c1, c2, c3), ("train_seed", "train_sample_every", "train_checkpoint_every")):
             number(col, key)
-        c4.checkbox("Mixed precision (bf16)", key="train_amp", persist_state="session",
-                    help="Used where it is faster: GPUs with bf16, and CPUs with bf16 instructions where a short "
-                         "test at the start measures it faster than 32-bit. Weights stay 32-bit.")
+        choice(c4, "train_amp")
         c1, c2, c3 = st.columns(3)
         number(c1, "train_pack")
         number(c2, "train_mbstd")
-        c3.selectbox("Learning-rate schedule", train_form.LR_SCHEDULE_CHOICES, key="train_lr_schedule",
-                     persist_state="session", help="linear or cosine: both learning rates decay to 0 over the run.")
-        c1, c2 = st.columns(2)
+        choice(c3, "train_lr_schedule")
+        c1, c2, c3, c4 = st.columns(4)
         number(c1, "train_class_weight")
-        c2.selectbox("Augment what D sees", train_form.AUGMENT_CHOICES, key="train_augment", persist_state="session",
-                     format_func=lambda v: v.replace(",", ", ") or "none",
-                     help="The same random shifts (and cutouts, colour changes) for real and generated images: D "
-                          "overfits a small set later.")
+        choice(c2, "train_augment", format_func=lambda v: v.replace(",", ", ") or "none")
+        number(c3, "train_gp_lambda")
+        choice(c4, "train_d_norm")
 
 
 def controls(snap: live.JobSnapshot | None, startable: bool) -> None:
@@ -224,15 +219,10 @@ st.selectbox("Recipe", train_form.recipe_names(), key=train_form.RECIPE_KEY, on_
              persist_state="session", format_func=train_form.recipe_label)
 recipe = st.session_state[train_form.RECIPE_KEY]
 custom = recipe == train_form.CUSTOM
-errors = train_form.form_errors()
-config = None
-try:
-    base = train_form.base_config()
-    if not errors:
-        config = train_form.form_config()
-except session.USER_ERRORS as e:
-    base = None
-    st.error(str(e))
+form = train_form.read_form()  # parsed once per rerun
+base, config, errors = form.base, form.config, form.errors
+if form.problem:
+    st.error(form.problem)
 note = train_form.recipe_note(recipe, chosen)
 if base is not None:
     present, line = train_form.recipe_data_line(base)
@@ -255,7 +245,7 @@ train_form.remember()  # the recipe and settings as shown, for the next session
 snapshot = own_snapshot()
 if config is not None and (snapshot is None or not snapshot.active):
     expectation_line(config)
-controls(snapshot, startable=not errors)  # commands reach this app's own run only
+controls(snapshot, startable=config is not None)  # commands reach this app's own run only
 shown, latest = snapshot, own_snapshot
 options = elsewhere.choices(snapshot)  # none while this app trains
 if len(options) > (snapshot is not None):  # runs training elsewhere: one can be shown live

@@ -6,19 +6,21 @@ import streamlit as st
 
 from workbench import charts, jobs, navigation, runs, session
 
+DELETE_NOTE = "runs_delete_note"  # (kind, sentence): every message of the Delete tab, shown in that tab
+
 
 def on_delete(name: str) -> None:
+    # All in the Delete tab, next to the box and button they are about (a flash above the tabs made them reset).
     if not st.session_state.get("runs_delete_confirm"):
-        # Shown in the Delete tab, next to the box it asks for (a flash above the tabs made them reset to the first).
-        st.session_state["runs_delete_note"] = f"Tick the box confirming that '{name}' should be deleted, then press " \
-                                               "Delete again."
+        st.session_state[DELETE_NOTE] = ("warning", f"Tick the box confirming that '{name}' should be deleted, then "
+                                                    "press Delete again.")
         return
     try:
         runs.remove_run(name)
     except session.USER_ERRORS as e:
-        session.flash(str(e), "error")
+        st.session_state[DELETE_NOTE] = ("error", str(e))
         return
-    session.flash(f"Deleted run '{name}'.", "success")
+    st.session_state[DELETE_NOTE] = ("success", f"Deleted run '{name}'.")
     st.session_state["runs_delete_confirm"] = False
     st.session_state.pop("runs_selected", None)
 
@@ -70,11 +72,15 @@ def resume(run: runs.RunInfo) -> None:
 
 
 def delete(run: runs.RunInfo) -> None:
-    note = st.session_state.pop("runs_delete_note", None)
+    note = st.session_state.pop(DELETE_NOTE, None)
     if note:
-        st.warning(note)
-    st.checkbox(f"Yes, delete '{run.name}' with all its checkpoints and samples", key="runs_delete_confirm")
-    st.button("Delete run", key="runs_delete_btn", on_click=on_delete, args=(run.name,))
+        getattr(st, note[0])(note[1])  # st.warning, st.error or st.success
+    busy = runs.busy_note(run)
+    if busy:  # a training run cannot be deleted: say why, and the button stays greyed out
+        st.caption(busy)
+    st.checkbox(f"Yes, delete '{run.name}' with all its checkpoints and samples", key="runs_delete_confirm",
+                disabled=busy is not None)
+    st.button("Delete run", key="runs_delete_btn", on_click=on_delete, args=(run.name,), disabled=busy is not None)
 
 
 navigation.run_inside_app()
@@ -88,13 +94,19 @@ if not saved:
 by_name = {r.name: r for r in saved}
 
 
+polling = runs.any_training(saved)
+
+
 def table() -> None:
-    st.dataframe(runs.runs_table(runs.runs()), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS,
+    current = runs.runs()
+    st.dataframe(runs.runs_table(current), key="runs_table", hide_index=True, column_config=runs.TABLE_FORMATS,
                  placeholder=runs.MISSING)
+    if polling and not runs.any_training(current):
+        st.rerun()  # training ended: the whole page once more (final statuses), and the table stops polling
 
 
 # Refreshed alone while a run trains, here or in another process (their folders are read as they grow).
-st.fragment(table, run_every=jobs.CHART_SECONDS if runs.any_training(saved) else None)()
+st.fragment(table, run_every=jobs.CHART_SECONDS if polling else None)()
 
 st.subheader("Compare curves")
 # Drop runs deleted since the last visit before the widget reads its value.

@@ -11,9 +11,10 @@ from conftest import make_run, open_page, tiny_config, wait_until
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from gan_core.errors import UserError
 from gan_core.runs.folders import checkpoint_root, list_runs
 from workbench.jobs import job_registry
-from workbench.runs import timeline_gif
+from workbench.runs import remove_run, timeline_gif
 
 pytestmark = pytest.mark.usefixtures("app_env")
 RUNS_PAGE = "pages/4_Runs.py"
@@ -86,10 +87,16 @@ def test_delete_is_refused_while_the_run_trains() -> None:
     wait_until(lambda: job.snapshot().step >= 1, what="the run to start")
     at = runs_page()
     at.selectbox(key="runs_selected").set_value("busy").run()
-    at.checkbox(key="runs_delete_confirm").check().run()
-    at.button(key="runs_delete_btn").click().run()
-    assert any("is training" in e.value for e in at.error)
+    # The Delete tab says why and greys out its box and button while the run trains.
+    assert at.button(key="runs_delete_btn").disabled and at.checkbox(key="runs_delete_confirm").disabled
+    assert any("is training" in c.value for c in at.tabs[2].caption)
+    with pytest.raises(UserError, match="is training"):  # the rule behind the button holds on its own too
+        remove_run("busy")
     assert (checkpoint_root() / "busy").is_dir() and job.alive
+    job.stop()
+    wait_until(lambda: not job.alive, what="the run to stop")
+    at.run()
+    assert not at.button(key="runs_delete_btn").disabled and not at.checkbox(key="runs_delete_confirm").disabled
 
 
 def test_resume_continues_a_stopped_run_and_opens_train() -> None:

@@ -81,3 +81,22 @@ def test_the_device_menu_lists_present_devices_and_names_the_others() -> None:
     at = train_page()
     assert at.selectbox(key="train_device").options == ["auto", "cpu"]
     assert any(c.value.startswith("Not offered here: cuda (no CUDA GPU on this machine)") for c in at.caption)
+
+
+def test_the_form_is_parsed_once_per_rerun_and_offers_the_penalty_weight_and_critic_normalisation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench import train_form
+
+    at = train_page(tiny_data_config())
+    calls = []
+    real = train_form.parse_settings
+    monkeypatch.setattr(train_form, "parse_settings", lambda values: calls.append(1) or real(values))
+    at.selectbox(key="train_loss").set_value("wgan-gp")
+    at.selectbox(key="train_d_norm").set_value("layer")
+    at.text_input(key="train_gp_lambda").set_value("2.5").run()
+    assert not at.exception and len(calls) == 1
+    assert any("Gradient penalty weight 10 → 2.5" in c.value and "Critic normalisation auto → layer" in c.value
+               for c in at.caption)
+    at.selectbox(key="train_d_norm").set_value("batch").run()  # the rule, said once, and Start off
+    assert any("needs a critic without BatchNorm" in e.value for e in at.error) and len(calls) == 2
+    assert at.button(key="train_start_btn").disabled

@@ -8,8 +8,8 @@ import pytest
 
 from gan_core.config import RunConfig
 from gan_core.errors import ConfigError
-from gan_core.limits import DOMAINS
 from gan_core.presets import PRESETS, default_preset_for, preset_config
+from gan_core.settings import DOMAINS
 
 
 def test_round_trip_through_dict() -> None:

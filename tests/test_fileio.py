@@ -67,3 +67,18 @@ def test_temp_files_sit_beside_the_target_with_the_one_prefix_and_are_cleaned_up
 def test_save_atomic_round_trips_with_weights_only_loading(tmp_path) -> None:
     path = save_atomic({"w": torch.arange(4.0)}, Path(tmp_path) / "stats.pt")
     assert torch.equal(torch.load(path, weights_only=True)["w"], torch.arange(4.0))
+
+
+def test_only_durable_writes_fsync(tmp_path, monkeypatch) -> None:
+    """durable=False (grids, heartbeats) skips the file's and the folder's fsync; the default keeps both."""
+    import os
+
+    from gan_core import fileio
+
+    calls: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(fileio.os, "fsync", lambda fd: calls.append(fd) or real(fd))
+    write_atomic(tmp_path / "grid.png", b"x", durable=False)
+    assert calls == [] and (tmp_path / "grid.png").read_bytes() == b"x"
+    write_atomic(tmp_path / "meta.json", b"{}")
+    assert len(calls) == 2  # the file, then its folder (the rename)

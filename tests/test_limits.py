@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gan_core.errors import ConfigError
-from gan_core.limits import DOMAINS, Domain, check_memory, format_number, sampling_bytes, training_bytes
+from gan_core.limits import Domain, check_memory, format_number, sampling_bytes, training_bytes
+from gan_core.settings import DOMAINS
 
 
 def test_ranges_print_in_plain_numbers_never_rounded_to_a_display_format() -> None:

@@ -6,7 +6,7 @@ import torch
 from conftest import tiny_config
 
 from gan_core.models import build_models
-from gan_core.sampling import generate, sample_images, snapshot
+from gan_core.sampling import generate, in_chunks, sample_images, snapshot
 
 
 def _generator(conditional: bool = False):
@@ -45,3 +45,19 @@ def test_snapshot_is_an_independent_frozen_cpu_copy() -> None:
     with torch.no_grad():
         next(g.parameters()).add_(1.0)
     assert not torch.equal(next(g.parameters()), next(copy.parameters()))
+
+
+def test_the_one_chunked_loop_gives_what_one_call_gives_and_keeps_the_classes_in_turn() -> None:
+    g = _generator(conditional=True)
+    z, y = torch.randn(7, g.latent_dim), torch.arange(7) % 3
+    seen: list[tuple[int, list[int]]] = []
+
+    def draw(zc: torch.Tensor, yc: torch.Tensor | None) -> torch.Tensor:
+        seen.append((zc.shape[0], yc.tolist()))
+        return generate(g, zc, yc)
+
+    assert torch.equal(in_chunks(draw, z, y, chunk=3), generate(g, z, y))  # eval mode: no batch statistics
+    assert seen == [(3, [0, 1, 2]), (3, [0, 1, 2]), (1, [0])]
+    # the trainer's scores: the same images whichever the chunk, classes in turn across chunks
+    assert torch.equal(sample_images(g, 7, torch.Generator().manual_seed(1), chunk=3),
+                       sample_images(g, 7, torch.Generator().manual_seed(1), chunk=500))

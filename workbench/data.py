@@ -39,7 +39,16 @@ def dataset_names() -> list[str]:
 
 
 def dataset_description(name: str) -> str:
-    return DATASETS[name][0]
+    return DATASETS[name].description
+
+
+def dataset_label(name: str) -> str:
+    """The data set's entry in the Data page's menu."""
+    return DATASETS[name].label
+
+
+def downloadable(name: str) -> bool:
+    return DATASETS[name].downloads
 
 
 def dataset_summary(cfg: DataConfig | None) -> str:

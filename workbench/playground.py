@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from gan_core.catalog import LOSSES
 from gan_core.config import POINT_DATASETS, DataConfig
 from gan_core.data import load_dataset
 from gan_core.job import TrainingJob
@@ -48,11 +49,12 @@ def heat_trace(heat: np.ndarray, extent: tuple[float, float, float, float], loss
                showscale: bool = True) -> go.Heatmap:
     """D's output over the plane: probability 'real' (green high) or a critic's raw score."""
     side = heat.shape[0]
-    label = "critic score" if loss == "wgan-gp" else "D: P(real)"
+    critic = LOSSES[loss].critic  # a raw score, not a probability
+    label = "critic score" if critic else "D: P(real)"
     return go.Heatmap(z=heat, x=np.linspace(extent[0], extent[1], side), y=np.linspace(extent[2], extent[3], side),
                       colorscale="RdYlGn", opacity=0.55, showscale=showscale, name=label,
                       colorbar={"title": {"text": label}, "len": 0.8},
-                      **({"zmin": 0.0, "zmax": 1.0} if loss != "wgan-gp" else {}))
+                      **({} if critic else {"zmin": 0.0, "zmax": 1.0}))
 
 
 def frame_figure(frame: Frame, layers: tuple[str, ...] = LAYERS, height: int = 520) -> go.Figure:

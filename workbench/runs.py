@@ -12,12 +12,12 @@ from PIL import Image
 
 from gan_core.errors import CheckpointError, UserError
 from gan_core.images import gif_bytes, upscale
-from gan_core.limits import DOMAINS
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
 from gan_core.runs.checkpoints import load_checkpoint
 from gan_core.runs.folders import RunInfo, checkpoint_root, delete_run, grid_step, list_runs, run_path
 from gan_core.runs.liveness import LIVE, check_not_written_elsewhere, describe, read_meta, writer_label, writer_state
 from gan_core.runs.snapshot import JobSnapshot
+from gan_core.settings import DOMAINS
 from gan_core.timefmt import format_seconds
 from workbench import elsewhere
 from workbench.jobs import live_job

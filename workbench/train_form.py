@@ -8,24 +8,16 @@ from typing import Any
 
 import streamlit as st
 
-from gan_core.config import (
-    ARCH_NAMES,
-    DEVICE_NAMES,
-    LOSS_NAMES,
-    LR_SCHEDULES,
-    UNLABELED_DATASETS,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-)
-from gan_core.data.available import TITLES, availability
+from gan_core.catalog import DATASETS
+from gan_core.config import UNLABELED_DATASETS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from gan_core.data.available import availability
 from gan_core.device import device_problems
 from gan_core.errors import ConfigError, UserError
-from gan_core.limits import DOMAINS, Domain, format_number
-from gan_core.models import ARCHITECTURES
+from gan_core.limits import Domain, format_number
 from gan_core.presets import DEFAULT_PRESET, PRESETS, default_preset_for, preset_config
 from gan_core.runs.folders import new_run_name
+from gan_core.settings import AUGMENT_CHOICES as AUGMENTS
+from gan_core.settings import DEVICE_NAMES, Setting, form_settings
 from workbench import prefs
 from workbench.data import chosen_data, config_key, dataset_summary
 from workbench.jobs import start_training
@@ -35,32 +27,15 @@ LENGTHS = ["Steps", "Epochs"]  # the "Train for" choice
 RECIPE_KEY, RUN_NAME_KEY, LENGTH_KEY = "train_preset", "train_run_name", "train_length"
 LOADED_KEY = "train_loaded_recipe"  # the recipe whose values the form was last filled with
 DATA_SEEN_KEY = "train_data_key"  # the data choice the form was last reset for
-ARCH_CHOICES, LOSS_CHOICES, LR_SCHEDULE_CHOICES = list(ARCH_NAMES), list(LOSS_NAMES), list(LR_SCHEDULES)
-ARCH_HELP = "; ".join(f"{k}: {v}" for k, v in ARCHITECTURES.items())
-
-# Train-page widget key -> (config section, field). Pages read and write settings only through these keys.
-SETTINGS: dict[str, tuple[str, str]] = {
-    "train_arch": ("model", "arch"), "train_loss": ("train", "loss"), "train_width": ("model", "width"),
-    "train_conditional": ("model", "conditional"), "train_latent_dim": ("model", "latent_dim"),
-    "train_batch_size": ("train", "batch_size"), "train_lr_g": ("train", "lr_g"), "train_lr_d": ("train", "lr_d"),
-    "train_beta1": ("train", "beta1"), "train_beta2": ("train", "beta2"), "train_steps": ("train", "steps"),
-    "train_epochs": ("train", "epochs"), "train_real_label": ("train", "real_label"),
-    "train_fake_label": ("train", "fake_label"), "train_n_critic": ("train", "n_critic"), "train_ema": ("train", "ema"),
-    "train_class_weight": ("train", "class_weight"), "train_augment": ("train", "augment"),
-    "train_device": ("train", "device"), "train_seed": ("train", "seed"),
-    "train_sample_every": ("train", "sample_every"), "train_checkpoint_every": ("train", "checkpoint_every"),
-    "train_amp": ("train", "amp"), "train_pack": ("model", "pack"), "train_mbstd": ("model", "mbstd"),
-    "train_lr_schedule": ("train", "lr_schedule"),
-}
-# The numeric settings' domains (gan_core.limits): the form shows them as text parsed against these, so the value
-# trained on is always the one on screen (a number box silently reverts an invalid entry to its last valid value).
-NUMBERS: dict[str, Domain] = {key: DOMAINS[spec] for key, spec in SETTINGS.items() if spec in DOMAINS}
-CHOICE_LABELS = {"train_arch": "Architecture", "train_loss": "Loss", "train_conditional": "Conditional on classes",
-                 "train_augment": "Augment what D sees", "train_device": "Device", "train_amp": "Mixed precision",
-                 "train_lr_schedule": "Learning-rate schedule"}
+# Train-page widget key -> the declared setting (gan_core.settings). Pages read and write settings only through
+# these keys.
+DECLARED: dict[str, Setting] = {s.form_key: s for s in form_settings()}
+SETTINGS: dict[str, tuple[str, str]] = {key: s.key for key, s in DECLARED.items()}
+# The numeric settings' domains: the form shows them as text parsed against these, so the value trained on is
+# always the one on screen (a number box silently reverts an invalid entry to its last valid value).
+NUMBERS: dict[str, Domain] = {key: s.domain for key, s in DECLARED.items() if s.domain is not None}
 CUSTOM_BASE_KEY = "train_custom_base"  # the recipe Custom started from
-# What the augmentation menu offers (config.AUGMENTS combined as DiffAugment's papers use them); "" is none.
-AUGMENT_CHOICES = ["", "translation", "translation,cutout", "color,translation,cutout"]
+AUGMENT_CHOICES = list(AUGMENTS)
 
 
 # ---- recipes and settings (no session: testable alone) ---------------------------------------------------------------
@@ -104,7 +79,8 @@ def recipe_note(recipe: str, data: DataConfig | None) -> str | None:
         return None
     wanted = PRESETS[recipe].data.get("name")
     if wanted != data.name:
-        return f"This recipe trains on {TITLES.get(wanted, wanted)}, not on your chosen data set ({TITLES[data.name]})."
+        title = DATASETS[wanted].title if wanted in DATASETS else wanted
+        return f"This recipe trains on {title}, not on your chosen data set ({DATASETS[data.name].title})."
     return None
 
 
@@ -156,11 +132,16 @@ def apply_settings(cfg: RunConfig, values: dict[str, Any]) -> RunConfig:
     parsed, errors = parse_settings(values)
     if errors:
         raise ConfigError(" ".join(errors.values()))
+    return _with_parsed(cfg, parsed, values.get(LENGTH_KEY))
+
+
+def _with_parsed(cfg: RunConfig, parsed: dict[str, Any], length: str | None) -> RunConfig:
+    """A validated copy of cfg with parse_settings' values on top."""
     cfg = cfg.copy()
     for key, (section, name) in SETTINGS.items():
         if key in parsed:
             setattr(getattr(cfg, section), name, parsed[key])
-    if values.get(LENGTH_KEY) == "Epochs":
+    if length == "Epochs":
         cfg.train.steps = None
     else:
         cfg.train.epochs = None
@@ -168,7 +149,7 @@ def apply_settings(cfg: RunConfig, values: dict[str, Any]) -> RunConfig:
 
 
 def setting_label(key: str) -> str:
-    return NUMBERS[key].label if key in NUMBERS else CHOICE_LABELS.get(key, key)
+    return DECLARED[key].label if key in DECLARED else key
 
 
 def changed_settings(recipe: RunConfig, cfg: RunConfig) -> list[str]:
@@ -269,25 +250,55 @@ def form_config() -> RunConfig:
     return apply_settings(base_config(), form_values())
 
 
-def form_errors() -> dict[str, str]:
-    """{widget key: sentence with the setting's range} for each number the form cannot use as typed."""
-    return parse_settings(form_values())[1]
+@dataclass(frozen=True)
+class FormState:
+    """The form read once per rerun: the recipe's config (None when it cannot be built), the config the form
+    describes (None while a number is invalid or the combination is refused), the invalid numbers and the refusal."""
+
+    base: RunConfig | None
+    config: RunConfig | None
+    errors: dict[str, str]  # widget key -> sentence with the setting's range
+    problem: str | None = None  # why base or config could not be built (a UserError's sentence)
+
+
+def read_form() -> FormState:
+    """Parse the form's values once: what the Train page shows, checks and starts from in one rerun."""
+    values = form_values()
+    parsed, errors = parse_settings(values)
+    try:
+        base = base_config()
+    except UserError as e:
+        return FormState(None, None, errors, str(e))
+    if errors:
+        return FormState(base, None, errors)
+    try:
+        return FormState(base, _with_parsed(base, parsed, values.get(LENGTH_KEY)), errors)
+    except UserError as e:
+        return FormState(base, None, errors, str(e))
 
 
 def number_field(col: Any, key: str, errors: dict[str, str]) -> None:
-    """A numeric setting as a text box labelled and explained from its domain; its problem in red beneath."""
-    dom = NUMBERS[key]
-    col.text_input(dom.label, key=key, persist_state="session",
-                   help=(f"{dom.help[0].upper()}{dom.help[1:]}. " if dom.help else "") + f"From {dom.range_text}.")
+    """A numeric setting as a text box labelled and explained from its declaration; its problem in red beneath."""
+    s = DECLARED[key]
+    col.text_input(s.label, key=key, persist_state="session", help=s.help_text)
     if key in errors:
         col.markdown(f":red[{errors[key]}]")
 
 
+def choice_field(col: Any, key: str, **kwargs: Any) -> None:
+    """A menu (or, for an on/off setting, a checkbox) labelled and explained from its declaration."""
+    s = DECLARED[key]
+    if s.switch:
+        col.checkbox(s.label, key=key, persist_state="session", help=s.help_text, **kwargs)
+    else:
+        col.selectbox(s.label, CHOICES[key], key=key, persist_state="session", help=s.help_text, **kwargs)
+
+
 # The form's choice widgets and what they accept (a remembered value outside these is not restored).
 CHOICES: dict[str, list[Any]] = {
-    "train_arch": ARCH_CHOICES, "train_loss": LOSS_CHOICES, "train_augment": AUGMENT_CHOICES,
-    "train_device": list(DEVICE_NAMES), "train_conditional": [True, False], "train_amp": [True, False],
-    "train_lr_schedule": LR_SCHEDULE_CHOICES, LENGTH_KEY: LENGTHS}
+    **{key: list(s.choices) for key, s in DECLARED.items() if s.choices},
+    **{key: [True, False] for key, s in DECLARED.items() if s.switch},
+    "train_augment": AUGMENT_CHOICES, LENGTH_KEY: LENGTHS}
 
 
 def form_memory() -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The command line's arguments: the parser (numbers read against limits.DOMAINS), the config they build, and the
-flags a resume may not change."""
+"""The command line's arguments: the parser (train's flags from settings.SETTINGS, numbers read against their
+domains), the config they build, and the flags a resume may not change."""
 
 from __future__ import annotations
 
@@ -7,21 +7,12 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from ..config import (
-    ARCH_NAMES,
-    DATASET_NAMES,
-    DEVICE_NAMES,
-    LOSS_NAMES,
-    LR_SCHEDULES,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-)
+from ..config import DATASET_NAMES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from ..errors import ConfigError, UserError
-from ..limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain, domain
+from ..limits import EVAL_COUNT, SAMPLE_COUNT, TRUNCATION, Domain
 from ..presets import PRESETS, default_preset_for, preset_config
 from ..runs.export import FORMATS
+from ..settings import SETTINGS, Setting, domain
 
 
 class UsageError(UserError):
@@ -36,7 +27,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def number(dom: Domain) -> Any:
-    """An argparse type reading a number within `dom` (limits.DOMAINS): the same range as the app and validate()."""
+    """An argparse type reading a number within `dom` (settings.DOMAINS): the same range as the app and validate()."""
     def parse(text: str) -> int | float:
         try:
             return dom.parse(text)
@@ -50,6 +41,22 @@ def setting(section: str, name: str) -> Any:
     return number(domain(section, name))
 
 
+def add_setting(parser: Any, s: Setting) -> None:
+    """The flag of one declared setting: a number read against its domain, a menu, a switch (--x/--no-x) or text.
+    Every flag defaults to None: a flag left out keeps the recipe's value."""
+    kwargs: dict[str, Any] = {"help": s.help_text or None, "dest": s.name}
+    if s.domain is not None:
+        kwargs["type"] = number(s.domain)
+    elif s.switch:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif s.choices:
+        kwargs["choices"] = s.choices
+        kwargs["type"] = type(s.choices[0])
+    if s.name in ("arch", "loss"):  # their long help is for the form's tooltip; the CLI lists them with `list`
+        kwargs["help"] = f"one of {', '.join(s.choices)} (see 'python -m gan_core list')"
+    parser.add_argument(s.cli_flag, default=None, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m gan_core", description="GAN Workbench: train and sample GANs headless.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -61,46 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe")
     src.add_argument("--dataset", choices=DATASET_NAMES, help="a data set (its tuned default recipe unless --arch)")
-    tr.add_argument("--arch", choices=ARCH_NAMES)
-    tr.add_argument("--loss", choices=LOSS_NAMES)
     tr.add_argument("--data-dir", help="folder (or .zip for folder/celeba) holding the data set's files")
     tr.add_argument("--no-download", action="store_true", help="never try the network for torchvision data sets")
-    tr.add_argument("--image-size", type=setting("data", "image_size"))
-    tr.add_argument("--channels", type=int, choices=(1, 3))
-    tr.add_argument("--latent-dim", type=setting("model", "latent_dim"))
-    tr.add_argument("--width", type=setting("model", "width"), help="base feature count of convolutional models")
-    tr.add_argument("--pack", type=setting("model", "pack"),
-                    help="PacGAN packing: D judges this many samples at once (1 = off)")
-    tr.add_argument("--mbstd", type=setting("model", "mbstd"),
-                    help="minibatch standard deviation in D over groups of this many inputs (0 = off)")
-    tr.add_argument("--batch-size", type=setting("train", "batch_size"))
-    lr = replace(DOMAINS[("train", "lr_g")], label="Learning rate")
+    lr = replace(domain("train", "lr_g"), label="Learning rate")
     tr.add_argument("--lr", type=number(lr), help="learning rate of both G and D")
-    tr.add_argument("--lr-g", type=setting("train", "lr_g"))
-    tr.add_argument("--lr-d", type=setting("train", "lr_d"))
-    tr.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant, or a linear or cosine decay to 0")
-    tr.add_argument("--n-critic", type=setting("train", "n_critic"))
-    tr.add_argument("--ema", type=setting("train", "ema"), help="EMA decay of G for sampling (0 = off)")
-    length = tr.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=setting("train", "steps"), help="total generator steps")
-    length.add_argument("--epochs", type=setting("train", "epochs"), help="passes over the data set")
-    tr.add_argument("--max-seconds", type=setting("train", "max_seconds"),
-                    help="stop after this much training time and save")
-    tr.add_argument("--device", choices=DEVICE_NAMES)
-    tr.add_argument("--seed", type=setting("train", "seed"))
+    length = tr.add_mutually_exclusive_group()  # steps or epochs
+    for s in SETTINGS:
+        if s.flag:
+            add_setting(length if s.name in ("steps", "epochs") else tr, s)
     tr.add_argument("--out", help="run folder (default: checkpoints/<preset>-<time>)")
     tr.add_argument("--resume", help="checkpoint file (or run folder) to continue to the new --steps total")
-    tr.add_argument("--sample-every", type=setting("train", "sample_every"))
-    tr.add_argument("--checkpoint-every", type=setting("train", "checkpoint_every"))
-    tr.add_argument("--quality-every", type=setting("train", "quality_every"),
-                    help="steps between quality scores (0 = off)")
-    for flag in ("compile", "channels-last"):
-        tr.add_argument(f"--{flag}", action="store_true", help=f"CUDA only: {flag.replace('-', ' ')}")
-    tr.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=None,
-                    help="under torchrun on CUDA: BatchNorm statistics over all processes' batches (default on)")
-    tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                    help="bf16 mixed precision where it is faster: CUDA with bf16; CPUs where a start-up probe "
-                         "measures it faster (default on; --no-amp: fp32)")
 
     sp = sub.add_parser("sample", help="write samples of a trained generator")
     sp.add_argument("--checkpoint", required=True, help="checkpoint file or run folder")
@@ -134,23 +111,22 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
         cfg = preset_config(default_preset_for(a.dataset), **({"data_dir": a.data_dir} if a.data_dir else {}))
     else:
         cfg = RunConfig(DataConfig(name=a.dataset or "shapes"), ModelConfig(), TrainConfig())
-    d, m, t = cfg.data, cfg.model, cfg.train
-    set_given(d, data_dir=a.data_dir, image_size=a.image_size, channels=a.channels)
+    set_given(cfg.data, data_dir=a.data_dir)
     if a.no_download:
-        d.download = False
-    set_given(m, arch=a.arch, latent_dim=a.latent_dim, width=a.width, pack=a.pack, mbstd=a.mbstd)
-    set_given(t, loss=a.loss, batch_size=a.batch_size, lr_g=a.lr_g or a.lr, lr_d=a.lr_d or a.lr, n_critic=a.n_critic,
-           lr_schedule=a.lr_schedule,
-           ema=a.ema, max_seconds=a.max_seconds, device=a.device, seed=a.seed, sample_every=a.sample_every,
-           checkpoint_every=a.checkpoint_every, quality_every=a.quality_every)
-    if a.steps is not None:
-        t.steps, t.epochs = a.steps, None
-    if a.epochs is not None:
-        t.epochs = a.epochs
-    t.compile, t.channels_last = a.compile or t.compile, a.channels_last or t.channels_last
-    t.amp = t.amp if a.amp is None else a.amp
-    t.sync_bn = t.sync_bn if a.sync_bn is None else a.sync_bn
+        cfg.data.download = False
+    set_given(cfg.train, lr_g=a.lr, lr_d=a.lr)  # --lr-g and --lr-d (below) win over --lr
+    apply_flags(a, cfg)
+    if a.steps is not None:  # the length asked for: steps replace a recipe's epochs
+        cfg.train.epochs = None
     return cfg.validate()
+
+
+def apply_flags(a: argparse.Namespace, cfg: RunConfig, fixed: bool = True) -> None:
+    """Each declared setting given on the command line onto cfg (with fixed=False: only those a resume may change)."""
+    for s in SETTINGS:
+        value = getattr(a, s.name, None) if s.flag else None
+        if value is not None and (fixed or not s.fixed):
+            setattr(getattr(cfg, s.section), s.name, value)
 
 
 def set_given(obj: Any, **values: Any) -> None:
@@ -161,17 +137,10 @@ def set_given(obj: Any, **values: Any) -> None:
 
 
 # Flags a resume cannot change (the checkpoint's model, data and optimizer follow them): flag -> (attribute of the
-# parsed arguments, config section, field). --steps, --max-seconds, --device, --data-dir and --out may change.
+# parsed arguments, config section, field): the settings declared fixed, and the recipe's own flags.
 RESUME_FIXED = {
-    "--preset": ("preset", None, "preset"), "--dataset": ("dataset", "data", "name"),
-    "--arch": ("arch", "model", "arch"), "--loss": ("loss", "train", "loss"),
-    "--image-size": ("image_size", "data", "image_size"),
-    "--channels": ("channels", "data", "channels"), "--latent-dim": ("latent_dim", "model", "latent_dim"),
-    "--width": ("width", "model", "width"), "--pack": ("pack", "model", "pack"),
-    "--mbstd": ("mbstd", "model", "mbstd"), "--batch-size": ("batch_size", "train", "batch_size"),
-    "--lr": ("lr", "train", "lr_g"), "--lr-g": ("lr_g", "train", "lr_g"), "--lr-d": ("lr_d", "train", "lr_d"),
-    "--n-critic": ("n_critic", "train", "n_critic"), "--ema": ("ema", "train", "ema"),
-    "--seed": ("seed", "train", "seed"), "--epochs": ("epochs", "train", "epochs"),
+    "--preset": ("preset", None, "preset"), "--dataset": ("dataset", "data", "name"), "--lr": ("lr", "train", "lr_g"),
+    **{s.cli_flag: (s.name, s.section, s.name) for s in SETTINGS if s.flag and s.fixed},
 }
 
 

@@ -18,7 +18,7 @@ from ..config import RunConfig
 from ..errors import CheckpointError, UserError, file_error
 from ..limits import check_memory, sampling_bytes
 from ..presets import PRESETS
-from .args import build_parser, config_from_args, refuse_resume_conflicts, set_given
+from .args import apply_flags, build_parser, config_from_args, refuse_resume_conflicts
 from .progress import TaskProgress, TrainProgress
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         state = load_checkpoint(ckpt)
         cfg = RunConfig.from_dict(state["config"])
         refuse_resume_conflicts(a, cfg, ckpt.parent.name)
-        set_given(cfg.train, steps=a.steps, max_seconds=a.max_seconds, device=a.device, sync_bn=a.sync_bn)
+        apply_flags(a, cfg, fixed=False)  # --steps, --max-seconds, --device, the intervals...
         if a.data_dir:
             cfg.data.data_dir = a.data_dir
         out = Path(a.out) if a.out else ckpt.parent
@@ -76,7 +76,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     from ..runs.checkpoints import clean_temp_files
     from ..runs.folders import RunWriter
     from ..runs.liveness import end_status
-    from ..train.callbacks import FINAL_SCORE_MESSAGE, LOG, QUALITY, QualityScore, find
+    from ..train.callbacks import FINAL_SCORE_MESSAGE, LOG, SCORED, QualityScore, find
     from ..train.distributed import peer_failure, rank_prefix
     from ..train.trainer import Trainer
 
@@ -97,14 +97,10 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
             say(f"notice: the checkpoint was trained by {saved} process(es), global batch {trainer.batch_size * saved};"
                 f" now {world.size}, global batch {trainer.global_batch} (the batch per process and the learning rates"
                 " are kept).")
-    say(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}")
     writer = RunWriter(out) if main else None
     if writer is not None:
         writer.start(trainer)
     stop = threading.Event()
-    bar = TrainProgress(trainer.total_steps, trainer.step_count) if main else None
-    if bar is not None:
-        bar.update(trainer.step_count, trainer.total_steps, trainer.history)
     where = rank_prefix()
 
     owner = os.getpid()
@@ -127,6 +123,11 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     handled = (signal.SIGINT, signal.SIGTERM)
     old = ({s: signal.signal(s, on_signal) for s in handled}
            if threading.current_thread() is threading.main_thread() else {})
+    # Said once Ctrl-C is handled (a script may wait for this line before it signals).
+    say(f"Training {cfg.preset or cfg.model.arch} on {trainer.hardware} into {out}")
+    bar = TrainProgress(trainer.total_steps, trainer.step_count) if main else None
+    if bar is not None:
+        bar.update(trainer.step_count, trainer.total_steps, trainer.history)
     seen_alerts = len(trainer.alerts)
     scoring = find(trainer.callbacks, QualityScore)
 
@@ -134,7 +135,7 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
         nonlocal seen_alerts
         assert writer is not None and bar is not None
         writer.on_step(t, events)
-        if events & {LOG, QUALITY}:
+        if events & {LOG, SCORED}:
             bar.update(t.step_count, t.total_steps, t.history)
         if t.step_count == t.total_steps and scoring is not None and scoring.busy:
             bar.write(FINAL_SCORE_MESSAGE)
@@ -170,15 +171,13 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     return 0
 
 
-SAMPLE_CHUNK = 500  # samples per generator call
-
-
 def cmd_sample(a: argparse.Namespace) -> int:
     import torch
 
     from ..images import grid_image
     from ..latent import sample_latents
     from ..runs.generator import load_generator
+    from ..sampling import in_chunks
 
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npy"):
@@ -198,9 +197,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         # One class, or the classes in turn over all samples (not restarting in each chunk).
         labels = (torch.full((a.num,), a.label) if a.label is not None
                   else torch.arange(a.num) % lg.generator.num_classes)
-    # In chunks: the generator's float activations for all samples at once would dwarf the uint8 images.
-    images = torch.cat([lg.images(z[i:i + SAMPLE_CHUNK], None if labels is None else labels[i:i + SAMPLE_CHUNK])
-                        for i in range(0, a.num, SAMPLE_CHUNK)])  # N x C x H x W uint8
+    images = in_chunks(lg.images, z, labels)  # N x C x H x W uint8
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".png":
         grid_image(images).save(out)
@@ -212,15 +209,15 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
 def _sample_points(a: argparse.Namespace, lg: Any, out: Path) -> int:
     """A point generator's samples: N x 2 float32 coordinates (.npy), or their scatter plot over the real set (.png)."""
-    import torch
 
     from ..data import load_dataset
     from ..latent import sample_latents
+    from ..sampling import in_chunks
     from ..train.playground import plot_extent
     from ..train.point_callbacks import REAL_SHOWN, render_scatter
 
     z = sample_latents(a.num, lg.generator.latent_dim, a.seed, a.truncation)
-    points = torch.cat([lg.points(z[i:i + SAMPLE_CHUNK]) for i in range(0, a.num, SAMPLE_CHUNK)])  # N x 2
+    points = in_chunks(lg.points, z)  # N x 2
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
         np.save(out, points.numpy().astype(np.float32))
@@ -235,10 +232,8 @@ def _sample_points(a: argparse.Namespace, lg: Any, out: Path) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
-    from ..data import DATASETS
-    from ..models import ARCHITECTURES
+    from ..catalog import ARCHS, DATASETS, LOSSES
     from ..runs.folders import checkpoint_root, list_runs
-    from ..train.losses import LOSSES
 
     if a.runs:
         runs = list_runs()
@@ -249,8 +244,8 @@ def cmd_list(a: argparse.Namespace) -> int:
             print(f"{r.name:44s} {m.get('status', '?'):8s} {m.get('dataset', '?'):13s} {m.get('arch', '?'):13s} "
                   f"step {m.get('step', '?')}/{m.get('total_steps', '?')}")
         return 0
-    sections = [("Data sets", {k: v[0] for k, v in DATASETS.items()}), ("Architectures", ARCHITECTURES),
-                ("Losses", LOSSES), ("Presets", {k: v.description for k, v in PRESETS.items()})]
+    sections = [(title, {k: v.description for k, v in records.items()}) for title, records in
+                (("Data sets", DATASETS), ("Architectures", ARCHS), ("Losses", LOSSES), ("Presets", PRESETS))]
     for title, items in sections:
         print(f"{title}:")
         for name, desc in items.items():

@@ -4,46 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..catalog import DATASETS, POINT_DATASETS
 from ..config import DataConfig
 from .base import ImageData, Progress, conform, data_root, to_float, to_uint8
-from .celeba import load_celeba
-from .cifar10 import load_cifar10
-from .folder import load_folder
-from .mnist import load_fashion_mnist, load_mnist
-from .points import POINT_SETS, load_points
-from .shapes import load_shapes
-from .stacked import load_stacked_mnist
 
 Loader = Callable[[DataConfig, "Progress | None"], ImageData]
-
-# name -> (one-line description, loader)
-DATASETS: dict[str, tuple[str, Loader]] = {
-    "shapes": ("Synthetic triangles, squares and circles drawn locally; needs no network (default).", load_shapes),
-    "mnist": ("Handwritten digits 0-9, 28 x 28 grayscale, 10 classes (local IDX files or download).", load_mnist),
-    "fashion_mnist": ("Clothing in 10 classes, 28 x 28 grayscale (local IDX files or download).", load_fashion_mnist),
-    "cifar10": ("Small color photos in 10 classes, 32 x 32 RGB (local python batches or download).", load_cifar10),
-    "celeba": (
-        "Celebrity faces, cropped square, 64 x 64 RGB by default (local folder or img_align_celeba.zip).", load_celeba
-    ),
-    "folder": ("Your own images from a folder or .zip (png, jpg, webp, bmp, gif), cropped square.", load_folder),
-    "stacked_mnist": ("Three MNIST digits as R, G and B: 1,000 modes (VEEGAN/PacGAN), built from the MNIST files.",
-                      load_stacked_mnist),
-    "ring": ("2-D points: 8 Gaussians on the unit circle, std 0.01 (PacGAN's 2D-ring).", load_points),
-    "grid": ("2-D points: 25 Gaussians on {-4, -2, 0, 2, 4}^2, std 0.05 (PacGAN's 2D-grid).", load_points),
-    "spiral": ("2-D points: two interleaved spiral arms (playground demo).", load_points),
-    "moons": ("2-D points: two interleaving half circles (playground demo).", load_points),
-}
 
 
 def load_dataset(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
     """Load cfg.name, then resize to cfg.image_size, convert to cfg.channels and cap at cfg.max_images."""
     cfg.validate()
-    _, loader = DATASETS[cfg.name]
-    data = loader(cfg, progress)
+    data = DATASETS[cfg.name].load(cfg, progress)
     if cfg.max_images is not None and len(data) > cfg.max_images:
         data.images = data.images[: cfg.max_images]
         data.labels = None if data.labels is None else data.labels[: cfg.max_images]
-    if cfg.name in POINT_SETS:  # coordinates, not pixels: nothing to resize
+    if DATASETS[cfg.name].points:  # coordinates, not pixels: nothing to resize
         return data
     data.images = conform(data.images, cfg.image_size, cfg.channels)
     if progress is not None:
@@ -51,5 +26,5 @@ def load_dataset(cfg: DataConfig, progress: Progress | None = None) -> ImageData
     return data
 
 
-__all__ = ["DATASETS", "POINT_SETS", "ImageData", "Progress", "conform", "data_root", "load_dataset", "to_float",
+__all__ = ["DATASETS", "POINT_DATASETS", "ImageData", "Progress", "conform", "data_root", "load_dataset", "to_float",
            "to_uint8"]

@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import POINT_DATASETS, DataConfig
+from ..catalog import DATASETS
+from ..config import DataConfig
 from .celeba import find_celeba
 from .cifar10 import FOLDER as CIFAR_FOLDER
 from .cifar10 import find_batches
 from .mnist import FASHION, MNIST, find_split
 from .sources import search_dirs
 
-TITLES = {"shapes": "Shapes", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-          "celeba": "CelebA", "folder": "Your own images", "ring": "2-D ring", "grid": "2-D grid",
-          "spiral": "2-D spiral", "stacked_mnist": "Stacked MNIST", "moons": "2-D moons"}
+TITLES = {name: spec.title for name, spec in DATASETS.items()}
 
 
 @dataclass(frozen=True)
@@ -26,39 +25,54 @@ class Availability:
     where: Path | None = None
 
 
-def _found(cfg: DataConfig) -> Path | None:
-    if cfg.name in ("mnist", "fashion_mnist", "stacked_mnist"):
-        spec = FASHION if cfg.name == "fashion_mnist" else MNIST
-        dirs = search_dirs(cfg, spec.subdirs)
-        pair = find_split(dirs, "train") or find_split(dirs, "test")
-        return pair[0].parent if pair else None
-    if cfg.name == "cifar10":
-        batches = find_batches(search_dirs(cfg, (CIFAR_FOLDER,)))
-        return batches[0][0].parent if batches else None
-    if cfg.name == "celeba":
-        return find_celeba(cfg.data_dir)
-    path = Path(cfg.data_dir).expanduser() if cfg.data_dir else None  # folder: the user's folder or .zip
+# The catalog's finders (DatasetSpec.finder): where each set's files are here, or None.
+def _idx_split(cfg: DataConfig, subdirs: tuple[str, ...]) -> Path | None:
+    dirs = search_dirs(cfg, subdirs)
+    pair = find_split(dirs, "train") or find_split(dirs, "test")
+    return pair[0].parent if pair else None
+
+
+def find_mnist(cfg: DataConfig) -> Path | None:
+    return _idx_split(cfg, MNIST.subdirs)
+
+
+def find_fashion_mnist(cfg: DataConfig) -> Path | None:
+    return _idx_split(cfg, FASHION.subdirs)
+
+
+def find_cifar10(cfg: DataConfig) -> Path | None:
+    batches = find_batches(search_dirs(cfg, (CIFAR_FOLDER,)))
+    return batches[0][0].parent if batches else None
+
+
+def find_celeba_files(cfg: DataConfig) -> Path | None:
+    return find_celeba(cfg.data_dir)
+
+
+def find_folder(cfg: DataConfig) -> Path | None:
+    path = Path(cfg.data_dir).expanduser() if cfg.data_dir else None  # the user's folder or .zip
     return path if path is not None and path.exists() else None
 
 
 def availability(cfg: DataConfig) -> Availability:
     """Whether cfg's images can be loaded without the network, in a sentence for the Train page."""
-    title = TITLES.get(cfg.name, cfg.name)
-    if cfg.name == "shapes":
-        return Availability(True, "Shapes are drawn on this machine: always available.")
-    if cfg.name in POINT_DATASETS:
+    spec = DATASETS[cfg.name]
+    title = spec.title
+    if spec.points:
         return Availability(True, f"The {title} points are drawn on this machine: always available.")
+    if spec.finder is None:
+        return Availability(True, f"{title} are drawn on this machine: always available.")
     if cfg.data_dir and not Path(cfg.data_dir).expanduser().exists():
         return Availability(False, f"The folder chosen for {title} ({cfg.data_dir}) is gone: choose the images "
                                    "again on the Data page.")
-    where = _found(cfg)
+    where = spec.find(cfg)
     if where is not None:
         # The folder the user chose is already named with the data set; a find in the data folder is named here.
         verb = "are" if title.endswith("images") else "is"  # "Your own images are on this machine"
         return Availability(True, f"{title} {verb} on this machine" + ("." if cfg.data_dir else f" ({where})."), where)
-    if cfg.name in ("celeba", "folder"):
+    if spec.user_files:
         return Availability(False, f"{title}: no images chosen yet. Choose a folder or upload them on the Data page.")
-    if cfg.download:
+    if cfg.download and spec.downloads:
         return Availability(False, f"{title} is not on this machine yet: Start will try to download it, which needs "
                                    "the internet. Without it, put its files in a folder and choose that folder for "
                                    f"{title} on the Data page.")

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from ..catalog import POINT_DATASETS
 from ..config import DataConfig
 from .base import ImageData, Progress
 
@@ -55,7 +56,7 @@ def _moons(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return pts + CURVE_NOISE * torch.randn(n, 2, generator=gen), labels
 
 
-POINT_SETS = ("ring", "grid", "spiral", "moons")
+POINT_SETS = POINT_DATASETS  # the catalog's point sets
 
 
 def load_points(cfg: DataConfig, progress: Progress | None = None) -> ImageData:

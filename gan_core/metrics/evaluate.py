@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import torch
-
 from ..data import ImageData, Progress, data_root, load_dataset
-from ..latent import sample_latents
+from ..latent import default_labels, sample_latents
 from ..limits import EVAL_COUNT, check_memory, sampling_bytes
 from ..metric_names import COPY_REFERENCE, COVERAGE_CLASSES, DIVERSITY, STEP
 from ..runs.generator import LoadedGenerator, load_generator
+from ..sampling import in_chunks
 from . import QualityScorer, diversity
 from .modes import SCORE_SAMPLES, mode_scores
 from .stacked import digit_reader, stacked_scores
@@ -40,14 +39,8 @@ def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str 
     if lg.is_points:
         return _evaluate_points(lg, real, num, seed)
     g = lg.generator
-    chunks = []
-    for start in range(0, num, 500):  # bounded memory for large num
-        k = min(500, num - start)
-        z = sample_latents(k, g.latent_dim, seed + start)
-        labels = (torch.randint(g.num_classes, (k,), generator=torch.Generator().manual_seed(seed + start))
-                  if g.num_classes else None)
-        chunks.append(lg.images(z, labels))
-    fake = torch.cat(chunks)  # num x C x H x W uint8
+    # The classes in turn (balanced, as the real sets are and as the training's scores draw them).
+    fake = in_chunks(lg.images, sample_latents(num, g.latent_dim, seed), default_labels(g, num))  # num x C x H x W
     scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
     scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
     scores[DIVERSITY] = diversity(fake)
@@ -67,6 +60,6 @@ def _evaluate_points(lg: LoadedGenerator, real: ImageData, num: int, seed: int) 
     if real.modes is not None:
         # The latents of `sample --num num --seed seed`: eval scores exactly the points sample writes.
         z = sample_latents(num, lg.generator.latent_dim, seed)  # num x latent (2-D latents: small even at 100,000)
-        points = torch.cat([lg.points(z[i:i + 500]) for i in range(0, num, 500)])  # num x 2
+        points = in_chunks(lg.points, z)  # num x 2, in the chunks `sample` draws
         scores.update(mode_scores(points, real.modes, real.mode_std))
     return scores

@@ -21,11 +21,12 @@ def _base_size(size: int) -> int:
 
 
 def build_dcgan(
-    image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str, d_channels: int | None = None
+    name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str, pack: int = 1
 ) -> tuple[nn.Module, nn.Module, int]:
     """DCGAN (Radford et al.): G z -> base x base -> ... -> S x S by stride-2 transposed convs; D mirrors it.
-    d_channels: D's input channels when they differ from the images' (packing: m x C)."""
+    pack: D judges this many samples at once, joined along the channels (its input has pack x C channels)."""
     c, size, _ = image_shape
+    d_channels = pack * c
     base = _base_size(size)
     n_up = int(math.log2(size // base))
     chans = [width * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. 64 px: [8w, 4w, 2w, w]
@@ -36,7 +37,7 @@ def build_dcgan(
         g += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
     g += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1, bias=False), nn.Tanh()]  # N x C x S x S
     d: list[nn.Module] = []
-    in_c = d_channels or c
+    in_c = d_channels
     for i, out_c in enumerate(reversed(chans)):  # each halves H and W down to base x base
         d.append(nn.Conv2d(in_c, out_c, 4, 2, 1, bias=False))
         if i > 0:  # no normalisation on the input layer (DCGAN paper)
@@ -51,11 +52,12 @@ def build_dcgan(
 
 
 def build_upsample_conv(
-    image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str, d_channels: int | None = None
+    name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str, pack: int = 1
 ) -> tuple[nn.Module, nn.Module, int]:
     """The CIFAR-10 tutorial net: linear -> 128 x S/4 x S/4 -> (upsample, conv3x3, BN, ReLU) x 2 -> conv -> Tanh.
-    d_channels: D's input channels when they differ from the images' (packing: m x C)."""
+    pack: D judges this many samples at once, joined along the channels (its input has pack x C channels)."""
     c, size, _ = image_shape
+    d_channels = pack * c
     if size % 4:
         raise ConfigError(f"upsample-conv needs an image size divisible by 4, got {size}.")
     s4, w = size // 4, width
@@ -66,7 +68,7 @@ def build_upsample_conv(
         nn.Conv2d(w // 2, c, 3, 1, 1), nn.Tanh(),
     )
     layers: list[nn.Module] = []
-    in_c = d_channels or c
+    in_c = d_channels
     for i, out_c in enumerate((16, 32, 64, 128)):  # 4 strided blocks, each halves H and W (rounding up)
         layers += [nn.Conv2d(in_c, out_c, 3, 2, 1), nn.LeakyReLU(0.2, True), nn.Dropout2d(0.25)]
         if i > 0:
@@ -75,7 +77,7 @@ def build_upsample_conv(
     layers.append(nn.Flatten())
     d = nn.Sequential(*layers)
     with torch.no_grad():
-        feat = d(torch.zeros(2, d_channels or c, size, size)).shape[1]  # 128 * ceil(S/16)^2
+        feat = d(torch.zeros(2, d_channels, size, size)).shape[1]  # 128 * ceil(S/16)^2
     dcgan_init(g)
     dcgan_init(d)
     return g, d, feat

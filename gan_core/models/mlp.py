@@ -21,9 +21,10 @@ def _stack(sizes: list[int], act, dropout: float = 0.0) -> list[nn.Module]:
     return layers
 
 
-def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int, pack: int = 1
-              ) -> tuple[nn.Module, nn.Module, int]:
-    """Returns (G net: N x g_in -> N x C x H x W, D body: N x pack*C x H x W -> N x F, F)."""
+def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int, width: int = 0, d_norm: str = "none",
+              pack: int = 1) -> tuple[nn.Module, nn.Module, int]:
+    """Returns (G net: N x g_in -> N x C x H x W, D body: N x pack*C x H x W -> N x F, F); the MLPs' sizes are fixed
+    by the variant, so width and d_norm (of the catalog's common builder signature) do not apply."""
     g_hidden, g_act, d_hidden, d_act, dropout = MLP_VARIANTS[variant]
     pixels = image_shape[0] * image_shape[1] * image_shape[2]
     g = nn.Sequential(*_stack([g_in, *g_hidden], g_act), nn.Linear(g_hidden[-1], pixels), nn.Tanh(),
@@ -32,10 +33,11 @@ def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int, pack: 
     return g, d, d_hidden[-1]
 
 
-def build_mlp2d(image_shape: tuple[int, int, int], g_in: int, width: int, pack: int = 1
-                ) -> tuple[nn.Module, nn.Module, int]:
+def build_mlp2d(name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str = "none",
+                pack: int = 1) -> tuple[nn.Module, nn.Module, int]:
     """The 2-D point MLPs (PacGAN's toy nets, narrower): G noise -> 3 x (width, ReLU) -> 2 coordinates, linear (a
-    grid spans +-4, beyond Tanh); D pack x 2 coordinates -> 3 x (width, LeakyReLU 0.2) -> F = width."""
+    grid spans +-4, beyond Tanh); D pack x 2 coordinates -> 3 x (width, LeakyReLU 0.2) -> F = width. d_norm (of the
+    catalog's common builder signature) does not apply."""
     assert tuple(image_shape) == (2, 1, 1), image_shape
     g = nn.Sequential(*_stack([g_in, width, width, width], nn.ReLU), nn.Linear(width, 2),
                       nn.Unflatten(1, (2, 1, 1)))

@@ -187,8 +187,9 @@ class RunWriter:
         if status != self.meta_status or self.clock() - self.meta_written >= HEARTBEAT_SECONDS:
             self.write_meta(trainer, status)
 
-    def save(self, trainer: Any) -> Path | None:
-        """Save a checkpoint unless weights are non-finite; on a failed save (disk full) the old one stays."""
+    def save(self, trainer: Any, meta: bool = True) -> Path | None:
+        """Save a checkpoint unless weights are non-finite; on a failed save (disk full) the old one stays.
+        meta: refresh meta.json after it (finish writes its own, final one)."""
         if trainer.step_count == self.last_saved_step:
             return self.last_checkpoint
         if not trainer.weights_finite():
@@ -200,7 +201,8 @@ class RunWriter:
         self.tensorboard.flush()
         for old in find_checkpoints(self.dir)[self.keep:]:
             old.unlink(missing_ok=True)
-        self.write_meta(trainer, "running")
+        if meta:
+            self.write_meta(trainer, "running")
         return path
 
     def finish(self, trainer: Any, status: str, error: str | None = None) -> None:
@@ -210,7 +212,7 @@ class RunWriter:
             return
         try:
             if trainer.step_count > 0 and status != "failed":
-                self.save(trainer)
+                self.save(trainer, meta=False)  # the one meta.json write is the final one below
                 self.save_last_grid(trainer)
         except TrainingError as e:
             error = error or str(e)
@@ -218,7 +220,7 @@ class RunWriter:
             self.metrics.finish(trainer)
         except OSError as e:  # a full disk: the final meta.json below still says how the run ended
             error = error or str(disk_error(e) or e)
-        self.write_meta(trainer, status, error)
+        self.write_meta(trainer, status, error, durable=True)  # how the run ended must survive a crash
         self.tensorboard.finish(trainer, status)
 
     def save_last_grid(self, trainer: Any) -> None:
@@ -232,11 +234,13 @@ class RunWriter:
         """grid: uint8 num_fixed x C x H x W -> grids/step-N.png and TensorBoard (one PNG encoding for both)."""
         image = grid_image(grid)
         png = png_bytes(image)
-        write_atomic(grid_path(self.dir, step), png)
+        write_atomic(grid_path(self.dir, step), png, durable=False)  # the checkpoint can draw it again
         self.tensorboard.add_grid(step, png, image.width, image.height)
         self.last_grid_step = step
 
-    def write_meta(self, trainer: Any, status: str, error: str | None = None) -> None:
+    def write_meta(self, trainer: Any, status: str, error: str | None = None, durable: bool = False) -> None:
+        """meta.json: atomic always; fsynced only when durable (the final one), since heartbeats follow each other
+        every few seconds and a crash leaves the previous one, which readers judge lost by its age anyway."""
         cfg: RunConfig = trainer.config
         last = next((h for h in reversed(trainer.history) if LOSS_D in h), {})
         quality = next((h for h in reversed(trainer.history) if QUALITY in h), {})
@@ -253,5 +257,5 @@ class RunWriter:
             "alerts": [a["message"] for a in trainer.alerts[-5:]],
             "config": cfg.to_dict(),
         }
-        write_atomic(self.dir / META_FILE, json.dumps(meta, indent=1, default=float).encode())
+        write_atomic(self.dir / META_FILE, json.dumps(meta, indent=1, default=float).encode(), durable)
         self.meta_written, self.meta_status = self.clock(), status

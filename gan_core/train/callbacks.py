@@ -24,7 +24,7 @@ from .state import RunState
 LOG = "log"  # metrics were flushed into the history
 GRID = "grid"  # trainer.latest_grid holds a new fixed-noise grid, to save (every sample_every steps)
 PREVIEW = "preview"  # trainer.latest_grid holds a new fixed-noise grid to show live only (time-based)
-QUALITY = "quality"  # a quality score entered the history
+SCORED = "scored"  # a quality score entered the history (its metric key is metric_names.QUALITY)
 # Said by the app and the CLI when the last step is done and the run waits for its final score (on a first run the
 # scorer's build, up to a minute on a slow CPU, may still be under way).
 FINAL_SCORE_MESSAGE = "Scoring the final samples (the quality scorer is built once per data set, then cached)..."
@@ -157,7 +157,7 @@ class QualityScore(Callback):
         self.last_step = step
         if not self.background:
             self.measure(trainer)
-            events.add(QUALITY)
+            events.add(SCORED)
             return
         g = copy.deepcopy(trainer.sampler)  # this step's weights; G trains on meanwhile
         self._pending.append(self._submit(self._score_details, g, step))
@@ -232,7 +232,7 @@ class QualityScore(Callback):
         while self._pending and (wait or self._pending[0].done()):
             entry, trainer.latest_copies = self._pending.pop(0).result()  # a failure raises here, on this thread
             trainer.report(entry)
-            events.add(QUALITY)
+            events.add(SCORED)
 
 
 def default_callbacks(config: RunConfig, data: ImageData) -> list[Callback]:

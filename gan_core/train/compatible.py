@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..catalog import LOSSES
 from ..config import RunConfig
 from ..errors import CheckpointError
 
@@ -29,7 +30,7 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
         diffs.append(f"image size {saved_shape[1]} vs {image_shape[1]}")
     if saved.model.conditional and int(state.get("num_classes", 0)) != num_classes:
         diffs.append(f"classes {state.get('num_classes')} vs {num_classes}")
-    if saved.train.loss != config.train.loss and "wgan-gp" in (saved.train.loss, config.train.loss):
+    if LOSSES[saved.train.loss].needs_gp != LOSSES[config.train.loss].needs_gp:
         diffs.append(f"loss {saved.train.loss} vs {config.train.loss} (critic normalisation differs)")
     if diffs:
         raise CheckpointError("The checkpoint does not match this model (checkpoint vs now): " + "; ".join(diffs) + ".")

@@ -1,47 +1,63 @@
-"""GAN losses as pure functions of discriminator logits (N,), plus the WGAN-GP gradient penalty."""
+"""GAN losses as pure functions of discriminator logits (N,), one object per loss, plus the WGAN-GP gradient penalty.
+
+The catalog (catalog.LOSSES) names each object with its flags; d_loss, g_loss and probabilities look them up there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-LOSSES: dict[str, str] = {
-    "bce": "Minimax BCE for D, non-saturating BCE for G (the classic GAN); supports label smoothing.",
-    "wgan-gp": "Wasserstein critic with gradient penalty (lambda 10, n_critic steps); no BatchNorm in the critic.",
-    "hinge": "Hinge loss (as in SAGAN/BigGAN): D max(0, 1 - D(x)) + max(0, 1 + D(G(z))), G -D(G(z)).",
-    "lsgan": "Least squares GAN: D (D(x) - 1)^2 + D(G(z))^2, G (D(G(z)) - 1)^2.",
-}
+from ..catalog import LOSSES as SPECS
+
+LOSSES: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}  # for lists and help
+
+Pair = Callable[[torch.Tensor, torch.Tensor, float, float], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """d(real, fake, real_label, fake_label) and g(fake) on logits (N,); labels only matter where the loss has
+    targets (bce, lsgan)."""
+
+    d: Pair
+    g: Callable[[torch.Tensor], torch.Tensor]
+
+
+BCE = Loss(
+    # BCE with logits: one fused, numerically stable op instead of Sigmoid + BCELoss.
+    lambda real, fake, rl, fl: (F.binary_cross_entropy_with_logits(real, torch.full_like(real, rl))
+                                + F.binary_cross_entropy_with_logits(fake, torch.full_like(fake, fl))),
+    # Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).
+    lambda fake: F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake)),
+)
+# The penalty is added by the objective (it needs D and the inputs).
+WASSERSTEIN = Loss(lambda real, fake, rl, fl: fake.mean() - real.mean(), lambda fake: -fake.mean())
+HINGE = Loss(lambda real, fake, rl, fl: F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean(),
+             lambda fake: -fake.mean())
+LEAST_SQUARES = Loss(lambda real, fake, rl, fl: 0.5 * ((real - rl) ** 2).mean() + 0.5 * ((fake - fl) ** 2).mean(),
+                     lambda fake: 0.5 * ((fake - 1.0) ** 2).mean())
+
+
+def _loss(name: str) -> Loss:
+    if name not in SPECS:
+        raise ValueError(f"unknown loss {name!r}")
+    return SPECS[name].loss
 
 
 def d_loss(
     name: str, real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0, fake_label: float = 0.0
 ) -> torch.Tensor:
     """Discriminator loss from logits on real (N,) and fake (N,) batches; labels only affect bce/lsgan targets."""
-    if name == "bce":
-        # BCE with logits: one fused, numerically stable op instead of Sigmoid + BCELoss.
-        return (F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
-                + F.binary_cross_entropy_with_logits(fake, torch.full_like(fake, fake_label)))
-    if name == "wgan-gp":
-        return fake.mean() - real.mean()  # the penalty is added by the trainer (needs D and inputs)
-    if name == "hinge":
-        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
-    if name == "lsgan":
-        return 0.5 * ((real - real_label) ** 2).mean() + 0.5 * ((fake - fake_label) ** 2).mean()
-    raise ValueError(f"unknown loss {name!r}")
+    return _loss(name).d(real, fake, real_label, fake_label)
 
 
 def g_loss(name: str, fake: torch.Tensor) -> torch.Tensor:
     """Generator loss from D's logits on generated images (N,)."""
-    if name == "bce":
-        # Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).
-        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
-    if name in ("wgan-gp", "hinge"):
-        return -fake.mean()
-    if name == "lsgan":
-        return 0.5 * ((fake - 1.0) ** 2).mean()
-    raise ValueError(f"unknown loss {name!r}")
+    return _loss(name).g(fake)
 
 
 def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
@@ -57,5 +73,5 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor, fa
 
 
 def probabilities(name: str, logits: torch.Tensor) -> torch.Tensor:
-    """Mean 'probability real' for the D(x)/D(G(z)) metrics: sigmoid of logits (a critic's raw score for wgan-gp)."""
-    return logits.mean() if name == "wgan-gp" else torch.sigmoid(logits).mean()
+    """Mean 'probability real' for the D(x)/D(G(z)) metrics: sigmoid of logits (a critic's raw score as it is)."""
+    return logits.mean() if SPECS[name].critic else torch.sigmoid(logits).mean()

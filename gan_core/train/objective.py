@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..catalog import LOSSES
 from ..config import TrainConfig, parse_policy
 from ..metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
 from ..models import Discriminator, Generator
@@ -49,7 +50,7 @@ class Objective:
         self.G, self.D = G, D
         self.loss = train.loss
         self.real_label, self.fake_label = train.real_label, train.fake_label
-        self.uses_gp = train.loss == "wgan-gp"  # the critic's gradient penalty, weighted by gp_lambda
+        self.uses_gp = LOSSES[train.loss].needs_gp  # the critic's gradient penalty, weighted by gp_lambda
         self.gp_lambda = train.gp_lambda
         self.noise = noise
         self.runtime = runtime

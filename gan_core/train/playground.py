@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..catalog import LOSSES, POINT_ARCH
 from ..config import ModelConfig
 from ..models import Discriminator, Generator, build_models
 from .losses import d_loss, g_loss, gradient_penalty
@@ -51,7 +52,7 @@ def d_surface(d: Discriminator, points: torch.Tensor, loss: str) -> torch.Tensor
     """D's output at each point (N x 2 -> N): with packing, D judges a pack of m copies of the point."""
     x = points.repeat_interleave(d.pack, 0).reshape(-1, 2, 1, 1)  # N*m x 2 x 1 x 1: m copies in a row
     logits = d(x).float()  # N
-    return logits if loss == "wgan-gp" else torch.sigmoid(logits)
+    return logits if LOSSES[loss].critic else torch.sigmoid(logits)
 
 
 def latent_plane(latent_dim: int, side: int = MESH_SIDE) -> torch.Tensor:
@@ -92,7 +93,7 @@ def loss_surfaces(real: torch.Tensor, fake: torch.Tensor, losses: tuple[str, ...
     out: dict[str, np.ndarray] = {}
     for loss in losses:
         torch.manual_seed(seed)
-        _, d = build_models(ModelConfig(arch="mlp-2d", latent_dim=2, width=width, d_norm="none"), (2, 1, 1),
+        _, d = build_models(ModelConfig(arch=POINT_ARCH, latent_dim=2, width=width, d_norm="none"), (2, 1, 1),
                             loss=loss)
         opt = torch.optim.Adam(d.parameters(), 1e-3, betas=(0.5, 0.9))
         gen = torch.Generator().manual_seed(seed)
@@ -100,7 +101,7 @@ def loss_surfaces(real: torch.Tensor, fake: torch.Tensor, losses: tuple[str, ...
             r = real[torch.randint(len(real), (128,), generator=gen)].reshape(-1, 2, 1, 1)
             f = fake[torch.randint(len(fake), (128,), generator=gen)].reshape(-1, 2, 1, 1)
             objective = d_loss(loss, d(r), d(f))
-            if loss == "wgan-gp":
+            if LOSSES[loss].needs_gp:
                 objective = objective + 10.0 * gradient_penalty(d, r, f)
             opt.zero_grad()
             objective.backward()

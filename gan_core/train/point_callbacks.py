@@ -13,7 +13,7 @@ from ..config import RunConfig
 from ..data import ImageData
 from ..metric_names import MODES_COVERED, STEP
 from ..metrics.modes import SCORE_SAMPLES, collapse_message, mode_scores
-from .callbacks import QUALITY, Callback, FixedNoiseGrid
+from .callbacks import SCORED, Callback, FixedNoiseGrid
 from .playground import FRAME_POINTS, Frame, make_frame, plot_extent
 from .state import RunState
 
@@ -84,7 +84,7 @@ class ModeScore(Callback):
         if not self.every or (step % self.every and step != trainer.total_steps):
             return
         self.measure(trainer)
-        events.add(QUALITY)
+        events.add(SCORED)
 
     def measure(self, trainer: RunState) -> dict[str, float]:
         g = trainer.sampler

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from ..catalog import ARCHS
 from ..config import RunConfig
 from ..device import cpu_threads, fast_bf16, resolve_device
 from .distributed import World
@@ -38,7 +39,7 @@ class Runtime:
             torch.set_num_threads(cpu_threads(config))
         elif device.type == "cuda":  # fixed shapes: let cuDNN pick the fastest algorithms once
             torch.backends.cudnn.benchmark = True
-        conv = not config.model.arch.startswith("mlp")
+        conv = not ARCHS[config.model.arch].mlp
         # NHWC: on CUDA when asked; on the CPU always for the conv nets, where oneDNN's convolutions measured faster.
         channels_last = conv and (device.type == "cpu" or (t.channels_last and device.type == "cuda"))
         # bf16 only where it measures faster (device.fast_bf16); fp16 would need loss scaling, which GAN losses

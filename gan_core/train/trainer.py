@@ -32,7 +32,7 @@ from .step_metrics import StepMetrics, grad_norm
 FORMAT_VERSION = 1
 MIN_BATCH = 8  # smallest batch the out-of-memory fallback goes down to
 
-# on_step(trainer, events): events is a set of what happened at this step (callbacks.LOG, GRID, QUALITY).
+# on_step(trainer, events): events is a set of what happened at this step (callbacks.LOG, GRID, SCORED).
 StepHook = Callable[["Trainer", set[str]], None]
 
 

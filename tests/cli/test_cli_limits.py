@@ -14,18 +14,12 @@ from conftest import REPO, make_run
 
 from gan_core import limits
 from gan_core.cli.commands import main
-from gan_core.limits import DOMAINS, EVAL_COUNT, SAMPLE_COUNT
+from gan_core.limits import EVAL_COUNT, SAMPLE_COUNT
 from gan_core.runs.checkpoints import find_checkpoints, load_checkpoint
+from gan_core.settings import DOMAINS, SETTINGS
 
-# train flag -> the setting it sets; every numeric flag of `train`.
-TRAIN_FLAGS = {
-    "--image-size": ("data", "image_size"), "--latent-dim": ("model", "latent_dim"), "--width": ("model", "width"),
-    "--batch-size": ("train", "batch_size"), "--lr": ("train", "lr_g"), "--lr-g": ("train", "lr_g"),
-    "--lr-d": ("train", "lr_d"), "--n-critic": ("train", "n_critic"), "--ema": ("train", "ema"),
-    "--steps": ("train", "steps"), "--epochs": ("train", "epochs"), "--max-seconds": ("train", "max_seconds"),
-    "--seed": ("train", "seed"), "--sample-every": ("train", "sample_every"),
-    "--checkpoint-every": ("train", "checkpoint_every"), "--quality-every": ("train", "quality_every"),
-}
+# train flag -> the setting it sets; every numeric flag of `train` (from the declarations, plus --lr).
+TRAIN_FLAGS = {"--lr": ("train", "lr_g"), **{s.cli_flag: s.key for s in SETTINGS if s.flag and s.domain}}
 
 
 def error_line(capsys: pytest.CaptureFixture[str]) -> str:

@@ -56,8 +56,8 @@ def make_split(folder: Path, split: str, n: int, gz: bool, seed: int = 0) -> tup
 
 def test_registry_matches_config_names_and_has_descriptions() -> None:
     assert tuple(DATASETS) == DATASET_NAMES
-    for description, loader in DATASETS.values():
-        assert description.endswith(".") and len(description) > 20 and callable(loader)
+    for spec in DATASETS.values():
+        assert spec.description.endswith(".") and len(spec.description) > 20 and callable(spec.load)
 
 
 def test_data_root_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from test_data import make_split, write_batch
 
 from gan_core.config import DataConfig
-from gan_core.data import load_dataset
+from gan_core.data import load_dataset, local
 from gan_core.data.base import DATA_ENV
 from gan_core.data.local import data_folders, install_files, install_folder
 from gan_core.errors import DataError
@@ -107,6 +107,30 @@ def test_data_folders_name_what_they_hold(root: Path) -> None:
     assert [(f.name, f.holds) for f in data_folders()] == [
         ("mine", "1 entry"), ("mnist", "incomplete: some files are missing"),
         ("uploads", "your uploaded images (2 uploads)")]
+
+
+@pytest.mark.parametrize("archive", ["mnist.zip", "mnist.tar.gz"])
+def test_an_archive_member_over_the_size_cap_is_skipped_unread(tmp_path: Path, root: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, archive: str) -> None:
+    """MAX_MEMBER_BYTES: a member that would unpack to more (a zip bomb) is never read; smaller members still are."""
+    make_split(tmp_path / "src", "train", 50, gz=False, seed=4)  # images 16 + 50 * 784 bytes, labels 8 + 50 bytes
+    files = {p.name: p for p in (tmp_path / "src").iterdir()}
+    labels = next(n for n in files if "labels" in n)
+    monkeypatch.setattr(local, "MAX_MEMBER_BYTES", files[labels].stat().st_size)  # the labels fit, the images not
+    buf = io.BytesIO()
+    if archive.endswith(".zip"):
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, p in files.items():
+                zf.write(p, name)
+    else:
+        with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+            for name, p in files.items():
+                tf.add(p, name)
+    assert install_files("mnist", [(archive, buf.getvalue())]) == [labels]
+    assert sorted(p.name for p in (root / "mnist").iterdir()) == [labels]
+    monkeypatch.setattr(local, "MAX_MEMBER_BYTES", files[labels].stat().st_size - 1)  # nothing fits: refused
+    with pytest.raises(DataError, match="None of the uploaded files"):
+        install_files("mnist", [(archive, buf.getvalue())])
 
 
 def test_a_mix_of_sizes_is_named_by_a_side_some_image_has(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from gan_core.runs.folders import (
     grid_step,
     list_runs,
     new_run_name,
+    read_meta,
     run_path,
 )
 from gan_core.runs.liveness import HEARTBEAT_SECONDS, META_FILE
@@ -181,6 +182,34 @@ def test_a_run_stopped_between_grids_keeps_the_grid_it_stopped_at() -> None:
     assert [grid_step(p) for p in RunInfo("s", stopped).grids] == [1, 7]  # not only step 1's untrained grid
     done = make_run("done-run", steps=20, sample_every=10)
     assert [grid_step(p) for p in RunInfo("d", done).grids] == [1, 10, 20]  # the last step's grid is not redrawn
+
+
+def test_finish_writes_meta_once_and_only_what_must_survive_a_crash_is_fsynced(tmp_path, monkeypatch) -> None:
+    """Checkpoints and the final meta.json are fsynced; grids and heartbeats are not (rewritten soon anyway)."""
+    import gan_core.fileio as fileio
+
+    synced: list[str] = []  # base names of the files fsynced, in order
+    writes: list[str] = []
+    real_write_with = fileio.write_with
+
+    def recording(path, write, durable=True):  # noqa: ANN001, ANN202 - the signature of write_with
+        writes.append(Path(path).name)
+        if durable:
+            synced.append(Path(path).name)
+        return real_write_with(path, write, durable)
+
+    monkeypatch.setattr(fileio, "write_with", recording)
+    trainer = Trainer(tiny_config(steps=6, sample_every=2, checkpoint_every=4))
+    writer = RunWriter(tmp_path / "run")
+    writer.start(trainer)
+    trainer.run(on_step=writer.on_step)
+    synced_before_finish, writes_before_finish = len(synced), len(writes)
+    writer.finish(trainer, "done")
+    assert any(n.startswith("step-") for n in writes) and not any(n.startswith("step-") for n in synced)
+    assert writes[writes_before_finish:].count("meta.json") == 1  # finish's checkpoint does not write meta first
+    assert synced[synced_before_finish:] == ["ckpt-0000006.pt", "meta.json"]
+    assert synced[:synced_before_finish] == ["metrics.jsonl", "ckpt-0000004.pt"]  # the fresh log, then checkpoints
+    assert read_meta(tmp_path / "run")["status"] == "done"
 
 
 def test_a_new_run_never_starts_in_a_folder_holding_another_run() -> None:
