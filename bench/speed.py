@@ -53,15 +53,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from gan_core.catalog import POINT_DATASETS
 from gan_core.device import cpu_bf16_speedup, describe_device, fast_bf16
+from gan_core.expectation import NATIVE
 from gan_core.presets import PRESETS, preset_config
 from gan_core.train.trainer import Trainer
 from machine import LoadMeter, machine_class, matmul_gflops
 from tutorials import RECIPES, recipe_config, synthetic, tutorial_loop
 
 
-NATIVE_SHAPES = {"shapes": (3, 32), "mnist": (1, 28), "fashion_mnist": (1, 28), "cifar10": (3, 32),
-                 "celeba": (3, 64), "folder": (3, 64)}
 # Self time of these operators is matrix work (GEMMs and convolutions, forward and backward, oneDNN or not).
 MATRIX_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "aten::linear",
               "aten::_convolution", "aten::convolution", "aten::conv2d", "aten::conv_transpose2d",
@@ -147,7 +147,7 @@ def bench_efficiency(presets: list[str], seconds: float, rounds: int, n_images: 
     for name in presets:
         cfg = preset_config(name, data_dir="unused")
         cfg.train.device = "cpu"
-        c, s = NATIVE_SHAPES[cfg.data.name]
+        c, s, _ = NATIVE[cfg.data.name]
         shape = (cfg.data.channels or c, cfg.data.image_size or s, cfg.data.image_size or s)
         data = synthetic(shape, n_images)
         flops = gflops(Trainer(cfg.copy(), data=data).step)  # on a throwaway copy: the count runs one step
@@ -250,10 +250,10 @@ def profile_steps(trainer: Trainer, steps: int) -> tuple[float, float, list[tupl
 def bench_defaults(seconds: float, rounds: int, n_images: int, profile_n: int) -> None:
     default_threads = torch.get_num_threads()
     rows = []
-    for name in [p for p in PRESETS if p.endswith("-default")]:
+    for name in [p for p in PRESETS if p.endswith("-default") and PRESETS[p].data["name"] not in POINT_DATASETS]:
         cfg = preset_config(name, data_dir="unused")
         cfg.train.device = "cpu"
-        c, s = NATIVE_SHAPES[cfg.data.name]
+        c, s, _ = NATIVE[cfg.data.name]
         shape = (cfg.data.channels or c, cfg.data.image_size or s, cfg.data.image_size or s)
         torch.set_num_threads(default_threads)
         trainer = Trainer(cfg, data=synthetic(shape, n_images))

@@ -22,7 +22,7 @@ from .timefmt import format_seconds
 # The data sets' image shape and class count without loading them (a probe times random images of that shape:
 # speed does not depend on pixel values): data set -> (channels, side, classes).
 NATIVE = {"shapes": (3, 32, 3), "mnist": (1, 28, 10), "fashion_mnist": (1, 28, 10), "cifar10": (3, 32, 10),
-          "celeba": (3, 64, 0), "folder": (3, 64, 0)}
+          "celeba": (3, 64, 0), "folder": (3, 64, 0), "stacked_mnist": (3, 28, 1000)}
 PROBE_SECONDS = 2.0  # timed steps of a probe, after PROBE_WARMUP steps (first-call allocations, oneDNN choices)
 PROBE_WARMUP = 3
 MIN_RUN_SECONDS = 10.0  # a run of the recipe must have trained this long for its speed to count

@@ -211,7 +211,7 @@ def test_an_empty_zip_upload_says_the_zip_has_no_images_and_names_it() -> None:
 
 
 def test_uploaded_mnist_files_are_kept_in_the_data_folder_and_loaded() -> None:
-    from test_data import make_split
+    from formats import make_split
 
     from gan_core.data.base import data_root
 

@@ -12,6 +12,7 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+from formats import make_split, write_batch, write_idx
 from PIL import Image
 
 from gan_core.config import DATASET_NAMES, DataConfig
@@ -29,29 +30,6 @@ def _isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "root"
     monkeypatch.setenv(DATA_ENV, str(root))
     return root
-
-
-def write_idx(path: Path, array: np.ndarray, gz: bool) -> Path:
-    """Write array (uint8) in IDX format: magic 0x0000 08 <ndim>, big-endian dims, then the bytes."""
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        path.write_bytes(gzip.compress(data))
-    else:
-        path.write_bytes(data)
-    return path
-
-
-def make_split(folder: Path, split: str, n: int, gz: bool, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, n).astype(np.uint8)
-    prefix = "train" if split == "train" else "t10k"
-    folder.mkdir(parents=True, exist_ok=True)
-    write_idx(folder / f"{prefix}-images-idx3-ubyte", images, gz)
-    write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, gz)
-    return images, labels
 
 
 def test_registry_matches_config_names_and_has_descriptions() -> None:
@@ -289,16 +267,6 @@ def test_real_mnist_test_split() -> None:
     assert d.images.shape == (10000, 1, 28, 28)
     assert d.labels[:8].tolist() == [7, 2, 1, 0, 4, 1, 4, 9]
     assert "test split" in d.notices[0]
-
-
-def write_batch(path: Path, n: int, seed: int, protocol: int = pickle.DEFAULT_PROTOCOL) -> tuple[np.ndarray, list[int]]:
-    rng = np.random.default_rng(seed)
-    data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-    labels = [int(x) for x in rng.integers(0, 10, n)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:  # keys are bytes, as in the original Python 2 files
-        pickle.dump({b"batch_label": b"x", b"data": data, b"labels": labels}, f, protocol=protocol)
-    return data, labels
 
 
 @pytest.mark.parametrize("protocol", [2, 4, 5])

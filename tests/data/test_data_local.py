@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data import make_split, write_batch
+from formats import make_split, write_batch
 
 from gan_core.config import DataConfig
 from gan_core.data import load_dataset, local

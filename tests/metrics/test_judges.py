@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_data import make_split
+from formats import make_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import judges  # noqa: E402
