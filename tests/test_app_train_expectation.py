@@ -10,8 +10,9 @@ import pytest
 from conftest import open_page
 
 from gan_core import expectation as gan_expectation
-from gan_core.presets import preset_config
+from gan_core.presets import PRESETS, preset_config
 from gan_core.runs.folders import checkpoint_root
+from gan_core.timefmt import format_seconds
 from workbench import expectation
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -31,11 +32,14 @@ def test_the_line_uses_the_last_run_of_the_recipe_here() -> None:
             "config": cfg.to_dict()}
     (run / "meta.json").write_text(json.dumps(meta))
     at = open_page(TRAIN_PAGE, "Train")
-    assert lines(at) == ["Recognisable shapes after about **3,000 steps**: about **0:02:30** of training here "
-                         "(20.0 steps/s, measured by your last run of this recipe here, shapes-earlier)."]
+    steps = PRESETS["shapes-default"].recognisable_after  # 20 steps/s below
+    assert steps is not None
+    assert lines(at) == [f"Recognisable shapes after about **{steps:,} steps**: about **{format_seconds(steps / 20)}** "
+                         "of training here (20.0 steps/s, measured by your last run of this recipe here, "
+                         "shapes-earlier)."]
     # Another batch size is another recipe as far as speed goes: that run no longer counts.
     at.text_input(key="train_batch_size").set_value("64").run()
-    assert lines(at) == ["Recognisable shapes after about **3,000 steps**; how long that takes here is measured "
+    assert lines(at) == [f"Recognisable shapes after about **{steps:,} steps**; how long that takes here is measured "
                          "when the run starts."]
 
 
@@ -48,7 +52,8 @@ def test_without_a_run_a_short_probe_measures_this_machine_once(monkeypatch: pyt
     expectation.wait_for_probes()
     at.run()
     (line,) = lines(at)
-    assert line.startswith("Recognisable shapes after about **3,000 steps**: about **")
+    steps = PRESETS["shapes-default"].recognisable_after
+    assert line.startswith(f"Recognisable shapes after about **{steps:,} steps**: about **")
     assert line.endswith(" steps/s, measured by a 0.3 s probe on this machine).")
     assert gan_expectation.cached_probe(preset_config("shapes-default")) is not None  # kept for the next session
 
