@@ -40,6 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
         "GAN_WORKBENCH_DATA": str(root / "data"),
         "GAN_WORKBENCH_POLL_SECONDS": "0.5",  # the live panel polls twice a second
         "GAN_WORKBENCH_SAMPLE_EVERY": "5",  # the Home run draws a grid every 5 steps (not 200): grids change fast
+        "GAN_WORKBENCH_SPEED_PROBE": "0",  # no 2 s speed probe on the Train page: these tests time training, not it
     }
     srv = StreamlitServer(root / "server.log", env)
     srv.start()

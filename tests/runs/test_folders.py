@@ -33,16 +33,16 @@ from gan_core.train.trainer import Trainer
 
 def test_run_writer_keeps_newest_checkpoints_grids_and_meta(tmp_path) -> None:
     tr = Trainer(tiny_config(steps=40, checkpoint_every=10, sample_every=10))
-    writer = RunWriter(tmp_path / "r1", keep=2)
+    writer = RunWriter(tmp_path / "runs" / "r1", keep=2)
     writer.start(tr)
     tr.run(on_step=writer.on_step)
     writer.finish(tr, "done")
-    names = [p.name for p in find_checkpoints(tmp_path / "r1")]
+    names = [p.name for p in find_checkpoints(tmp_path / "runs" / "r1")]
     assert names == ["ckpt-0000040.pt", "ckpt-0000030.pt"]
-    assert len(list((tmp_path / "r1" / "grids").glob("step-*.png"))) == 5  # step 1 and every 10 steps
-    meta = json.loads((tmp_path / "r1" / "meta.json").read_text())
+    assert len(list((tmp_path / "runs" / "r1" / "grids").glob("step-*.png"))) == 5  # step 1 and every 10 steps
+    meta = json.loads((tmp_path / "runs" / "r1" / "meta.json").read_text())
     assert meta["status"] == "done" and meta["step"] == 40 and "loss/D" in meta["last"]
-    runs = list_runs(tmp_path)
+    runs = list_runs(tmp_path / "runs")  # not tmp_path: the data folder (shapes cache) is there
     assert [r.name for r in runs] == ["r1"] and len(runs[0].grids) == 5
 
 
