@@ -35,6 +35,15 @@ _POINTS_TRAIN = {"loss": "hinge", "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.5, "bat
                  "lr_schedule": "linear", "steps": 6000, "quality_every": 500, "sample_every": 200, "log_every": 25,
                  "amp": False}
 
+
+def _points_preset(name: str, title: str) -> Preset:
+    """The one recipe of every 2-D point set (PacGAN/VEEGAN's mixtures and two demos); figures in docs/modes.md."""
+    return Preset(
+        f"Default for the {title}: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
+        "decaying linearly to 0, 6,000 steps.",
+        {"name": name, "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
+    )
+
 PRESETS: dict[str, Preset] = {
     "mnist-mlp-small": Preset(
         "Small MNIST MLP GAN tutorial: noise 32 -> 128 -> 784, D 784 -> 64 -> 1, batch 32.",
@@ -125,26 +134,10 @@ PRESETS: dict[str, Preset] = {
     ),
     # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are
     # in docs/modes.md (bench/modes.py).
-    "ring-default": Preset(
-        "Default for the 2-D ring: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
-        "decaying linearly to 0, 6,000 steps.",
-        {"name": "ring", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
-    ),
-    "grid-default": Preset(
-        "Default for the 2-D grid: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
-        "decaying linearly to 0, 6,000 steps.",
-        {"name": "grid", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
-    ),
-    "spiral-default": Preset(
-        "Default for the 2-D spiral: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
-        "decaying linearly to 0, 6,000 steps.",
-        {"name": "spiral", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
-    ),
-    "moons-default": Preset(
-        "Default for the 2-D moons: point MLP (width 128, noise 2), PacGAN2 packing, hinge loss, batch 256, lr 1e-3 "
-        "decaying linearly to 0, 6,000 steps.",
-        {"name": "moons", "num_samples": 100000}, _POINTS_MODEL, _POINTS_TRAIN,
-    ),
+    "ring-default": _points_preset("ring", "2-D ring"),
+    "grid-default": _points_preset("grid", "2-D grid"),
+    "spiral-default": _points_preset("spiral", "2-D spiral"),
+    "moons-default": _points_preset("moons", "2-D moons"),
 }
 
 DEFAULT_PRESET = "shapes-default"
