@@ -13,12 +13,12 @@ from typing import Any
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
-from .metric_names import IMAGES_PER_SECOND
 from .models import Generator
 from .runs.checkpoints import clean_temp_files, load_checkpoint
 from .runs.folders import RunWriter, delete_run
 from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
+from .runs.status import RunStatus
 from .sampling import snapshot
 from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, SCORED, QualityScore, find
 from .train.point_callbacks import FRAME
@@ -128,8 +128,7 @@ class TrainingJob:
             writer.start(trainer)
             self._publish(trainer, {LOG, GRID}, writer)
             self._set(status="running" if not self._paused.is_set() else "paused",
-                      message=" ".join(trainer.data.notices), class_names=list(trainer.data.class_names or []),
-                      hardware=trainer.hardware)
+                      message=" ".join(trainer.data.notices))
 
             scoring = find(trainer.callbacks, QualityScore)
 
@@ -189,15 +188,13 @@ class TrainingJob:
             self._gen_ready.set()
 
     def _publish(self, t: Trainer, events: set[str], writer: RunWriter | None) -> None:
-        # The newest loss entry: quality and diversity entries (no img/s) are appended after it on some steps.
-        last = next((h for h in reversed(t.history) if IMAGES_PER_SECOND in h), {})
         with self._lock:
             s = self._snap
-            s.step, s.total_steps, s.epoch, s.train_seconds = t.step_count, t.total_steps, t.epoch, t.train_seconds
-            s.batch_size = t.batch_size
+            # The status and error stay the job's own (commands and endings set them); the rest is the trainer's.
+            for name, value in RunStatus.of_trainer(s.run_name, t, s.status, s.error).status_fields().items():
+                setattr(s, name, value)
             if LOG in events:
                 s.history = list(t.history)
-                s.images_per_second = float(last.get(IMAGES_PER_SECOND, s.images_per_second))
                 s.alerts = list(t.alerts)
             if events & {GRID, PREVIEW} and t.latest_grid is not None:
                 s.grid, s.grid_step = t.latest_grid, t.step_count

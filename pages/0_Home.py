@@ -16,8 +16,8 @@ def recent_runs() -> None:
     cols = st.columns(3)
     for i, run in enumerate(recent):
         with cols[i % 3].container(border=True):
-            status = runs.run_status(run)
-            step, total = run.meta.get("step", "?"), run.meta.get("total_steps", "?")
+            state = runs.run_state(run)
+            status, step, total = state.label, f"{state.step:,}", f"{state.total_steps:,}"
             grid = runs.card_grid(run)
             if grid is not None:
                 st.image(str(grid), caption=f"{run.name} — {status}, step {step}/{total}", width="stretch")

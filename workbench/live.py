@@ -26,7 +26,7 @@ from gan_core.metric_names import (
 from gan_core.metrics.memorization import FALSE_COPY_RATE
 from gan_core.runs.liveness import ENDED as ENDED  # re-exported for the Train page
 from gan_core.runs.snapshot import JobSnapshot
-from gan_core.runs.watch import LOST_STATUS
+from gan_core.runs.status import LOST_STATUS
 from gan_core.timefmt import format_seconds
 from workbench.charts import Reading, curves_figure, quality_figure, quality_keys, quality_readings
 

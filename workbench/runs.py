@@ -15,8 +15,9 @@ from gan_core.images import gif_bytes, upscale
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
 from gan_core.runs.checkpoints import load_checkpoint
 from gan_core.runs.folders import RunInfo, checkpoint_root, delete_run, grid_step, list_runs, run_path
-from gan_core.runs.liveness import LIVE, check_not_written_elsewhere, describe, read_meta, writer_label, writer_state
+from gan_core.runs.liveness import LIVE, check_not_written_elsewhere, read_meta, writer_label, writer_state
 from gan_core.runs.snapshot import JobSnapshot
+from gan_core.runs.status import RunStatus
 from gan_core.settings import DOMAINS
 from gan_core.timefmt import format_seconds
 from workbench import elsewhere
@@ -37,11 +38,11 @@ def runs_folder() -> Path:
     return checkpoint_root()
 
 
-def run_status(run: RunInfo) -> str:
-    """The live status while the run trains here, 'training elsewhere (host, pid N)' or 'stopped or lost (...)' for
-    another process's run, else the status its meta.json recorded."""
-    job = live_job(run.name)
-    return job.snapshot().status if job is not None else describe(run.meta)
+def run_state(run: RunInfo) -> RunStatus:
+    """Where the run stands: its job's live state while it trains here, read through its folder while another process
+    trains it (or went silent), else what its meta.json recorded (RunStatus.label says it in words)."""
+    snap = _live_snapshot(run)
+    return snap if snap is not None else RunStatus.of_meta(run.name, run.meta)
 
 
 def busy_note(run: RunInfo) -> str | None:
@@ -71,30 +72,20 @@ def _live_snapshot(run: RunInfo) -> JobSnapshot | None:
     return elsewhere.snapshot(run.name) if elsewhere.watched_by_folder(run) else None
 
 
-def run_progress(run: RunInfo) -> tuple[object, object]:
-    """(step, total steps): live while the run trains, here or elsewhere, else what meta.json recorded ('?' if
-    nothing): meta.json is rewritten at checkpoints and heartbeats, so it lags a live run."""
-    snap = _live_snapshot(run)
-    if snap is not None:
-        return snap.step, snap.total_steps
-    return run.meta.get("step", "?"), run.meta.get("total_steps", "?")
-
-
 def runs_table(items: Sequence[RunInfo]) -> list[dict[str, Any]]:
     """One row per run for st.dataframe: the meta.json fields, with the live state of a run training now, here or
     in another process."""
     rows = []
     for r in items:
         m, last, quality = r.meta, r.meta.get("last") or {}, r.meta.get("quality") or {}
-        snap = _live_snapshot(r)
-        if snap is not None and snap.elsewhere:  # the newest logged losses and score, not a heartbeat-old meta's
-            last = next((h for h in reversed(snap.history) if LOSS_D in h), last)
-            quality = next((h for h in reversed(snap.history) if QUALITY in h), quality)
+        state = run_state(r)
+        if state.elsewhere and isinstance(state, JobSnapshot):  # the newest logged losses and score, not meta's
+            last = next((h for h in reversed(state.history) if LOSS_D in h), last)
+            quality = next((h for h in reversed(state.history) if QUALITY in h), quality)
         rows.append({
-            "run": r.name, "status": (snap.elsewhere or snap.status) if snap else m.get("status", "unknown"),
-            "data set": m.get("dataset"), "architecture": m.get("arch"), "loss": m.get("loss"),
-            "step": snap.step if snap else m.get("step"), "of": snap.total_steps if snap else m.get("total_steps"),
-            "time": format_seconds(snap.train_seconds if snap else m.get("train_seconds")),
+            "run": r.name, "status": state.label, "data set": m.get("dataset"), "architecture": m.get("arch"),
+            "loss": m.get("loss"), "step": state.step, "of": state.total_steps,
+            "time": format_seconds(state.train_seconds),
             LOSS_D: last.get(LOSS_D), LOSS_G: last.get(LOSS_G),
             QUALITY: quality.get(QUALITY), "checkpoints": len(r.checkpoints),
         })

@@ -32,6 +32,7 @@ from .liveness import (
     writer_identity,
 )
 from .metrics_log import METRICS_FILE, MetricsLog
+from .status import RunStatus
 from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -245,12 +246,9 @@ class RunWriter:
         last = next((h for h in reversed(trainer.history) if LOSS_D in h), {})
         quality = next((h for h in reversed(trainer.history) if QUALITY in h), {})
         meta = {
-            "name": self.dir.name, "status": status, "error": error, "preset": cfg.preset,
-            "dataset": cfg.data.name, "arch": cfg.model.arch, "loss": cfg.train.loss,
-            "image_shape": list(trainer.image_shape), "step": trainer.step_count, "total_steps": trainer.total_steps,
-            "train_seconds": round(trainer.train_seconds, 2), "updated": time.time(), WRITER: writer_identity(),
-            "batch_size": trainer.batch_size, "hardware": trainer.hardware,
-            "class_names": list(trainer.data.class_names or []),
+            **RunStatus.of_trainer(self.dir.name, trainer, status, error).meta_fields(),
+            "preset": cfg.preset, "arch": cfg.model.arch, "loss": cfg.train.loss,
+            "image_shape": list(trainer.image_shape), "updated": time.time(), WRITER: writer_identity(),
             "world_size": trainer.world.size, "global_batch": trainer.global_batch,  # torchrun: processes, images/step
             "last": {k: last[k] for k in STEP_METRICS if k in last},
             "quality": {k: v for k, v in quality.items() if k != STEP},

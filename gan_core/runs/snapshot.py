@@ -9,40 +9,24 @@ import torch
 
 from ..eta import eta_seconds
 from ..train.playground import Frame
-from .liveness import ACTIVE
+from .status import RunStatus
 
 
 @dataclass
-class JobSnapshot:
-    """A copy of a job's public state; safe to read from any thread while training goes on."""
+class JobSnapshot(RunStatus):
+    """A copy of a job's public state (its RunStatus, and what the live panel draws); safe to read from any thread
+    while training goes on."""
 
-    run_name: str
-    status: str  # loading | running | paused | stopping | done | stopped | failed (| watch.LOST_STATUS, watched)
-    step: int = 0
-    total_steps: int = 0
-    epoch: float = 0.0
-    train_seconds: float = 0.0
-    images_per_second: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
     grid: torch.Tensor | None = None  # uint8 N x C x H x W, the latest fixed-noise samples
     grid_step: int = 0
     grid_file: str | None = None  # a saved grid PNG to show when grid is None (a run watched through its folder)
     copies: torch.Tensor | None = None  # uint8 2m x C x H x W: the latest score's likely copies beside their originals
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
     message: str = ""  # loading progress or the last notice
     checkpoint: str | None = None  # the newest checkpoint written
-    class_names: list[str] = field(default_factory=list)
-    hardware: str = ""  # Trainer.hardware: device, threads, precision
-    batch_size: int = 0  # the batch training runs with now (halved after running out of memory)
-    dataset: str = ""  # the data set's name (DataConfig.name)
-    elsewhere: str = ""  # a run trained by another process: liveness.describe's words, e.g. "training elsewhere (...)"
     frame: Frame | None = None  # 2-D point runs: the playground's latest picture (numpy arrays, drawn off the page)
     step_delay: float = 0.0  # slow motion: seconds the thread waits after each step
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
 
     @property
     def eta_seconds(self) -> float | None:

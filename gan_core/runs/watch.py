@@ -7,14 +7,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..metric_names import EPOCH, IMAGES_PER_SECOND, STEP, TIME
 from .checkpoints import find_checkpoints
 from .folders import GRID_DIR, RunInfo, grid_step, list_runs
-from .liveness import LIVE, LOST, describe, read_meta, writer_state
+from .liveness import LIVE, read_meta, writer_state
 from .metrics_log import MetricsTail
 from .snapshot import JobSnapshot
-
-LOST_STATUS = "stopped or lost"  # a watched snapshot's status when its writer went silent (liveness.LOST)
+from .status import RunStatus
 
 
 class RunWatcher:
@@ -49,31 +47,11 @@ class RunWatcher:
 
     def _snapshot(self, meta: dict[str, Any], grid: tuple[int, Path] | None, history: list[dict[str, Any]],
                   alerts: list[dict[str, Any]], now: float | None) -> JobSnapshot:
-        state = writer_state(meta, now)
-        # The newest loss entry (quality and diversity entries carry no speed); meta.json may be a heartbeat older.
-        last = next((h for h in reversed(history) if IMAGES_PER_SECOND in h), {})
         checkpoints = find_checkpoints(self.dir)
-        return JobSnapshot(
-            run_name=self.dir.name,
-            status=LOST_STATUS if state == LOST else str(meta.get("status", "unknown")),
-            step=max(int(meta.get("step") or 0), int(history[-1].get(STEP, 0)) if history else 0),
-            total_steps=int(meta.get("total_steps") or 0),
-            epoch=float(last.get(EPOCH, 0.0)),
-            train_seconds=max(float(meta.get("train_seconds") or 0.0), float(last.get(TIME, 0.0))),
-            images_per_second=float(last.get(IMAGES_PER_SECOND, 0.0)),
-            history=history,
-            grid_step=grid[0] if grid else 0,
-            grid_file=str(grid[1]) if grid else None,
-            alerts=alerts,
-            error=meta.get("error"),
-            checkpoint=str(checkpoints[0]) if checkpoints else None,
-            class_names=list(meta.get("class_names") or []),
-            hardware=str(meta.get("hardware") or ""),
-            # Images/second counts every torchrun process's images: one step is a global batch.
-            batch_size=int(meta.get("global_batch") or meta.get("batch_size") or 0),
-            dataset=str(meta.get("dataset") or ""),
-            elsewhere=describe(meta, now) if state in (LIVE, LOST) else "",
-        )
+        status = RunStatus.of_meta(self.dir.name, meta, history, now)
+        return JobSnapshot(**status.status_fields(), history=history, grid_step=grid[0] if grid else 0,
+                           grid_file=str(grid[1]) if grid else None, alerts=alerts,
+                           checkpoint=str(checkpoints[0]) if checkpoints else None)
 
 
 def runs_elsewhere(root: str | Path | None = None, now: float | None = None) -> list[RunInfo]:

@@ -15,7 +15,8 @@ from conftest import make_run
 from gan_core.runs.folders import grid_path, list_runs
 from gan_core.runs.liveness import LOST_AFTER_SECONDS, META_FILE
 from gan_core.runs.metrics_log import METRICS_FILE, record_lines
-from gan_core.runs.watch import LOST_STATUS, RunWatcher, runs_elsewhere
+from gan_core.runs.status import LOST_STATUS
+from gan_core.runs.watch import RunWatcher, runs_elsewhere
 
 HOST = socket.gethostname()
 

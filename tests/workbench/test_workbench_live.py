@@ -19,7 +19,7 @@ from gan_core.metric_names import (
     TIME,
 )
 from gan_core.runs.snapshot import JobSnapshot
-from gan_core.runs.watch import LOST_STATUS
+from gan_core.runs.status import LOST_STATUS
 from workbench.live import (
     MAX_POINTS,
     chart,

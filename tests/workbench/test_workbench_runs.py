@@ -27,7 +27,7 @@ from workbench.runs import (
     busy_note,
     remove_run,
     run_history,
-    run_status,
+    run_state,
     runs_table,
     timeline_image,
     timeline_steps,
@@ -58,7 +58,7 @@ def test_a_run_training_now_shows_its_live_status_and_history() -> None:
         wait_until(lambda: job.snapshot().step >= 4 and job.snapshot().history, what="a few logged steps")
         row = runs_table([run("live")])[0]
         assert row["status"] == "running" and row["of"] == 100_000 and row["step"] >= 4
-        assert run_status(run("live")) == "running" and "control it on the Train page" in busy_note(run("live"))
+        assert run_state(run("live")).label == "running" and "control it on the Train page" in busy_note(run("live"))
         assert run_history(run("live"))  # from the job: no checkpoint is written yet
         assert not find_checkpoints(run_path("live"))
         with pytest.raises(UserError, match="is training"):
@@ -66,7 +66,7 @@ def test_a_run_training_now_shows_its_live_status_and_history() -> None:
     finally:
         job.stop()
         assert job.join(60)
-    assert run_status(run("live")) == "stopped" and busy_note(run("live")) is None
+    assert run_state(run("live")).label == "stopped" and busy_note(run("live")) is None
     remove_run("live")
     assert not run_path("live").exists()
 
@@ -81,7 +81,7 @@ def test_a_run_another_live_process_trains_is_busy_and_cannot_be_deleted(status:
         meta.update(status=status, updated=time.time(), writer={"host": socket.gethostname(), "pid": other.pid})
         (folder / META_FILE).write_text(json.dumps(meta))
         assert (busy_note(run("theirs")) is not None) is elsewhere
-        assert run_status(run("theirs")).startswith("training elsewhere") is elsewhere
+        assert run_state(run("theirs")).label.startswith("training elsewhere") is elsewhere
         if elsewhere:
             assert f"pid {other.pid}" in busy_note(run("theirs"))
             with pytest.raises(UserError, match="is training elsewhere"):
