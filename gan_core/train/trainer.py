@@ -1,4 +1,4 @@
-"""Trainer: the step loop, the optimizers and a run's state (models, EMA, fixed noise, step counter, history)."""
+"""Trainer: the step loop around a run's state (models, optimizers, EMA, fixed noise, step counter, history)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import RunConfig, TrainConfig
+from ..config import RunConfig
 from ..data import ImageData, load_dataset
 from ..device import free_memory
 from ..errors import TrainingError
@@ -20,16 +20,16 @@ from ..models import Generator, build_models
 from ..models.fused import fuse_upsample_conv
 from .batches import Batches
 from .callbacks import LOG, Callback, default_callbacks
-from .compatible import check_compatible
 from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
 from .ema import EMA
 from .objective import Objective
+from .optim import adam, schedule_lr
 from .playground import Frame
 from .point_callbacks import point_callbacks
 from .runtime import Runtime
+from .state import load_run_state, run_state_dict
 from .step_metrics import StepMetrics, grad_norm
 
-FORMAT_VERSION = 1
 MIN_BATCH = 8  # smallest batch the out-of-memory fallback goes down to
 
 # on_step(trainer, events): events is a set of what happened at this step (callbacks.LOG, GRID, SCORED).
@@ -69,8 +69,8 @@ class Trainer:
         self.runtime.place(self.D)
         self.sync_bn = [sync_batchnorm(m, self.world, self.device, t.sync_bn) for m in (self.G, self.D)]
         self.ema = EMA(self.G, t.ema) if t.ema > 0 and self.world.is_main else None
-        self.opt_g = _adam(self.G, t.lr_g, t, self.device)
-        self.opt_d = _adam(self.D, t.lr_d, t, self.device)
+        self.opt_g = adam(self.G, t.lr_g, t, self.device)
+        self.opt_d = adam(self.D, t.lr_d, t, self.device)
         synced = (self.world.wrap(self.G), self.world.wrap(self.D)) if self.world.distributed else None
         self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng, synced)
         # One fixed-noise batch per run: grids are comparable across steps.
@@ -129,11 +129,7 @@ class Trainer:
         """n_critic discriminator updates, then one generator update and the EMA; metrics stay on the device."""
         n_critic = self.config.train.n_critic
         log_grads = self.step_metrics.wants_grads
-        if self.config.train.lr_schedule != "constant":  # a function of the step alone: resumes stay exact
-            factor = lr_factor(self.config.train.lr_schedule, self.step_count / self.total_steps)
-            for opt, lr in ((self.opt_g, self.config.train.lr_g), (self.opt_d, self.config.train.lr_d)):
-                for group in opt.param_groups:
-                    group["lr"] = lr * factor
+        schedule_lr(self.opt_g, self.opt_d, self.config.train, self.step_count / self.total_steps)
         for i in range(n_critic):
             real, real_labels = self.batches.real(self.batch_size)  # B x C x H x W, B
             d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1)
@@ -250,80 +246,16 @@ class Trainer:
         self.add_alert("oom", self.step_count, f"Out of {self.device.type.upper()} memory: batch size halved to "
                        f"{self.batch_size}. Choose a smaller batch size to avoid this.")
 
-    # ---- state ----------------------------------------------------------------------------------------
+    # ---- state (state.py: what a checkpoint keeps, and exact resume) ----------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything exact resume needs, as tensors and plain Python values (loadable with weights_only=True).
-
-        The single-process format under torchrun too: the bare modules' weights and rank 0's random streams. Under
-        torchrun only rank 0 calls this, so it cannot flush (a collective): run() flushes at every log step."""
-        if not self.world.distributed:
-            self.flush_metrics()
-        return {
-            "format_version": FORMAT_VERSION,
-            "config": self.config.to_dict(),
-            "image_shape": list(self.image_shape),
-            "num_classes": self.num_classes,
-            "class_names": list(self.data.class_names or []),
-            "step": self.step_count,
-            "epoch": self.epoch,
-            "train_seconds": self.train_seconds,
-            "batch_size": self.batch_size,
-            "world_size": self.world.size,
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
-            "EMA": None if self.ema is None else self.ema.state_dict(),
-            "opt_G": self.opt_g.state_dict(),
-            "opt_D": self.opt_d.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "gen": self.rng.get_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-            "fixed_z": self.fixed_z.cpu(),
-            "history": list(self.history),
-            "alerts": list(self.alerts),
-        }
+        """Everything exact resume needs (state.run_state_dict), loadable with weights_only=True."""
+        return run_state_dict(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from a checkpoint's state (see checkpoints.load_checkpoint); raises on mismatches."""
-        check_compatible(state, self.config, self.image_shape, self.num_classes)
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        if self.ema is not None:  # after G: the EMA takes G's buffers
-            self.ema.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
-        self.opt_g.load_state_dict(state["opt_G"])
-        self.opt_d.load_state_dict(state["opt_D"])
-        if self.world.is_main:  # rank 0's streams are saved; the other ranks start fresh ones at this step
-            torch.set_rng_state(state["rng"]["torch"])
-            self.rng.set_state(state["rng"]["gen"])
-            if state["rng"].get("cuda") and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        else:
-            torch.manual_seed(self.world.seed(self.config.train.seed, int(state["step"])))
-            self.rng.manual_seed(self.world.seed(self.config.train.seed, int(state["step"])))
-        self.fixed_z = state["fixed_z"].to(self.device)
-        self.step_count = int(state["step"])
-        self.train_seconds = float(state.get("train_seconds", 0.0))
-        self.batch_size = int(state.get("batch_size", self.batch_size))
-        self.history = list(state.get("history", []))
-        self.alerts = list(state.get("alerts", []))
-        self.step_metrics.discard()
+        """Restore from a checkpoint's state (state.load_run_state); raises on mismatches."""
+        load_run_state(self, state)
 
     def weights_finite(self) -> bool:
         """True when every parameter of G, D (and EMA) is finite: non-finite weights are never saved."""
         modules: list[nn.Module] = [self.G, self.D] + ([self.ema.module] if self.ema is not None else [])
         return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
-
-
-def lr_factor(schedule: str, progress: float) -> float:
-    """The learning rate's share of its base at `progress` (0 to 1) of the run: linear or cosine decay to 0."""
-    progress = min(max(progress, 0.0), 1.0)
-    if schedule == "linear":
-        return 1.0 - progress
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    return 1.0
-
-
-def _adam(module: nn.Module, lr: float, t: TrainConfig, device: torch.device) -> torch.optim.Adam:
-    """Adam as one fused kernel for all parameters where available (faster steps than foreach for the MLPs)."""
-    fused = device.type in ("cuda", "cpu")
-    return torch.optim.Adam(module.parameters(), lr, (t.beta1, t.beta2), foreach=not fused, fused=fused or None)
-

@@ -12,7 +12,8 @@ from gan_core.errors import CheckpointError
 from gan_core.runs.checkpoints import find_checkpoints, latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from gan_core.runs.generator import load_generator
 from gan_core.sampling import generate
-from gan_core.train.trainer import FORMAT_VERSION, Trainer
+from gan_core.train.state import FORMAT_VERSION
+from gan_core.train.trainer import Trainer
 
 # The checkpoint format (FORMAT_VERSION 1): older files hold exactly these keys and must keep loading.
 STATE_KEYS = {"format_version", "config", "image_shape", "num_classes", "class_names", "step", "epoch", "train_seconds",

@@ -14,9 +14,10 @@ from gan_core.cli import main
 from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from gan_core.errors import ConfigError
 from gan_core.runs.checkpoints import find_checkpoints, load_checkpoint, save_checkpoint
+from gan_core.train.optim import lr_factor
 from gan_core.train.playground import FRAME_POINTS, HEAT_SIDE, MESH_SIDE, loss_surfaces
 from gan_core.train.point_callbacks import FRAME, ModeScore
-from gan_core.train.trainer import Trainer, lr_factor
+from gan_core.train.trainer import Trainer
 
 
 def point_config(name: str = "ring", loss: str = "bce", steps: int = 20, pack: int = 1, mbstd: int = 0,
