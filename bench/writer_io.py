@@ -71,8 +71,8 @@ def main() -> None:
     meter = LoadMeter()
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(a.rounds):
-            for mode in rates:
-                rates[mode].append(one_run(cfg, data, Path(tmp) / f"{mode[:5]}-{r}", mode == "fsync every file"))
+            for i, mode in enumerate(rates):  # a fresh folder per run: a new run refuses a folder holding one
+                rates[mode].append(one_run(cfg, data, Path(tmp) / f"mode{i}-round{r}", mode == "fsync every file"))
     print(f"{a.preset}, {a.steps} steps x {a.rounds} rounds, grids every {cfg.train.sample_every} steps, "
           f"checkpoints every {cfg.train.checkpoint_every}; {cpu_name()}")
     for mode, values in rates.items():

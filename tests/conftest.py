@@ -23,11 +23,24 @@ REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 
 
+@pytest.fixture(scope="session")
+def _shared_caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The data folder's content-keyed caches, one per session: the quality score's statistics and classifier
+    (stats/, keyed by the real images' hash) and the drawn shapes (shapes/, keyed by count, size, mode and seed).
+    A scored tiny run otherwise trains the same coverage classifier again in every test (seconds each)."""
+    root = tmp_path_factory.mktemp("caches")
+    return {name: root / name for name in ("stats", "shapes")}
+
+
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs and downloaded data go to temporary folders, never the repo's."""
+def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_caches: dict[str, Path]) -> None:
+    """Runs and downloaded data go to temporary folders, never the repo's; the caches in it are shared."""
     monkeypatch.setenv("GAN_WORKBENCH_CHECKPOINTS", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("GAN_WORKBENCH_DATA", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    for name, shared in _shared_caches.items():
+        shared.mkdir(exist_ok=True)
+        (tmp_path / "data" / name).symlink_to(shared, target_is_directory=True)
     monkeypatch.setenv("GAN_WORKBENCH_SPEED_PROBE", "0")  # the Train page's speed probe: only where a test asks
     monkeypatch.setenv("GAN_WORKBENCH_EXAMPLES", str(tmp_path / "examples"))  # no shipped example unless asked
 

@@ -67,8 +67,9 @@ class StreamlitServer:
         except FileNotFoundError:
             return ""
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the process group, SIGKILL it if it is still there after timeout seconds."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM the process group, SIGKILL it if it is still there after timeout seconds (a server that trained
+        a run did not exit on SIGTERM within 20 s: each such module spent 20 s waiting for it)."""
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             try:

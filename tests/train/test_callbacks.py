@@ -172,7 +172,7 @@ def test_previews_refresh_the_live_grid_by_wall_time_between_saved_grids() -> No
 
 
 def test_quality_scores_keep_within_their_share_of_the_wall_time() -> None:
-    scorer = QualityScorer(Trainer(tiny_config("mlp")).data)
+    scorer = QualityScorer(Trainer(tiny_config("mlp")).data, coverage=False)  # its cost is faked below
     clock = FakeClock(0.05)  # 50 ms a step
     # In place (no worker thread), so the fake clock is read by one thread in a fixed order.
     score = QualityScore(every=2, num_samples=32, scorer=scorer, budget=0.05, background=False, clock=clock)
