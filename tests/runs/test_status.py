@@ -32,6 +32,7 @@ def test_a_trainers_status_survives_meta_json_and_the_watcher_reads_the_same_rec
     read_back = RunStatus.of_meta("recorded", read_meta(writer.dir))
     # meta.json keeps what a reader needs; the speed and epoch come from the metrics log, not meta.json.
     assert read_back.meta_fields() == mine.meta_fields() and not read_back.elsewhere
+    assert read_back.class_names == mine.class_names and read_back.hardware == mine.hardware  # written, not dropped
     watched = RunWatcher(writer.dir).poll()
     assert watched.meta_fields() == mine.meta_fields()
     assert watched.images_per_second == mine.images_per_second and watched.epoch == mine.epoch
