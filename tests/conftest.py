@@ -34,7 +34,8 @@ def _shared_caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_caches: dict[str, Path]) -> None:
-    """Runs and downloaded data go to temporary folders, never the repo's; the caches in it are shared."""
+    """Runs and downloaded data go to temporary folders, never the repo's; the caches in it are shared. tmp_path
+    holds data/ from the start: a test that lists a folder lists one of its own."""
     monkeypatch.setenv("GAN_WORKBENCH_CHECKPOINTS", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("GAN_WORKBENCH_DATA", str(tmp_path / "data"))
     (tmp_path / "data").mkdir()

@@ -21,6 +21,8 @@ def test_write_replaces_the_file_and_creates_its_folder(tmp_path) -> None:
 
 
 def test_a_failing_writer_leaves_the_old_file_and_no_temp_file(tmp_path) -> None:
+    tmp_path = tmp_path / "out"  # its own folder: the test lists it (conftest puts data/ beside)
+    tmp_path.mkdir()
     path = tmp_path / "grid.png"
     write_atomic(path, b"old")
 
@@ -35,6 +37,8 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temp_file(tmp_path) -> None
 
 
 def test_an_oserror_without_a_file_name_is_raised_naming_the_path(tmp_path) -> None:
+    tmp_path = tmp_path / "out"  # its own folder: the test lists it (conftest puts data/ beside)
+    tmp_path.mkdir()
     path = tmp_path / "ckpt.pt"
 
     def disk_full(f) -> None:

@@ -228,6 +228,7 @@ def _small_set(n: int = 300, seed: int = 0) -> ImageData:
 
 
 def test_scorer_caches_real_statistics_and_classifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path = tmp_path / "cache"  # its own folder: the test lists every file in it (conftest puts data/ beside)
     real, fake = _small_set(300), _small_set(100, seed=1).images
     monkeypatch.setattr(coverage_mod, "_MIN_STEPS", 10)  # accuracy is not the point here: keep it fast
     first = QualityScorer(real, cache_dir=tmp_path, num_real=200)
