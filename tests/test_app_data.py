@@ -215,6 +215,8 @@ def test_uploaded_mnist_files_are_kept_in_the_data_folder_and_loaded() -> None:
 
     from gan_core.data.base import data_root
 
+    for link in ("stats", "shapes"):  # conftest's shared caches: this data folder starts empty, as a user's does
+        (data_root() / link).unlink()
     src = data_root().parent / "src"
     make_split(src, "train", 12, gz=True)
     at = data_page()

@@ -81,9 +81,10 @@ def test_a_writer_gone_from_this_host_is_lost_at_once(tmp_path: Path) -> None:
 
 
 def test_only_runs_another_process_trains_now_are_listed_as_elsewhere(tmp_path: Path) -> None:
-    folder(tmp_path, "live-one")
-    folder(tmp_path, "lost-one", age=LOST_AFTER_SECONDS + 1)
-    folder(tmp_path, "done-one", status="done")
-    folder(tmp_path, "mine", pid=os.getpid())
-    assert [r.name for r in runs_elsewhere(tmp_path)] == ["live-one"]
-    assert len(list_runs(tmp_path)) == 4
+    root = tmp_path / "runs"  # a runs folder of its own (conftest's data/ is in tmp_path)
+    folder(root, "live-one")
+    folder(root, "lost-one", age=LOST_AFTER_SECONDS + 1)
+    folder(root, "done-one", status="done")
+    folder(root, "mine", pid=os.getpid())
+    assert [r.name for r in runs_elsewhere(root)] == ["live-one"]
+    assert len(list_runs(root)) == 4
