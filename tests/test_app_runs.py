@@ -35,7 +35,7 @@ def test_table_lists_runs_with_their_settings_and_results() -> None:
         "shapes", "mlp", "hinge")
     assert math.isfinite(table.loc["run-a", "loss/D"]) and table.loc["run-a", "checkpoints"] >= 1
     # An unscored run's quality is missing: the table shows a dash there, not "None".
-    assert table["quality"].isna().all() and at.dataframe[0].proto.placeholder == "—"
+    assert table["quality (FD), lower is better"].isna().all() and at.dataframe[0].proto.placeholder == "—"
 
 
 def test_curves_overlay_and_timeline_with_gif() -> None:

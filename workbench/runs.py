@@ -20,11 +20,14 @@ from gan_core.runs.snapshot import JobSnapshot
 from gan_core.settings import DOMAINS
 from gan_core.timefmt import format_seconds
 from workbench import elsewhere
+from workbench.charts import direction, score_label
 from workbench.jobs import live_job
 
 MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # the Resume tab's "train up to" bound: the steps' own domain
+# The table's quality column says which way is better (a bare "quality" read as higher is better).
+QUALITY_COLUMN = f"{score_label(QUALITY)}, {direction(QUALITY)}"
 # Number formats of the table's metric columns (st.dataframe's column_config).
-TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY)}
+TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY_COLUMN)}
 MISSING = "—"  # how the table shows a value a run does not have (an unscored run's quality), instead of "None"
 
 
@@ -96,7 +99,7 @@ def runs_table(items: Sequence[RunInfo]) -> list[dict[str, Any]]:
             "step": snap.step if snap else m.get("step"), "of": snap.total_steps if snap else m.get("total_steps"),
             "time": format_seconds(snap.train_seconds if snap else m.get("train_seconds")),
             LOSS_D: last.get(LOSS_D), LOSS_G: last.get(LOSS_G),
-            QUALITY: quality.get(QUALITY), "checkpoints": len(r.checkpoints),
+            QUALITY_COLUMN: quality.get(QUALITY), "checkpoints": len(r.checkpoints),
         })
     return rows
 
