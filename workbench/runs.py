@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from gan_core.errors import CheckpointError, UserError
-from gan_core.images import gif_bytes, upscale
+from gan_core.images import gif_bytes, palette_image, upscale
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
 from gan_core.runs.checkpoints import load_checkpoint
 from gan_core.runs.folders import RunInfo, checkpoint_root, delete_run, grid_step, list_runs, run_path
@@ -171,17 +170,20 @@ def timeline_image(run: RunInfo, step: int, min_side: int = 384) -> Image.Image:
         return upscale(im.convert("RGB"), min_side)
 
 
-def timeline_gif(run: RunInfo) -> bytes:
-    """An animated GIF of a run's saved grids (at most 120 frames, evenly spaced), cached by files and mtimes."""
-    paths = tuple(str(p) for p in run.grids)
-    return _timeline_gif(paths, max((os.stat(p).st_mtime_ns for p in paths), default=0))
+GifProgress = Callable[[float, str], None]  # (fraction done, what is being done)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _timeline_gif(paths: tuple[str, ...], newest_mtime_ns: int, min_side: int = 256, duration_ms: int = 150) -> bytes:
-    stride = max(1, len(paths) // 120)
+def timeline_gif(run: RunInfo, progress: GifProgress | None = None, min_side: int = 256,
+                 duration_ms: int = 150) -> bytes:
+    """An animated GIF of a run's saved grids (at most 120 frames, evenly spaced); progress is told of each frame.
+    Not cached: the Runs page makes it on request and keeps it in the session (a progress bar cannot be replayed)."""
+    paths = run.grids[::max(1, len(run.grids) // 120)]
     frames = []
-    for p in paths[::stride]:
+    for i, p in enumerate(paths):
+        if progress is not None:
+            progress(i / len(paths), f"Frame {i + 1:,} of {len(paths):,}")
         with Image.open(p) as im:
-            frames.append(upscale(im.convert("RGB"), min_side))
+            frames.append(upscale(palette_image(im), min_side))  # the palette on the small grid: 4x fewer pixels
+    if progress is not None:
+        progress(1.0, "Writing the GIF")
     return gif_bytes(frames, duration_ms)
