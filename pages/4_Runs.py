@@ -101,9 +101,20 @@ navigation.run_inside_app()
 st.title("Runs")
 st.markdown(f"Every training run saved under `{runs.runs_folder()}`.")
 session.show_flash()
+shown_names = runs.run_names()  # read before the runs: a folder made in between is still new to the watch below
+
+
+@st.fragment(run_every=runs.NEW_RUNS_SECONDS)
+def watch_new_runs() -> None:
+    """A run started elsewhere (the CLI) after this page was drawn: the whole page again, to list it."""
+    if runs.run_names() != shown_names:
+        st.rerun()
+
+
+watch_new_runs()
 saved = runs.runs()
 if not saved:
-    st.info("No runs yet: start one on the Train page.")
+    st.info("No runs yet: start one on the Train page, or with `python -m gan_core train`.")
     st.stop()
 by_name = {r.name: r for r in saved}
 

@@ -27,12 +27,23 @@ MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # the Resume tab's "train up 
 QUALITY_COLUMN = f"{score_label(QUALITY)}, {direction(QUALITY)}"
 # Number formats of the table's metric columns (st.dataframe's column_config).
 TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY_COLUMN)}
+NEW_RUNS_SECONDS = 3.0  # how often the Runs page looks for run folders made since it was drawn
 MISSING = "—"  # how the table shows a value a run does not have (an unscored run's quality), instead of "None"
 
 
 def runs() -> list[RunInfo]:
     """Every run folder, newest first."""
     return list_runs()
+
+
+def run_names() -> frozenset[str]:
+    """The names in the runs folder (one directory listing, no meta.json read): what the Runs page polls to list a run
+    that a CLI started after the page was opened."""
+    root = checkpoint_root()
+    try:
+        return frozenset(p.name for p in root.iterdir() if p.is_dir())
+    except OSError:  # no runs folder yet
+        return frozenset()
 
 
 def runs_folder() -> Path:
