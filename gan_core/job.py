@@ -20,7 +20,7 @@ from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .runs.status import RunStatus
 from .sampling import snapshot
-from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, SCORED, QualityScore, find
+from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, SCORED, FixedNoiseGrid, QualityScore, find
 from .train.point_callbacks import FRAME
 from .train.trainer import Trainer
 
@@ -131,6 +131,7 @@ class TrainingJob:
                       message=" ".join(trainer.data.notices))
 
             scoring = find(trainer.callbacks, QualityScore)
+            grid = find(trainer.callbacks, FixedNoiseGrid)
 
             def on_step(t: Trainer, events: set[str]) -> None:
                 writer.on_step(t, events)
@@ -140,6 +141,11 @@ class TrainingJob:
                 self._serve_generator(t)
                 if self._delay and not self._paused.is_set():
                     self._stop.wait(self._delay)  # slow motion; a stop ends the wait at once
+                if self._paused.is_set() and grid is not None and t.latest_grid is not None:
+                    # Paused: the picture of the step it paused at (the last preview may be seconds of steps older).
+                    if self.snapshot().grid_step != t.step_count:
+                        t.latest_grid = grid.render(t)
+                        self._publish(t, {PREVIEW}, writer)
                 while self._paused.is_set() and not self._stop.is_set():
                     if self._step_request.is_set():  # step mode: this one step, then paused again
                         self._step_request.clear()

@@ -11,6 +11,7 @@ from .checkpoints import find_checkpoints
 from .folders import GRID_DIR, RunInfo, grid_step, list_runs
 from .liveness import LIVE, read_meta, writer_state
 from .metrics_log import MetricsTail
+from .preview import read_preview
 from .snapshot import JobSnapshot
 from .status import RunStatus
 
@@ -32,7 +33,10 @@ class RunWatcher:
         with self._lock:
             self.tail.read()
             meta = read_meta(self.dir)
-            return self._snapshot(meta, self._newest_grid(), list(self.tail.history), list(self.tail.alerts), now)
+            grid, preview = self._newest_grid(), read_preview(self.dir)
+            if preview is not None and (grid is None or preview[0] > grid[0]):  # the live preview, when newer
+                grid = preview
+            return self._snapshot(meta, grid, list(self.tail.history), list(self.tail.alerts), now)
 
     def _newest_grid(self) -> tuple[int, Path] | None:
         folder = self.dir / GRID_DIR
