@@ -17,7 +17,7 @@ def recent_runs() -> None:
     for i, run in enumerate(recent):
         with cols[i % 3].container(border=True):
             state = runs.run_state(run)
-            status, step, total = state.label, f"{state.step:,}", f"{state.total_steps:,}"
+            status, step, total = state.label, state.step, state.total_steps
             grid = runs.card_grid(run)
             if grid is not None:
                 st.image(str(grid), caption=f"{run.name} — {status}, step {step}/{total}", width="stretch")

@@ -157,7 +157,7 @@ if st.session_state.get("runs_selected") not in by_name:
     st.session_state["runs_selected"] = saved[0].name
 selected = by_name[st.selectbox("Run", list(by_name), key="runs_selected", on_change=on_select_run)]
 state, meta = runs.run_state(selected), selected.meta
-st.caption(f"Status: {state.label} · step {state.step:,}/{state.total_steps:,} · "
+st.caption(f"Status: {state.label} · step {state.step}/{state.total_steps} · "
            f"{meta.get('dataset', '?')}, {meta.get('arch', '?')}, {meta.get('loss', '?')}"
            + (f" · error: {meta['error']}" if meta.get("error") else ""))
 # A key and tracked state keep the open tab across reruns (the Delete tab stays open after a refused delete).
