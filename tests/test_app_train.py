@@ -139,7 +139,8 @@ def test_failure_inside_the_thread_is_shown_and_a_new_run_can_start(tmp_path) ->
     start_tiny(at, "after-failure", steps=6)
     assert not any("still training" in e.value for e in at.error)
     j2 = job("after-failure")
-    wait_until(lambda: not j2.alive, what="the second run to finish")
+    # Its last step is scored: the first scorer of these images trains a classifier (a minute on a loaded 2-core box).
+    wait_until(lambda: not j2.alive, timeout=180, what="the second run to finish")
     assert j2.snapshot().status == "done"
 
 
