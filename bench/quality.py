@@ -148,7 +148,8 @@ def build(name: str, cfg: RunConfig, seed: int, data: ImageData, threads: int | 
     t0 = time.perf_counter()
     t = cfg.train
     t.device, t.seed = "cpu", seed
-    t.steps, t.epochs, t.max_seconds = MAX_STEPS, None, None  # time decides, not steps
+    # Time decides, not steps; a recipe whose learning rate decays over its steps keeps them, as in the product.
+    t.steps, t.epochs, t.max_seconds = t.steps if t.lr_schedule != "constant" else MAX_STEPS, None, None
     t.quality_every = 0  # scored here, at the chosen training times
     t.amp = t.amp and not no_amp
     if threads:

@@ -20,7 +20,7 @@ from .runs.folders import RunWriter, delete_run
 from .runs.liveness import ACTIVE, end_status
 from .runs.snapshot import JobSnapshot
 from .sampling import snapshot
-from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, SCORED, QualityScore, find
+from .train.callbacks import FINAL_SCORE_MESSAGE, GRID, LOG, PREVIEW, SCORED, FixedNoiseGrid, QualityScore, find
 from .train.point_callbacks import FRAME
 from .train.trainer import Trainer
 
@@ -132,6 +132,7 @@ class TrainingJob:
                       hardware=trainer.hardware)
 
             scoring = find(trainer.callbacks, QualityScore)
+            grid = find(trainer.callbacks, FixedNoiseGrid)
 
             def on_step(t: Trainer, events: set[str]) -> None:
                 writer.on_step(t, events)
@@ -141,6 +142,11 @@ class TrainingJob:
                 self._serve_generator(t)
                 if self._delay and not self._paused.is_set():
                     self._stop.wait(self._delay)  # slow motion; a stop ends the wait at once
+                if self._paused.is_set() and grid is not None and t.latest_grid is not None:
+                    # Paused: the picture of the step it paused at (the last preview may be seconds of steps older).
+                    if self.snapshot().grid_step != t.step_count:
+                        t.latest_grid = grid.render(t)
+                        self._publish(t, {PREVIEW}, writer)
                 while self._paused.is_set() and not self._stop.is_set():
                     if self._step_request.is_set():  # step mode: this one step, then paused again
                         self._step_request.clear()

@@ -120,8 +120,7 @@ def draw_snapshot(snap: live.JobSnapshot) -> None:
     elif snap.error:  # a finished run whose last save failed (disk full, non-finite weights)
         st.warning(snap.error)
     if snap.status in live.ENDED:
-        checkpoint = snap.checkpoint or "none (no step trained)"
-        st.success(f"Run {snap.status} at step {snap.step:,}. Checkpoint: {checkpoint}")
+        st.success(live.ended_line(snap))
     elif snap.status == "stopping":  # acknowledged at once, while the thread finishes its step or its loading
         st.info("Stopping: the run ends after the current step (or its loading) and saves a checkpoint.")
     if snap.message and snap.status != "loading":

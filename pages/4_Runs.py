@@ -44,8 +44,22 @@ def timeline(run: runs.RunInfo) -> None:
         step = steps[0]
     st.image(runs.timeline_image(run, step), caption=f"{run.name}: fixed-noise samples at step {step:,}",
              width="content")
-    # A callable: the GIF is only made when the button is pressed (deferred download).
-    st.download_button("Download the timeline as a GIF", lambda: runs.timeline_gif(run),
+    gif_button(run, len(steps))
+
+
+def gif_button(run: runs.RunInfo, frames: int) -> None:
+    """Make the timeline GIF with a progress bar (a silent download took 17.5 s), then offer it for download."""
+    made = st.session_state.get("runs_gif")
+    if made is None or made[:2] != (run.name, frames):  # none yet, another run's, or grids were added since
+        if not st.button("Make a GIF of the timeline", key="runs_gif_make"):
+            return
+        bar = st.progress(0.0, text="Making the GIF...")
+        made = (run.name, frames, runs.timeline_gif(run, lambda done, what: bar.progress(done, text=what)))
+        bar.empty()
+        st.session_state["runs_gif"] = made
+    size = len(made[2])
+    st.download_button(f"Download the timeline as a GIF ({size / 1e6:.1f} MB)" if size >= 1e6 else
+                       f"Download the timeline as a GIF ({size / 1e3:.0f} kB)", made[2],
                        file_name=f"{run.name}-timeline.gif", mime="image/gif", key="runs_gif_btn", on_click="ignore")
 
 
@@ -87,9 +101,20 @@ navigation.run_inside_app()
 st.title("Runs")
 st.markdown(f"Every training run saved under `{runs.runs_folder()}`.")
 session.show_flash()
+shown_names = runs.run_names()  # read before the runs: a folder made in between is still new to the watch below
+
+
+@st.fragment(run_every=runs.NEW_RUNS_SECONDS)
+def watch_new_runs() -> None:
+    """A run started elsewhere (the CLI) after this page was drawn: the whole page again, to list it."""
+    if runs.run_names() != shown_names:
+        st.rerun()
+
+
+watch_new_runs()
 saved = runs.runs()
 if not saved:
-    st.info("No runs yet: start one on the Train page.")
+    st.info("No runs yet: start one on the Train page, or with `python -m gan_core train`.")
     st.stop()
 by_name = {r.name: r for r in saved}
 

@@ -210,6 +210,31 @@ def test_an_empty_zip_upload_says_the_zip_has_no_images_and_names_it() -> None:
     assert "/uploads/" not in msg and "folder has no files" not in msg
 
 
+def _zip(entries: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_zip_upload_says_which_unsafe_members_it_dropped_beside_the_images_loaded() -> None:
+    unsafe = [("../../evil.png", png((255, 0, 0))), ("/etc/abs.png", png((0, 255, 0)))]
+    at = data_page()
+    at.selectbox(key="data_name").set_value("folder").run()
+    at.file_uploader(key="data_upload_files").set_value(
+        [("mixed.zip", _zip([*unsafe, ("good.png", png((0, 0, 255)))]), "application/zip")])
+    at.button(key="data_load_btn").click().run()
+    assert not at.exception and not at.error
+    assert any(m.value.startswith("**1 image** of") for m in at.markdown)
+    assert [w.value for w in at.warning] == ["2 unsafe zip members dropped: ../../evil.png (path leaves the folder "
+                                             "(..)); /etc/abs.png (absolute path)."]
+    at.file_uploader(key="data_upload_files").set_value([("only.zip", _zip(unsafe), "application/zip")])
+    at.button(key="data_load_btn").click().run()
+    assert len(at.error) == 1 and "has no images" not in at.error[0].value
+    assert "every member of the zip was unsafe" in at.error[0].value and "2 unsafe zip members" in at.error[0].value
+
+
 def test_uploaded_mnist_files_are_kept_in_the_data_folder_and_loaded() -> None:
     from formats import make_split
 

@@ -35,7 +35,7 @@ def test_table_lists_runs_with_their_settings_and_results() -> None:
         "shapes", "mlp", "hinge")
     assert math.isfinite(table.loc["run-a", "loss/D"]) and table.loc["run-a", "checkpoints"] >= 1
     # An unscored run's quality is missing: the table shows a dash there, not "None".
-    assert table["quality"].isna().all() and at.dataframe[0].proto.placeholder == "—"
+    assert table["quality (FD), lower is better"].isna().all() and at.dataframe[0].proto.placeholder == "—"
 
 
 def test_curves_overlay_and_timeline_with_gif() -> None:
@@ -52,12 +52,23 @@ def test_curves_overlay_and_timeline_with_gif() -> None:
     assert timeline.options == ["1", "10", "20"] and timeline.value == 20
     timeline.set_value(10).run()
     assert any(c.endswith("samples at step 10") for img in at.image for c in img.captions)
-    assert any(b.label == "Download the timeline as a GIF" for b in at.get("download_button"))
-    run = next(r for r in list_runs() if r.name == "run-a")
-    gif = timeline_gif(run)
+    # The GIF is made on request with a progress bar (17.5 s in silence before: issue #20, item 12), then offered.
+    assert not at.get("download_button")
+    at.button(key="runs_gif_make").click().run()
+    assert [b.proto.label for b in at.get("download_button")] == [
+        f"Download the timeline as a GIF ({len(timeline_gif(by_name('run-a'))) / 1e3:.0f} kB)"]
+    told: list[tuple[float, str]] = []
+    gif = timeline_gif(by_name("run-a"), lambda done, what: told.append((done, what)))
+    assert told == [(0.0, "Frame 1 of 3"), (1 / 3, "Frame 2 of 3"), (2 / 3, "Frame 3 of 3"), (1.0, "Writing the GIF")]
     assert gif.startswith(b"GIF8")
     with Image.open(io.BytesIO(gif)) as im:
         assert im.n_frames == 3  # one frame per saved grid
+    at.selectbox(key="runs_selected").set_value("run-b").run()  # another run: its own GIF, made on request
+    assert not at.get("download_button") and at.button(key="runs_gif_make")
+
+
+def by_name(name: str):
+    return next(r for r in list_runs() if r.name == name)
 
 
 def test_delete_needs_confirmation_and_removes_the_folder() -> None:

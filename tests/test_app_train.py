@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from conftest import open_page, tiny_data_config, wait_until
@@ -99,6 +100,12 @@ def test_tiny_run_starts_pauses_resumes_and_stops_with_a_checkpoint(tmp_path) ->
     assert not at.button(key="train_pause_btn").disabled
     at.button(key="train_pause_btn").click().run()
     assert j.snapshot().status == "paused" and not at.button(key="train_resume_btn").disabled
+    # Paused: the grid is the paused step's, and its caption says so (it said step 626 at 646: issue #20, item 12).
+    wait_until(lambda: j.snapshot().grid_step == j.snapshot().step, what="the paused step's grid")
+    at.run()
+    paused_at = j.snapshot().step
+    assert f"Step {paused_at:,} /" in at.progress[0].proto.text
+    assert f"Fixed-noise samples at step {paused_at:,}" in [c for i in at.image for c in i.captions]
     at.button(key="train_resume_btn").click().run()
     assert j.snapshot().status == "running"
     at.button(key="train_stop_btn").click().run()
@@ -107,7 +114,9 @@ def test_tiny_run_starts_pauses_resumes_and_stops_with_a_checkpoint(tmp_path) ->
     snap = j.snapshot()
     assert snap.status == "stopped" and snap.step > 0
     assert any(m.value == "**Run `ui-tiny`: stopped**" for m in at.markdown)
-    assert any("Run stopped at step" in s.value and snap.checkpoint in s.value for s in at.success)
+    # The checkpoint by its file name, not the server's path (issue #20, item 10).
+    assert [s.value for s in at.success if "Run stopped at step" in s.value] == [
+        f"Run stopped at step {snap.step:,}. Checkpoint: {Path(snap.checkpoint).name} in the run's folder."]
     checkpoints = list((tmp_path / "checkpoints" / "ui-tiny").glob("ckpt-*.pt"))
     assert [str(p) for p in checkpoints] == [snap.checkpoint]
     assert at.progress[0].value == int(100 * snap.step / snap.total_steps)

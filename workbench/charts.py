@@ -202,18 +202,40 @@ def quality_readings(history: Sequence[Mapping[str, float]], keys: Sequence[str]
     return out
 
 
+# The panels of the comparison chart: (title, y-axis title, metrics). Each kind of number has its own axis: quality
+# (a distance, tens at first) on the losses' axis flattened the losses and read as one more loss.
+OVERLAY_PANELS = (("Losses", "loss", LOSS_KEYS),
+                  ("How real D finds real and generated images", "D's output", PROB_KEYS),
+                  ("Gradient norms", "norm", GRAD_KEYS),
+                  (f"{SCORE_LABELS[QUALITY]}: ↓ {direction(QUALITY)}", "FD", (QUALITY,)))
+PANEL_PX = 220  # height of each panel after the first
+
+
 def overlay_figure(histories: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequence[str],
                    smoothing: float = 0.0, height: int = 360) -> go.Figure:
-    """Several runs' curves on one chart: one color per run, one dash per metric, the full names in the legend."""
-    fig = go.Figure()
-    for i, (run, history) in enumerate(histories.items()):
-        for j, key in enumerate(keys):
-            xs, ys = series(history, key)
-            if xs:
-                fig.add_trace(go.Scatter(
-                    x=xs, y=ema_smooth(ys, smoothing), mode="lines", name=f"{run} · {key}", legendgroup=run,
-                    line=dict(color=RUN_COLORS[i % len(RUN_COLORS)], dash=METRIC_DASHES[j % len(METRIC_DASHES)])))
-    return _layout(fig, "", height)
+    """Several runs' curves: one color per run, one dash per metric, the full names in the legend, and one panel
+    (with its own y axis) per kind of curve chosen: losses, D's outputs, gradient norms, quality."""
+    panels = [(title, y_title, [k for k in keys if k in group]) for title, y_title, group in OVERLAY_PANELS
+              if any(k in group for k in keys)]
+    panels += [(k, k, [k]) for k in keys if not any(k in group for _, _, group in OVERLAY_PANELS)]
+    rows = max(1, len(panels))
+    total = height + (rows - 1) * PANEL_PX
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.3, 70 / total),
+                        subplot_titles=[title for title, _, _ in panels] if rows > 1 else None)
+    for row, (_, y_title, panel_keys) in enumerate(panels, 1):
+        for i, (run, history) in enumerate(histories.items()):
+            for key in panel_keys:
+                xs, ys = series(history, key)
+                if xs:
+                    dash = METRIC_DASHES[list(keys).index(key) % len(METRIC_DASHES)]
+                    fig.add_trace(go.Scatter(
+                        x=xs, y=ema_smooth(ys, smoothing), mode="lines", name=f"{run} · {key}", legendgroup=run,
+                        line=dict(color=RUN_COLORS[i % len(RUN_COLORS)], dash=dash)), row=row, col=1)
+        fig.update_yaxes(title_text=y_title, row=row, col=1)
+    fig.update_xaxes(title_text="step", row=rows, col=1)
+    fig.update_layout(height=total, margin=dict(l=10, r=10, t=30, b=10), legend=legend_below(total))
+    fig.update_annotations(font_size=12)
+    return _one_step_tick(fig)
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import plotly.graph_objects as go
@@ -119,6 +120,14 @@ def status_line(snap: JobSnapshot) -> str:
     if snap.elsewhere and snap.status == LOST_STATUS:
         return f"Run `{snap.run_name}`: {snap.elsewhere}"  # "stopped or lost (no update for 5 min)"
     return f"Run `{snap.run_name}`: {snap.status}" + (f" · {snap.elsewhere}" if snap.elsewhere else "")
+
+
+def ended_line(snap: JobSnapshot) -> str:
+    """'Run stopped at step 646. Checkpoint: ckpt-0000646.pt in the run's folder.': the file by its name, not by the
+    server's path (the run's folder is the run: the Runs page and --resume find it by name)."""
+    saved = f"Checkpoint: {Path(snap.checkpoint).name} in the run's folder" if snap.checkpoint else \
+        "No checkpoint (no step trained)"
+    return f"Run {snap.status} at step {snap.step:,}. {saved}."
 
 
 def speed_line(snap: JobSnapshot) -> str:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from gan_core.errors import CheckpointError, UserError
-from gan_core.images import gif_bytes, upscale
+from gan_core.images import gif_bytes, palette_image, upscale
 from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY
 from gan_core.runs.checkpoints import load_checkpoint
 from gan_core.runs.folders import RunInfo, checkpoint_root, delete_run, grid_step, list_runs, run_path
@@ -20,17 +19,31 @@ from gan_core.runs.snapshot import JobSnapshot
 from gan_core.settings import DOMAINS
 from gan_core.timefmt import format_seconds
 from workbench import elsewhere
+from workbench.charts import direction, score_label
 from workbench.jobs import live_job
 
 MAX_STEPS = int(DOMAINS[("train", "steps")].high)  # the Resume tab's "train up to" bound: the steps' own domain
+# The table's quality column says which way is better (a bare "quality" read as higher is better).
+QUALITY_COLUMN = f"{score_label(QUALITY)}, {direction(QUALITY)}"
 # Number formats of the table's metric columns (st.dataframe's column_config).
-TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY)}
+TABLE_FORMATS = {name: st.column_config.NumberColumn(format="%.3f") for name in (LOSS_D, LOSS_G, QUALITY_COLUMN)}
+NEW_RUNS_SECONDS = 3.0  # how often the Runs page looks for run folders made since it was drawn
 MISSING = "—"  # how the table shows a value a run does not have (an unscored run's quality), instead of "None"
 
 
 def runs() -> list[RunInfo]:
     """Every run folder, newest first."""
     return list_runs()
+
+
+def run_names() -> frozenset[str]:
+    """The names in the runs folder (one directory listing, no meta.json read): what the Runs page polls to list a run
+    that a CLI started after the page was opened."""
+    root = checkpoint_root()
+    try:
+        return frozenset(p.name for p in root.iterdir() if p.is_dir())
+    except OSError:  # no runs folder yet
+        return frozenset()
 
 
 def runs_folder() -> Path:
@@ -96,7 +109,7 @@ def runs_table(items: Sequence[RunInfo]) -> list[dict[str, Any]]:
             "step": snap.step if snap else m.get("step"), "of": snap.total_steps if snap else m.get("total_steps"),
             "time": format_seconds(snap.train_seconds if snap else m.get("train_seconds")),
             LOSS_D: last.get(LOSS_D), LOSS_G: last.get(LOSS_G),
-            QUALITY: quality.get(QUALITY), "checkpoints": len(r.checkpoints),
+            QUALITY_COLUMN: quality.get(QUALITY), "checkpoints": len(r.checkpoints),
         })
     return rows
 
@@ -168,17 +181,20 @@ def timeline_image(run: RunInfo, step: int, min_side: int = 384) -> Image.Image:
         return upscale(im.convert("RGB"), min_side)
 
 
-def timeline_gif(run: RunInfo) -> bytes:
-    """An animated GIF of a run's saved grids (at most 120 frames, evenly spaced), cached by files and mtimes."""
-    paths = tuple(str(p) for p in run.grids)
-    return _timeline_gif(paths, max((os.stat(p).st_mtime_ns for p in paths), default=0))
+GifProgress = Callable[[float, str], None]  # (fraction done, what is being done)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _timeline_gif(paths: tuple[str, ...], newest_mtime_ns: int, min_side: int = 256, duration_ms: int = 150) -> bytes:
-    stride = max(1, len(paths) // 120)
+def timeline_gif(run: RunInfo, progress: GifProgress | None = None, min_side: int = 256,
+                 duration_ms: int = 150) -> bytes:
+    """An animated GIF of a run's saved grids (at most 120 frames, evenly spaced); progress is told of each frame.
+    Not cached: the Runs page makes it on request and keeps it in the session (a progress bar cannot be replayed)."""
+    paths = run.grids[::max(1, len(run.grids) // 120)]
     frames = []
-    for p in paths[::stride]:
+    for i, p in enumerate(paths):
+        if progress is not None:
+            progress(i / len(paths), f"Frame {i + 1:,} of {len(paths):,}")
         with Image.open(p) as im:
-            frames.append(upscale(im.convert("RGB"), min_side))
+            frames.append(upscale(palette_image(im), min_side))  # the palette on the small grid: 4x fewer pixels
+    if progress is not None:
+        progress(1.0, "Writing the GIF")
     return gif_bytes(frames, duration_ms)

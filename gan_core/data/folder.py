@@ -18,7 +18,15 @@ from PIL import Image, UnidentifiedImageError
 from ..config import DataConfig
 from ..errors import DataError
 from .base import ImageData, Progress, nearest_size
-from .uploads import MAX_ZIP_ENTRIES, ZipReport, extract_zip, save_uploads, upload_label, upload_names
+from .uploads import (
+    MAX_ZIP_ENTRIES,
+    ZipReport,
+    extract_zip,
+    save_uploads,
+    upload_label,
+    upload_names,
+    upload_refused,
+)
 
 # Pillow format ids; the file's content picks the decoder, never its name, so a TIFF called x.png is refused.
 FORMATS = ["PNG", "JPEG", "WEBP", "BMP", "GIF"]
@@ -188,12 +196,11 @@ def skip_summary(skipped: list[tuple[str, str]], total: int) -> str:
     return f"Skipped {len(skipped)} of {total} files: {parts}"
 
 
-def zip_notices(report: ZipReport) -> list[str]:
-    if not report.refused:
-        return []
-    shown = "; ".join(f"{name} ({why})" for name, why in report.refused[:10])
-    more = f" and {len(report.refused) - 10} more" if len(report.refused) > 10 else ""
-    return [f"Refused {len(report.refused)} unsafe zip entries: {shown}{more}."]
+def refused_summary(refused: list[tuple[str, str]]) -> str:
+    """'3 unsafe zip members dropped: ../../evil.png (path leaves the folder (..)); /etc/x.png (absolute path); ...'."""
+    shown = "; ".join(f"{name} ({why})" for name, why in refused[:10])
+    more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
+    return f"{len(refused)} unsafe zip member{'s' if len(refused) != 1 else ''} dropped: {shown}{more}"
 
 
 def native_shape(files: list[Path]) -> tuple[int, int, int | None]:
@@ -240,16 +247,18 @@ def read_image_source(
             if progress is not None:
                 progress(0.0, f"Unpacking {source.name}")
             report = extract_zip(source, tmp, max_entries=max_entries)
-            images, notices = _read_folder(Path(tmp), str(source), True, size, channels, limit, progress)
-            return images, zip_notices(report) + notices
+            return _read_folder(Path(tmp), str(source), True, size, channels, limit, progress, report.refused)
     names = upload_names(source)
     only_zips = bool(names) and all(n.lower().endswith(".zip") for n in names)
-    return _read_folder(source, upload_label(source) or str(source), only_zips, size, channels, limit, progress)
+    return _read_folder(source, upload_label(source) or str(source), only_zips, size, channels, limit, progress,
+                        upload_refused(source))
 
 
 def _read_folder(folder: Path, shown: str, from_zip: bool, size: int | None, channels: int | None,
-                 limit: int | None, progress: Progress | None) -> tuple[torch.Tensor, list[str]]:
-    notices = []
+                 limit: int | None, progress: Progress | None,
+                 refused: list[tuple[str, str]]) -> tuple[torch.Tensor, list[str]]:
+    """refused: the zip members not unpacked (unsafe), said first: beside the count of images loaded."""
+    notices = [refused_summary(refused) + "."] if refused else []
     if size is None or channels is None:
         native_size, native_channels, side = native_shape(list_files(folder))
         if size is None and side is not None and side != native_size:
@@ -259,6 +268,10 @@ def _read_folder(folder: Path, shown: str, from_zip: bool, size: int | None, cha
     images, skipped = scan_images(folder, size, channels, limit=limit, progress=progress)
     total = len(images) + len(skipped)
     if len(images) == 0:
+        if not skipped and refused:  # not "has no images": it had some, all refused
+            raise DataError(f"No usable images in {shown}: every member of the zip was unsafe, so none was unpacked "
+                            f"({refused_summary(refused)}). Re-create the zip with the images under plain relative "
+                            "names (no '..', no absolute paths, no links).")
         if not skipped:
             detail = "the zip file has no images" if from_zip else "the folder has no files"
         else:

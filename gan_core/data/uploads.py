@@ -202,30 +202,47 @@ def save_uploads(files: list[tuple[str, bytes]], dest_dir: str | Path) -> Path:
     """
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    write_atomic(dest / UPLOAD_NAMES, json.dumps({"names": [name for name, _ in files]}).encode())
+    names = [name for name, _ in files]
+    write_atomic(dest / UPLOAD_NAMES, json.dumps({"names": names}).encode())
+    refused: list[tuple[str, str]] = []
     for name, data in files:
         base = safe_name(name)
         if base.lower().endswith(".zip"):
             archive = _unique(dest, "." + base + ".part")  # hidden while unpacking; the scan skips dotfiles
             archive.write_bytes(data)
             try:
-                extract_zip(archive, _unique(dest, Path(base).stem or "upload"))
+                refused += extract_zip(archive, _unique(dest, Path(base).stem or "upload")).refused
             except DataError as exc:  # name the zip the user chose, not its hidden copy
                 raise DataError(str(exc).replace(str(archive), name)) from exc
             finally:
                 archive.unlink(missing_ok=True)
         else:
             _unique(dest, base).write_bytes(data)
+    if refused:  # the members not written, so the Data page can say how many and why
+        write_atomic(dest / UPLOAD_NAMES, json.dumps({"names": names, "refused": refused}).encode())
     return dest
+
+
+def _upload_record(folder: str | Path) -> dict:
+    try:
+        record = json.loads((Path(folder) / UPLOAD_NAMES).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def upload_names(folder: str | Path) -> list[str] | None:
     """The original file names of an upload saved by save_uploads, or None for any other folder."""
-    try:
-        names = json.loads((Path(folder) / UPLOAD_NAMES).read_text()).get("names")
-    except (OSError, ValueError, AttributeError):
-        return None
+    names = _upload_record(folder).get("names")
     return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def upload_refused(folder: str | Path) -> list[tuple[str, str]]:
+    """The zip members save_uploads refused to write, as (member name, why); [] for any other folder."""
+    refused = _upload_record(folder).get("refused")
+    if not isinstance(refused, list):
+        return []
+    return [(str(r[0]), str(r[1])) for r in refused if isinstance(r, list) and len(r) == 2]
 
 
 def upload_label(folder: str | Path) -> str | None:

@@ -21,7 +21,7 @@ from ..fileio import write_atomic
 from ..images import grid_image, png_bytes
 from ..metric_names import LOSS_D, QUALITY, STEP, STEP_METRICS
 from ..sampling import generate
-from ..train.callbacks import GRID
+from ..train.callbacks import GRID, PREVIEW
 from .checkpoints import CHECKPOINT_SUFFIX, find_checkpoints, save_checkpoint
 from .liveness import (
     HEARTBEAT_SECONDS,
@@ -32,6 +32,7 @@ from .liveness import (
     writer_identity,
 )
 from .metrics_log import METRICS_FILE, MetricsLog
+from .preview import write_preview
 from .tensorboard import TensorBoardLog
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -177,6 +178,11 @@ class RunWriter:
         self.tensorboard.on_step(trainer)
         if GRID in events and trainer.latest_grid is not None:
             self._save_grid(trainer.step_count, trainer.latest_grid)
+        elif PREVIEW in events and trainer.latest_grid is not None:
+            try:  # for an app watching from another process; a preview that cannot be written is only skipped
+                write_preview(self.dir, trainer.step_count, trainer.latest_grid)
+            except OSError:
+                pass
         if trainer.step_count % trainer.config.train.checkpoint_every == 0:
             self.save(trainer)
         self.metrics.on_step(trainer, events)

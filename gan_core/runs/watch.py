@@ -12,6 +12,7 @@ from .checkpoints import find_checkpoints
 from .folders import GRID_DIR, RunInfo, grid_step, list_runs
 from .liveness import LIVE, LOST, describe, read_meta, writer_state
 from .metrics_log import MetricsTail
+from .preview import read_preview
 from .snapshot import JobSnapshot
 
 LOST_STATUS = "stopped or lost"  # a watched snapshot's status when its writer went silent (liveness.LOST)
@@ -34,7 +35,10 @@ class RunWatcher:
         with self._lock:
             self.tail.read()
             meta = read_meta(self.dir)
-            return self._snapshot(meta, self._newest_grid(), list(self.tail.history), list(self.tail.alerts), now)
+            grid, preview = self._newest_grid(), read_preview(self.dir)
+            if preview is not None and (grid is None or preview[0] > grid[0]):  # the live preview, when newer
+                grid = preview
+            return self._snapshot(meta, grid, list(self.tail.history), list(self.tail.alerts), now)
 
     def _newest_grid(self) -> tuple[int, Path] | None:
         folder = self.dir / GRID_DIR

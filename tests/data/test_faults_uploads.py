@@ -130,7 +130,8 @@ def test_save_uploads_sanitizes_names_and_unpacks_zips(tmp_path: Path) -> None:
     assert upload_label(dest) == "your upload (../../evil.png, photos.zip, evil.png)" and upload_label(tmp_path) is None
     assert not (tmp_path / "evil.png").exists() and not (tmp_path / "b.png").exists()
     d = load_dataset(DataConfig(name="folder", data_dir=str(got), image_size=16))
-    assert d.images.shape == (2, 3, 16, 16) and "1 not an image" in d.notices[0]
+    assert d.images.shape == (2, 3, 16, 16) and "1 not an image" in d.notices[1]
+    assert d.notices[0] == "1 unsafe zip member dropped: ../b.png (path leaves the folder (..))."
 
 
 def _bomb_png() -> bytes:
@@ -196,6 +197,23 @@ def test_no_usable_image_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "a.txt").unlink()
     with pytest.raises(DataError, match="the folder has no files"):
         load_dataset(DataConfig(name="folder", data_dir=str(tmp_path)))
+
+
+def test_an_uploaded_zip_says_how_many_unsafe_members_it_dropped_and_why(tmp_path: Path) -> None:
+    unsafe = [("../../evil.png", png()), ("/tmp/abs.png", png())]
+    mixed = make_zip(tmp_path / "mixed.zip", [*unsafe, ("good.png", png())])
+    dest = save_uploads([("mixed.zip", mixed.read_bytes())], tmp_path / "up")
+    d = load_dataset(DataConfig(name="folder", data_dir=str(dest), image_size=16))
+    assert len(d.images) == 1
+    assert d.notices[0] == ("2 unsafe zip members dropped: ../../evil.png (path leaves the folder (..)); "
+                            "/tmp/abs.png (absolute path).")
+    only = make_zip(tmp_path / "only.zip", unsafe)
+    dest = save_uploads([("only.zip", only.read_bytes())], tmp_path / "up2")
+    with pytest.raises(DataError) as err:  # the members were there: refused, not missing
+        load_dataset(DataConfig(name="folder", data_dir=str(dest)))
+    assert "has no images" not in str(err.value)
+    assert "your upload (only.zip): every member of the zip was unsafe" in str(err.value)
+    assert "2 unsafe zip members dropped" in str(err.value)
 
 
 def test_an_empty_zip_says_so_and_messages_name_the_upload_not_its_folder(tmp_path: Path) -> None:
@@ -300,6 +318,6 @@ def test_folder_zip_is_loaded_and_refusals_noticed(tmp_path: Path) -> None:
     z = make_zip(tmp_path / "imgs.zip", [("x/a.png", png()), ("x/b.png", png((0, 0, 0))), ("../c.png", png())])
     d = load_dataset(DataConfig(name="folder", data_dir=str(z), image_size=8, channels=1, max_images=5))
     assert d.images.shape == (2, 1, 8, 8) and d.labels is None
-    assert d.notices == ["Refused 1 unsafe zip entries: ../c.png (path leaves the folder (..))."]
+    assert d.notices == ["1 unsafe zip member dropped: ../c.png (path leaves the folder (..))."]
     capped = load_dataset(DataConfig(name="folder", data_dir=str(z), image_size=8, max_images=1))
     assert capped.images.shape == (1, 3, 8, 8)

@@ -70,7 +70,8 @@ def test_train_watch_reload_stop_explore(server: StreamlitServer, chromium, shot
         # Stop: the run saves a checkpoint and says so.
         main(page).get_by_role("button", name="Stop", exact=True).click()
         poll(lambda: run_status_line(page) == f"Run {run_name}: stopped", 120, "the run to show 'stopped'")
-        main(page).get_by_text(re.compile(r"Run stopped at step [\d,]+\. Checkpoint: .*\.pt")).wait_for()
+        ended = re.compile(r"Run stopped at step [\d,]+\. Checkpoint: ckpt-\d+\.pt in the run's folder\.")
+        main(page).get_by_text(ended).wait_for()
 
         # Explore: the stopped run is selected; moving a slider redraws the main image.
         go_to(page, "Explore")

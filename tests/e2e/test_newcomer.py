@@ -1,10 +1,12 @@
-"""Issue #20 in a real browser: a reload keeps 'native' and names the upload by its files (item 1), the sidebar
-names a run a CLI process trains (item 5), and after it stopped a reload shows it on Train with Continue (item 6)."""
+"""Issue #20 in a real browser: a reload keeps 'native' and names the upload by its files (item 1); a run a CLI process
+starts is listed on an open Runs page, named in the sidebar and shown with its live previews (item 5); after it stopped
+a reload shows it on Train with Continue (item 6)."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +21,13 @@ from test_dataui import choose, digit_png
 pytestmark = NEEDS_BROWSER
 REPO = Path(__file__).resolve().parents[2]
 RUN = "cli-watched"
+GRID_CAPTION = re.compile(r"^Fixed-noise samples at step [\d,]+$")
+
+
+def grid_caption_step(page) -> int:
+    """N of the live panel's 'Fixed-noise samples at step N' caption (0 while there is none)."""
+    caption = main(page).get_by_text(GRID_CAPTION)
+    return int(caption.inner_text().rsplit(" ", 1)[1].replace(",", "")) if caption.count() else 0
 
 
 def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_it_stopped(
@@ -60,21 +69,25 @@ def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_i
         assert_no_errors(page, "Data")
         shots(page, "newcomer-1-data-after-reload")
 
-        # Item 5: a CLI run training into the app's checkpoints folder is named in the sidebar.
+        # Item 5: a CLI run training into the app's checkpoints folder, started while Runs is open, is listed there
+        # without a reload, named in the sidebar, and shown on Train with its live previews (it saves no grid after
+        # its first step: what changes is the preview).
+        go_to(page, "Runs")
+        main(page).get_by_text("No runs yet").wait_for()
         args = [sys.executable, "-m", "gan_core", "train", "--dataset", "shapes", "--arch", "mlp", "--image-size",
                 "16", "--batch-size", "16", "--latent-dim", "16", "--steps", "10000000", "--max-seconds", "120",
-                "--sample-every", "50", "--quality-every", "0", "--device", "cpu", "--no-amp",
+                "--sample-every", "1000000", "--quality-every", "0", "--device", "cpu", "--no-amp",
                 "--out", str(Path(server.env["GAN_WORKBENCH_CHECKPOINTS"]) / RUN)]
         cli = subprocess.Popen(args, cwd=REPO, env={**os.environ, **server.env, "OMP_NUM_THREADS": "1"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        meta = Path(server.env["GAN_WORKBENCH_CHECKPOINTS"]) / RUN / "meta.json"
-        poll(lambda: meta.is_file() and (meta.parent / "grids").is_dir() and any((meta.parent / "grids").iterdir()),
-             120, "the CLI run's first grid")
+        main(page).locator('[data-testid="stMultiSelect"]').filter(has_text=RUN).wait_for()  # listed, no reload
         go_to(page, "Train")
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text(f"Training elsewhere: {RUN}").wait_for()
         assert "No training running" not in sidebar.inner_text()
         main(page).get_by_text(f"Run {RUN}: running · training elsewhere").wait_for()
+        poll(lambda: grid_caption_step(page) > 1, 60, "a live preview after the first step's grid")
+        main(page).get_by_text(GRID_CAPTION).scroll_into_view_if_needed()
         shots(page, "newcomer-5-cli-run-in-sidebar")
 
         # Item 6: stopped (Ctrl-C), then a reload: Train shows it, with Continue and Start again.

@@ -10,12 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import make_run
+from conftest import make_run, tiny_config
+from PIL import Image
 
-from gan_core.runs.folders import grid_path, list_runs
+from gan_core.runs.folders import RunWriter, grid_path, list_runs, run_path
 from gan_core.runs.liveness import LOST_AFTER_SECONDS, META_FILE
 from gan_core.runs.metrics_log import METRICS_FILE, record_lines
+from gan_core.runs.preview import PREVIEW_FILE
 from gan_core.runs.watch import LOST_STATUS, RunWatcher, runs_elsewhere
+from gan_core.train.callbacks import PREVIEW
+from gan_core.train.trainer import Trainer
 
 HOST = socket.gethostname()
 
@@ -63,6 +67,29 @@ def test_a_growing_run_is_read_as_it_grows_and_half_lines_wait(tmp_path: Path) -
     snap = watcher.poll()
     assert snap.step == 20 and [h["step"] for h in snap.history] == [10, 20]
     assert snap.alerts == [{"kind": "collapse", "step": 20, "message": "m"}]
+
+
+def test_a_watched_run_shows_the_writers_live_preview_between_saved_grids(tmp_path: Path) -> None:
+    """Issue #20, item 5: a CLI run's previews reach the app watching it (its grid stayed grey ~100 s)."""
+    trainer = Trainer(tiny_config(steps=20, sample_every=10))
+    writer = RunWriter(run_path("previewed"))
+    writer.start(trainer)
+    watcher, seen = RunWatcher(writer.dir), {}
+
+    def on_step(t: Trainer, events: set[str]) -> None:
+        if t.step_count == 13:  # the trainer's time-based preview (every 2 s, then 10 s), between saved grids
+            events.add(PREVIEW)
+        writer.on_step(t, events)
+        snap = watcher.poll()
+        seen[t.step_count] = snap.grid_step, snap.grid_file
+
+    trainer.run(lambda: False, on_step)
+    preview = str(writer.dir / PREVIEW_FILE)
+    assert seen[12] == (10, str(grid_path(writer.dir, 10)))
+    assert seen[13] == seen[19] == (13, preview)  # newer than the saved grid of step 10
+    assert seen[20] == (20, str(grid_path(writer.dir, 20)))  # the next saved grid is newer again
+    with Image.open(preview) as im, Image.open(grid_path(writer.dir, 10)) as saved:
+        assert im.size == saved.size
 
 
 def test_a_silent_writer_is_stopped_or_lost(tmp_path: Path) -> None:

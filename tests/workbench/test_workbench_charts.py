@@ -65,6 +65,20 @@ def test_overlay_figure_names_each_run_and_metric() -> None:
     assert [t.name for t in fig.data] == ["a · loss/D", "b · loss/D", "b · loss/G"]
 
 
+def test_compared_quality_gets_its_own_panel_and_axis_not_the_losses() -> None:
+    """Issue #20, item 11: quality (a distance, tens at first) on the losses' axis read as one more loss."""
+    runs = {"a": [{STEP: 1, LOSS_D: 1.0, LOSS_G: 2.0}, {STEP: 2, LOSS_D: 0.9, QUALITY: 40.0}],
+            "b": [{STEP: 1, LOSS_D: 1.2, QUALITY: 50.0}]}
+    fig = overlay_figure(runs, [LOSS_D, LOSS_G, QUALITY])
+    axis = {t.name: t.yaxis for t in fig.data}
+    assert axis["a · loss/D"] == axis["a · loss/G"] == axis["b · loss/D"]
+    assert axis["a · quality"] == axis["b · quality"] != axis["a · loss/D"]
+    assert [a.text for a in fig.layout.annotations] == ["Losses", "quality (FD): ↓ lower is better"]
+    quality_axis = fig.layout[axis["a · quality"].replace("y", "yaxis")]
+    assert (fig.layout.yaxis.title.text, quality_axis.title.text) == ("loss", "FD")
+    assert fig.layout.height > overlay_figure(runs, [LOSS_D]).layout.height  # a panel more, not a squeezed one
+
+
 SCORES = [{STEP: 100, QUALITY: 40.0, KID: 70.0, COVERAGE_RECOGNISABLE: 0.2, COVERAGE_CLASSES: 4.0},
           {STEP: 150, LOSS_D: 1.0},
           {STEP: 200, QUALITY: 30.0, KID: 50.0, COVERAGE_RECOGNISABLE: 0.5, COVERAGE_CLASSES: 7.0}]

@@ -15,13 +15,14 @@ import pytest
 from conftest import make_run, tiny_config, wait_until
 
 from gan_core.errors import UserError
-from gan_core.metric_names import LOSS_D, LOSS_G, QUALITY, STEP
+from gan_core.metric_names import LOSS_D, LOSS_G, STEP
 from gan_core.runs.checkpoints import find_checkpoints, load_checkpoint
 from gan_core.runs.folders import GRID_DIR, list_runs, run_path
 from gan_core.runs.liveness import META_FILE
 from gan_core.runs.metrics_log import METRICS_FILE, record_lines
 from workbench.jobs import job_registry
 from workbench.runs import (
+    QUALITY_COLUMN,
     TABLE_FORMATS,
     any_training,
     busy_note,
@@ -48,8 +49,9 @@ def test_one_row_per_run_with_its_settings_and_results() -> None:
     assert (done["status"], done["step"], done["of"], done["checkpoints"]) == ("done", 20, 20, 2)
     assert (stopped["status"], stopped["step"], stopped["loss"]) == ("stopped", 4, "hinge")
     assert re.fullmatch(r"\d+:\d\d:\d\d", done["time"]) and math.isfinite(done[LOSS_D]) and math.isfinite(done[LOSS_G])
-    assert done[QUALITY] is None  # tiny runs are never scored
-    assert set(TABLE_FORMATS) == {LOSS_D, LOSS_G, QUALITY} and set(TABLE_FORMATS) <= set(done)
+    assert done[QUALITY_COLUMN] is None  # tiny runs are never scored
+    assert QUALITY_COLUMN == "quality (FD), lower is better"  # which way is better (issue #20, item 11)
+    assert set(TABLE_FORMATS) == {LOSS_D, LOSS_G, QUALITY_COLUMN} and set(TABLE_FORMATS) <= set(done)
 
 
 def test_a_run_training_now_shows_its_live_status_and_history() -> None:
