@@ -6,12 +6,15 @@ Run by hand (never a timed test):
     python bench/modes.py                         # ring and grid, 10 seeds each, the *-default recipes
     python bench/modes.py --sets ring --seeds 3   # fewer runs
     python bench/modes.py --sets grid --set model.pack=4 train.steps=10000   # a variant of the recipe
+    python bench/modes.py --sets grid --first 5 --seeds 5 --json b.json    # seeds 5-9 (e.g. in a second process)
+    python bench/modes.py --merge a.json b.json   # one table from the runs of several invocations
 
 Each run trains the set's default recipe (gan_core/presets.py) with seed s on 1 thread, fp32, without callbacks,
 then scores 2,500 fresh points: a point is high quality (HQ) within 3 std of its nearest mode, a mode is covered
 when it holds an HQ point, and rKL is KL(the HQ points' mode histogram || uniform). Rows give mean ± standard error
 over the seeds, and in how many seeds every mode was covered. Wall-clock is training time per run, measured while
-other processes may load the machine: the LoadMeter line says how much (in cores) they used meanwhile.
+other processes may load the machine: the LoadMeter line says how much (in cores) they used meanwhile; the run's
+CPU time (1 thread) estimates what it takes on an idle machine.
 """
 
 from __future__ import annotations
@@ -65,12 +68,14 @@ def one_run(name: str, seed: int, overrides: list[str]) -> dict[str, float]:
     cfg.validate()
     data = load_dataset(cfg.data)
     trainer = Trainer(cfg, data=data, callbacks=[])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer.run()
     seconds = time.perf_counter() - started
+    # 1 thread: the process's CPU time is about what the run takes on an idle machine, however loaded this one is.
+    cpu_seconds = time.process_time() - cpu_started
     rng = torch.Generator().manual_seed(10_000 + seed)
     scores = mode_scores(sample_points(trainer.sampler, SCORE_SAMPLES, rng), data.modes, data.mode_std)
-    return {**scores, "seconds": seconds, "steps": trainer.step_count}
+    return {**scores, "seconds": seconds, "cpu_seconds": cpu_seconds, "steps": trainer.step_count}
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -93,6 +98,10 @@ def table(name: str, runs: list[dict[str, float]], label: str) -> str:
         cells = [f"{m:.1f} ± {s:.1f}" for m, s in cols[:2]] + [f"{cols[2][0]:.3f} ± {cols[2][1]:.3f}",
                                                                f"{cols[3][0]:.0f} ± {cols[3][1]:.0f}"]
         lines.append(f"{label:34s} {cells[0]:>16s} {cells[1]:>14s} {cells[2]:>16s} {cells[3]:>14s}")
+        cpu, cpu_se = mean_se([r.get("cpu_seconds", r["seconds"]) for r in runs])
+        rate = statistics.fmean(r["steps"] / r.get("cpu_seconds", r["seconds"]) for r in runs)
+        lines.append(f"  idle-machine estimate (the run's CPU time, 1 thread): {cpu:.0f} ± {cpu_se:.0f} s a run, "
+                     f"{rate:.0f} steps/s")
         full = sum(r[MODES_COVERED] == k for r in runs)
         lines.append(f"  all {k} modes in {full} of {len(runs)} seeds; {int(runs[0]['steps']):,} steps a run. "
                      f"Targets: all modes in >= 9 of 10 seeds, HQ >= {hq_target:g} %, rKL <= {rkl_target:g}, "
@@ -100,31 +109,46 @@ def table(name: str, runs: list[dict[str, float]], label: str) -> str:
     return "\n".join(lines)
 
 
+def print_tables(results: dict[str, list[dict[str, float]]]) -> None:
+    for name, runs in results.items():
+        label = f"ours: {default_preset_for(name)} ({len(runs)} seeds)"
+        print("\n" + table(name, runs, label) + "\n", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=["ring", "grid"], choices=sorted(PAPER))
-    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per set")
+    p.add_argument("--seeds", type=int, default=10, help="how many seeds per set")
+    p.add_argument("--first", type=int, default=0, help="the first seed (seeds first .. first+N-1)")
     p.add_argument("--set", nargs="*", default=[], dest="overrides", metavar="SECTION.KEY=VALUE",
                    help="change the recipe, e.g. model.pack=4 train.steps=10000")
     p.add_argument("--json", help="also write every run's figures to this file")
+    p.add_argument("--merge", nargs="+", metavar="JSON", help="print the tables of runs saved by --json, and exit")
     a = p.parse_args()
+    if a.merge:
+        merged: dict[str, list[dict[str, float]]] = {}
+        for path in a.merge:
+            for name, runs in json.loads(Path(path).read_text()).items():
+                merged.setdefault(name, []).extend(runs)
+        print_tables(merged)
+        return
     torch.set_num_threads(1)
     meter = LoadMeter()
     print(f"Machine: {cpu_name()}, {torch.get_num_threads()} thread, fp32; recipe changes: {a.overrides or 'none'}")
     results: dict[str, list[dict[str, float]]] = {}
     for name in a.sets:
         results[name] = []
-        for seed in range(a.seeds):
-            r = one_run(name, seed, a.overrides)
+        for seed in range(a.first, a.first + a.seeds):
+            r = {**one_run(name, seed, a.overrides), "seed": seed}
             results[name].append(r)
             print(f"  {name} seed {seed}: {r[MODES_COVERED]} modes, HQ {r[MODES_HQ]:.1f} %, rKL {r[MODES_RKL]:.3f}, "
-                  f"{r['seconds']:.0f} s", flush=True)
-        label = f"ours: {default_preset_for(name)} ({a.seeds} seeds)"
-        print("\n" + table(name, results[name], label) + "\n", flush=True)
+                  f"{r['seconds']:.0f} s wall ({r['steps'] / r['seconds']:.0f} steps/s), {r['cpu_seconds']:.0f} s CPU "
+                  f"({r['steps'] / r['cpu_seconds']:.0f} steps/s)", flush=True)
+            if a.json:  # after every run: a long bench stopped early keeps what it measured
+                Path(a.json).write_text(json.dumps(results, indent=1))
+    print_tables(results)
     others = meter.others()
     print(f"Other processes used {others:.1f} cores on average meanwhile." if others is not None else "")
-    if a.json:
-        Path(a.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ LAYERS = ("Real points", "Generated points", "D's output", "G's gradient", "Late
 SPEEDS = {"full speed": 0.0, "20 steps/s": 0.05, "5 steps/s": 0.2, "1 step/s": 1.0}  # slow motion: wait per step
 COMPARED_LOSSES = ("bce", "wgan-gp", "hinge")
 ARROWS = 120  # gradient arrows drawn (of the frame's generated points)
+CLICK_SPACING = 0.1  # Explore's latent plane: clickable points this far apart (51 x 51 of them)
+SLIDER_STEP = 0.05
+LATENT_CHART = "explore_points_latent"
 REAL_COLOR, FAKE_COLOR, MESH_COLOR, ARROW_COLOR = "#7f7f7f", "#1f77b4", "rgba(255,127,14,0.55)", "#d62728"
 
 
@@ -89,9 +92,11 @@ def frame_figure(frame: Frame, layers: tuple[str, ...] = LAYERS, height: int = 5
                                  name="G's gradient", hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=ends[:, 0], y=ends[:, 1], mode="markers", showlegend=False, hoverinfo="skip",
                                  marker={"size": 4, "color": ARROW_COLOR, "symbol": "circle"}))
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    # The legend sits above the plot, right of the title: below it, it covered the x axis' tick labels.
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       title={"text": f"Step {frame.step:,}", "font": {"size": 14}},
-                      legend={"orientation": "h", "y": -0.05}, uirevision="playground")
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "right", "x": 1.0},
+                      uirevision="playground")
     fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1,
                      constrain="domain")
@@ -184,13 +189,29 @@ def start_blob(real: np.ndarray, n: int) -> np.ndarray:
 
 # ---- Explore page ----------------------------------------------------------------------------------------------------
 def latent_figure(z: np.ndarray) -> go.Figure:
-    """The latent plane (first two dimensions) with the chosen point."""
-    fig = go.Figure(go.Scatter(x=[z[0]], y=[z[1]], mode="markers", marker={"size": 14, "color": FAKE_COLOR},
-                               name="z"))
-    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Latent space (z[0], z[1])")
-    fig.update_xaxes(range=[-MESH_RANGE, MESH_RANGE])
-    fig.update_yaxes(range=[-MESH_RANGE, MESH_RANGE], scaleanchor="x")
+    """The latent plane (first two dimensions) with the chosen point, under a fine grid of invisible points that
+    a click selects (Streamlit's chart selection reports clicks on points only, not on empty plot area)."""
+    axis = np.round(np.arange(-MESH_RANGE, MESH_RANGE + 1e-9, CLICK_SPACING), 2)
+    gx, gy = np.meshgrid(axis, axis)  # side x side, side = 2 * MESH_RANGE / CLICK_SPACING + 1
+    fig = go.Figure(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="click to move",
+                               marker={"size": 9, "color": FAKE_COLOR, "opacity": 0.0}, showlegend=False,
+                               unselected={"marker": {"opacity": 0.0}}, selected={"marker": {"opacity": 0.0}},
+                               hovertemplate="z = (%{x:+.2f}, %{y:+.2f})<extra>click to move here</extra>"))
+    fig.add_trace(go.Scatter(x=[z[0]], y=[z[1]], mode="markers", marker={"size": 14, "color": FAKE_COLOR},
+                             unselected={"marker": {"opacity": 1.0}}, name="z", hoverinfo="skip"))
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
+                      title="Latent space (z[0], z[1]): click to move the point", clickmode="event+select")
+    fig.update_xaxes(range=[-MESH_RANGE - 0.1, MESH_RANGE + 0.1])
+    fig.update_yaxes(range=[-MESH_RANGE - 0.1, MESH_RANGE + 0.1], scaleanchor="x")
     return fig
+
+
+def _move_to_click() -> None:
+    """on_select of the latent chart: a clicked grid point becomes the slider pair's value (before they draw)."""
+    points = st.session_state[LATENT_CHART].selection.points
+    if points:
+        st.session_state["explore_points_z0"] = float(points[0]["x"])
+        st.session_state["explore_points_z1"] = float(points[0]["y"])
 
 
 def output_figure(loaded: LoadedGenerator, z: torch.Tensor, real: np.ndarray) -> go.Figure:
@@ -214,17 +235,18 @@ def _real_points(name: str, num_samples: int, seed: int) -> np.ndarray:
 
 
 def explore_points(loaded: LoadedGenerator) -> None:
-    """Explore a 2-D run: a latent point set by a slider pair (Streamlit charts report clicks, not drags) and its
-    output, with the mesh of the latent grid bent by G."""
+    """Explore a 2-D run: a latent point moved by a click on the latent plane or by a slider pair, and its output,
+    with the mesh of the latent grid bent by G. Dragging the point needs a custom component: Streamlit's charts
+    report clicks and selections, not drags."""
     d = loaded.config.data
     real = _real_points(d.name, d.num_samples, d.seed)
     c1, c2 = st.columns(2)
-    zx = c1.slider("z[0]", -MESH_RANGE, MESH_RANGE, 0.0, 0.05, key="explore_points_z0")
-    zy = c2.slider("z[1]", -MESH_RANGE, MESH_RANGE, 0.0, 0.05, key="explore_points_z1")
+    zx = c1.slider("z[0]", -MESH_RANGE, MESH_RANGE, 0.0, SLIDER_STEP, key="explore_points_z0")
+    zy = c2.slider("z[1]", -MESH_RANGE, MESH_RANGE, 0.0, SLIDER_STEP, key="explore_points_z1")
     z = torch.zeros(loaded.generator.latent_dim)
     z[0], z[1] = zx, zy
     left, right = st.columns(2)
-    left.plotly_chart(latent_figure(z.numpy()), key="explore_points_latent")
+    left.plotly_chart(latent_figure(z.numpy()), key=LATENT_CHART, on_select=_move_to_click, selection_mode="points")
     right.plotly_chart(output_figure(loaded, z, real), key="explore_points_output")
     out = loaded.points(z[None])[0]
     st.caption(f"G({zx:+.2f}, {zy:+.2f}) = ({float(out[0]):+.3f}, {float(out[1]):+.3f})"

@@ -20,6 +20,17 @@ def playground_state(page) -> tuple[str, list[float]] | None:
                 return [t, g ? Array.from(g.x).slice(0, 5) : []]; } } return null; }""")
 
 
+def latent_pixel(page, zx: float, zy: float) -> tuple[float, float] | None:
+    """The page coordinates of latent point (zx, zy) in Explore's latent chart (plotly's axes map data to pixels),
+    None before the chart is drawn."""
+    found = main(page).locator(".js-plotly-plot").evaluate_all(
+        """(els, z) => { const e = els.find(p => p._fullLayout && (p.data || []).some(d => d.name === 'click to move'));
+                if (!e) return null;
+                const xa = e._fullLayout.xaxis, ya = e._fullLayout.yaxis, r = e.getBoundingClientRect();
+                return [r.left + xa._offset + xa.l2p(z[0]), r.top + ya._offset + ya.l2p(z[1])]; }""", [zx, zy])
+    return tuple(found) if found else None
+
+
 def stable_step(page) -> int | None:
     """The progress text's step when it shows the same number 1.5 s apart (the panel redraws twice a second)."""
     first = progress_step(page)
@@ -78,6 +89,12 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
             page.keyboard.press("ArrowRight")  # +0.05 a press
         poll(lambda: main(page).get_by_text("G(+1.00, +0.00)").count() > 0, 60, "the latent point moved")
         assert main(page).get_by_text("G(+1.00, +0.00)").inner_text() != caption
+        x, y = poll(lambda: latent_pixel(page, -1.5, 1.0), 60, "the latent chart")
+        page.mouse.move(x, y)
+        time.sleep(0.5)  # plotly picks the point under the pointer on hover; the click then selects it
+        page.mouse.click(x, y)
+        poll(lambda: main(page).get_by_text("G(-1.50, +1.00)").count() > 0, 60, "the point moved to the click")
+        assert main(page).get_by_text("G(+1.00, +0.00)").count() == 0  # the caption reads the sliders: they moved
         assert_no_errors(page, "Explore")
         shots(page, "playground-explore")
     finally:
