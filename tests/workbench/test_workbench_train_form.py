@@ -79,17 +79,17 @@ def test_the_widgets_show_a_recipe_and_give_it_back_unchanged(recipe: str) -> No
 
 def test_the_form_values_override_the_recipe_and_length_picks_steps_or_epochs() -> None:
     cfg = recipe_config("shapes-default", None)
-    values = {**settings_from_config(cfg), "train_batch_size": "16", "train_lr_g": "1e-3", "train_arch": "mlp",
+    values = {**settings_from_config(cfg), "train_batch_size": "16", "train_lr_g": "2e-3", "train_arch": "mlp",
               "train_loss": "hinge", LENGTH_KEY: "Epochs", "train_epochs": "2.5"}
     recipe = apply_settings(cfg, values)
-    assert (recipe.train.batch_size, recipe.train.lr_g) == (16, 1e-3)
+    assert (recipe.train.batch_size, recipe.train.lr_g) == (16, 2e-3)
     assert (recipe.model.arch, recipe.train.loss) == ("mlp", "hinge")  # any recipe: architecture and loss too
     assert (recipe.train.epochs, recipe.train.steps) == (2.5, None)
     steps = apply_settings(cfg, {**values, LENGTH_KEY: "Steps", "train_steps": "300", "train_epochs": "junk"})
     assert (steps.train.steps, steps.train.epochs) == (300, None)  # the length not in use is not parsed
     assert cfg.train.batch_size == 32  # the recipe's config itself is left alone
     assert changed_settings(cfg, recipe) == [
-        "Architecture dcgan → mlp", "Loss bce → hinge", "Batch size 32 → 16", "Learning rate G 0.0004 → 0.001",
+        "Architecture dcgan → mlp", "Loss bce → hinge", "Batch size 32 → 16", "Learning rate G 0.001 → 0.002",
         "Epochs — → 2.5"]
     assert changed_settings(cfg, cfg) == []
 
@@ -175,8 +175,8 @@ def test_conditioning_needs_a_labeled_data_set() -> None:
 
 def test_the_model_summary_names_what_matters() -> None:
     assert model_summary(recipe_config("shapes-default", None)) == (
-        "Model: dcgan (conditional), bce loss + class loss 1, D sees translation views, latent 64, batch 32, "
-        "8,000 steps, lr G/D 0.0004/0.0004, EMA 0.995, device auto, bf16 where faster.")
+        "Model: dcgan (conditional), bce loss + class loss 3, D sees translation views, latent 64, batch 32, "
+        "8,000 steps, lr G/D 0.001/0.001, EMA 0.995, device auto, bf16 where faster.")
     cfg = RunConfig.from_dict(recipe_config("mnist-mlp-small", None).to_dict())
     cfg.model.conditional, cfg.train.steps, cfg.train.epochs, cfg.train.amp = True, None, 1.5, False
     summary = model_summary(cfg)
