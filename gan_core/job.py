@@ -216,23 +216,27 @@ class JobRegistry:
     """All jobs of this process by run name; at most one trains at a time (a second start is refused)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # start() holds it across refuse_if_busy(), which takes it too
         self.jobs: dict[str, TrainingJob] = {}
 
     def active(self) -> TrainingJob | None:
         with self._lock:
             return next((j for j in self.jobs.values() if j.alive), None)
 
+    def refuse_if_busy(self) -> None:
+        """UserError naming the run that trains (or is paused), if one does: only one run trains at a time."""
+        busy = self.active()
+        if busy is not None:
+            if busy.snapshot().status == "paused":
+                raise UserError(f"Run '{busy.run_dir.name}' is paused, not finished: stop it on the Train page "
+                                "before starting another.")
+            raise UserError(f"Run '{busy.run_dir.name}' is still training: stop it before starting another.")
+
     def start(self, config: RunConfig, run_dir: str | Path, resume_from: str | Path | None = None,
               data: ImageData | None = None) -> TrainingJob:
         """Start a job unless one is training (UserError); the check and the start are one atomic step."""
         with self._lock:
-            busy = next((j for j in self.jobs.values() if j.alive), None)
-            if busy is not None:
-                if busy.snapshot().status == "paused":
-                    raise UserError(f"Run '{busy.run_dir.name}' is paused, not finished: stop it on the Train page "
-                                    "before starting another.")
-                raise UserError(f"Run '{busy.run_dir.name}' is still training: stop it before starting another.")
+            self.refuse_if_busy()
             job = TrainingJob(config, run_dir, resume_from, data)
             self.jobs[job.run_dir.name] = job
             return job.start()

@@ -12,6 +12,7 @@ import gan_core.train.trainer
 from gan_core.job import NOTHING_KEPT
 from gan_core.runs.folders import checkpoint_root, list_runs
 from workbench.jobs import job_registry
+from workbench.train_form import RUN_NAME_KEY
 
 pytestmark = pytest.mark.usefixtures("app_env")
 TRAIN_PAGE = "pages/2_Train.py"
@@ -62,7 +63,11 @@ def test_a_refused_start_stays_on_screen_while_the_page_redraws_for_the_run_that
     first_tab = open_page(TRAIN_PAGE, "Train", tiny_data_config())
     second_tab = open_page(TRAIN_PAGE, "Train", tiny_data_config())
     first_tab.text_input(key="train_steps").set_value("100000")
+    # Tabs opened in the same second propose the same timestamped name: the run that trains is still what is said.
+    name = first_tab.text_input(key=RUN_NAME_KEY).value
+    second_tab.text_input(key=RUN_NAME_KEY).set_value(name)
     first_tab.button(key="train_start_btn").click().run()
+    wait_until(lambda: (checkpoint_root() / name).exists(), what="the first run's folder")
     second_tab.button(key="train_start_btn").click().run()
     refused = [e.value for e in second_tab.error if "still training" in e.value]
     assert refused

@@ -35,6 +35,9 @@ def job_registry() -> JobRegistry:
 def start_training(cfg: RunConfig, name: str) -> TrainingJob:
     """Start a new run in a fresh folder (UserError when the name is bad or taken, or another run is training)."""
     path = run_path(name.strip())
+    # The run that trains is what stands in the way, said first: a second tab opened in the same second proposes the
+    # same timestamped name, so its folder already exists too.
+    job_registry().refuse_if_busy()
     if path.exists():
         raise ConfigError(f"A run named '{path.name}' already exists: choose another name, or resume it on the "
                           "Runs page.")

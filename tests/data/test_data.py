@@ -240,8 +240,10 @@ def _idx_bytes(magic: int, dims: list[int], body: bytes) -> bytes:
         (_idx_bytes(2051, [2, 32, 32], bytes(2 * 1024)), "32x32"),
         (_idx_bytes(2051, [2, 28, 28], bytes(2 * 784 + 5)), "after the last item"),
         (b"\x1f\x8b" + b"garbage", "compressed data is damaged or cut short"),
-        (gzip.compress(_idx_bytes(2051, [2, 28, 28], bytes(2 * 784)))[:-30], "compressed data is damaged or cut short"),
+        (gzip.compress(_idx_bytes(2051, [2, 28, 28], bytes(2 * 784)), mtime=0)[:-30],
+         "compressed data is damaged or cut short"),
     ],
+    ids=["labels-magic", "truncated", "32x32", "trailing-bytes", "not-gzip", "cut-gzip"],
 )
 def test_bad_idx_files_name_the_file(tmp_path: Path, images: bytes, why: str) -> None:
     (tmp_path / "train-images-idx3-ubyte").write_bytes(images)
