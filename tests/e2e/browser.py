@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import zipfile
 from collections.abc import Callable
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +46,38 @@ def poll(predicate: Callable[[], object], timeout: float, what: str, interval: f
 
 def main(page):
     return page.locator('[data-testid="stMain"]')
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of one of the main area's select boxes, by its label."""
+    main(page).get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def digit_png(i: int) -> bytes:
+    """A 28 x 28 greyscale PNG: a white digit on black, like MNIST's."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(im).text((9, 7), str(i % 10), fill=255)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def upload_digits_zip(page, count: int, folder: str = "") -> None:
+    """Upload digits.zip, holding count digit PNGs (under folder/), through the Data page's own-images uploader
+    (one .zip, not many files: the uploader lists many files a page at a time, and one upload is one wait)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(count):
+            zf.writestr(f"{folder}digit{i:03d}.png", digit_png(i))
+    # The folder's own uploader, once the page has rerun for the new choice (MNIST's uploader is there before).
+    uploader = main(page).locator('[data-testid="stFileUploader"]').filter(has_text="Upload several images")
+    uploader.wait_for()
+    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
+    main(page).get_by_text("digits.zip").wait_for()
 
 
 def go_to(page, title: str) -> None:

@@ -3,31 +3,14 @@ Delete that keeps its tab open (a message above the tabs used to reset them to t
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
-from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, upload_digits_zip
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
-from PIL import Image, ImageDraw
 from streamlit_server import StreamlitServer
 
 pytestmark = NEEDS_BROWSER
-
-
-def digit_png(i: int) -> bytes:
-    """A 28 x 28 greyscale PNG: a white digit on black, like MNIST's."""
-    im = Image.new("L", (28, 28), 0)
-    ImageDraw.Draw(im).text((9, 7), str(i % 10), fill=255)
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def choose(page, label: str, option: str) -> None:
-    main(page).get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_offline_message_and_native_upload(server: StreamlitServer, chromium, shots) -> None:
@@ -52,17 +35,7 @@ def test_offline_message_and_native_upload(server: StreamlitServer, chromium, sh
 
         # 60 greyscale 28 x 28 PNGs (zipped) at "native" size and channels: 28 x 28 greyscale, not 64 x 64 RGB.
         choose(page, "Data set", "Your own images")
-        # One .zip, not 60 files: the uploader lists many files a page at a time, and one upload is one wait.
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as zf:
-            for i in range(60):
-                zf.writestr(f"digits/digit{i:03d}.png", digit_png(i))
-        files = [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}]
-        # The folder's own uploader, once the page has rerun for the new choice (MNIST's uploader is there before).
-        uploader = main(page).locator('[data-testid="stFileUploader"]').filter(has_text="Upload several images")
-        uploader.wait_for()
-        uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
-        main(page).get_by_text("digits.zip").wait_for()
+        upload_digits_zip(page, 60, "digits/")
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The first real images").wait_for()
         metrics = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()

@@ -4,19 +4,16 @@ a reload shows it on Train with Continue (item 6)."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import signal
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main, poll
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, upload_digits_zip
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
-from test_dataui import choose, digit_png
 
 pytestmark = NEEDS_BROWSER
 REPO = Path(__file__).resolve().parents[2]
@@ -40,15 +37,7 @@ def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_i
         page.goto(server.url + "/")
         go_to(page, "Data")
         choose(page, "Data set", "Your own images")
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as zf:
-            for i in range(20):
-                zf.writestr(f"digit{i:02d}.png", digit_png(i))
-        uploader = main(page).locator('[data-testid="stFileUploader"]').filter(has_text="Upload several images")
-        uploader.wait_for()
-        uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-            [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
-        main(page).get_by_text("digits.zip").wait_for()
+        upload_digits_zip(page, 20)
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The first real images").wait_for()
         page.reload()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, go_to, main, poll, progress_step
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, progress_step
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
@@ -44,8 +44,7 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
     try:
         page.goto(server.url + "/")
         go_to(page, "Data")
-        main(page).get_by_role("combobox", name="Data set").click()
-        page.get_by_role("option", name="2-D ring (8 modes)", exact=True).click()
+        choose(page, "Data set", "2-D ring (8 modes)")
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The real points").wait_for()
         assert_no_errors(page, "Data")
