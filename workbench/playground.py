@@ -166,7 +166,11 @@ def panel(job: TrainingJob | None, first: JobSnapshot, latest: Callable[[], JobS
                    "Each surface is rescaled to 0-1.")
         against = st.radio("Against", ["a generator at its start", "the generated points now"], horizontal=True,
                            key="playground_compare_against")
-        if st.button("Compare BCE, WGAN-GP and hinge", key="playground_compare_btn"):
+        # The click only raises a flag (on_click runs even when the rerun it asked for is merged with a fragment's
+        # full rerun, where the button's own True value can be lost); the flag stays up until a run has compared.
+        st.button("Compare BCE, WGAN-GP and hinge", key="playground_compare_btn",
+                  on_click=lambda: st.session_state.update(playground_compare_pending=True))
+        if st.session_state.get("playground_compare_pending"):
             snap = latest() or first
             if snap.frame is not None:
                 f = snap.frame
@@ -175,6 +179,7 @@ def panel(job: TrainingJob | None, first: JobSnapshot, latest: Callable[[], JobS
                     surfaces = loss_surfaces(torch.from_numpy(f.real), torch.from_numpy(fake), COMPARED_LOSSES)
                 extent = plot_extent(torch.from_numpy(np.concatenate([f.real, fake])))
                 st.session_state["playground_surfaces"] = (surfaces, f.real, fake, extent)
+            st.session_state["playground_compare_pending"] = False
         saved = st.session_state.get("playground_surfaces")
         if saved is not None:
             st.plotly_chart(surfaces_figure(*saved), key="playground_surfaces_plot")
