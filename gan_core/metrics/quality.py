@@ -79,7 +79,7 @@ def is_grey(images: torch.Tensor) -> bool:
     return images.shape[1] == 1 or bool((images[:, 1:] == images[:, :1]).all())
 
 
-def _load(path: Path) -> dict | None:
+def load_cache(path: Path) -> dict | None:
     """A cache file's dict, or None when absent or unreadable (a corrupt cache is just recomputed)."""
     if not path.is_file():
         return None
@@ -138,7 +138,7 @@ class QualityScorer:
         n = min(max(num_real, 2), len(real))
         key = data_key(real, FEATURE_VERSION, n)
         path = None if self.cache_dir is None else self.cache_dir / f"real-stats-{key}.pt"
-        stats = _load(path) if path is not None else None
+        stats = load_cache(path) if path is not None else None
         if stats is None or stats.get("version") != FEATURE_VERSION:
             if progress is not None:
                 progress(0.0, f"Computing real feature statistics on {n} images")
@@ -184,7 +184,7 @@ class QualityScorer:
         index = reference_indices(len(real))
         key = data_key(real, COPY_VERSION, FEATURE_VERSION, self.num_real)  # num_real: the features' scaling
         path = None if self.cache_dir is None else self.cache_dir / f"copies-{key}.pt"
-        saved = _load(path) if path is not None else None
+        saved = load_cache(path) if path is not None else None
         if saved is not None and saved.get("version") == COPY_VERSION and len(saved["feats"]) == len(index):
             self.copy_check = CopyCheck(real.images, index, saved["feats"], float(saved["threshold"]))
             return
@@ -205,7 +205,7 @@ class QualityScorer:
         channels = 1 if is_grey(real.images) else real.shape[0]
         key = data_key(real, CLASSIFIER_VERSION, self.num_classes, channels)
         path = None if self.cache_dir is None else self.cache_dir / f"classifier-{key}.pt"
-        saved = _load(path) if path is not None else None
+        saved = load_cache(path) if path is not None else None
         model = new_classifier(channels, self.num_classes)  # a shell for the cached weights; no RNG draws
         if saved is not None and saved.get("version") == CLASSIFIER_VERSION:
             try:

@@ -1,0 +1,90 @@
+"""The stacked-MNIST digit reader's cache and the mode bench's stacked path, on planted digits a reader tells apart."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from formats import make_split
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import modes  # noqa: E402
+
+import gan_core.metrics.stacked as stacked  # noqa: E402
+from gan_core.data import ImageData  # noqa: E402
+from gan_core.data.stacked import STACKED_MODES  # noqa: E402
+from gan_core.metric_names import MODES_COVERED, STACKED_KL  # noqa: E402
+
+
+def planted(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n one-channel 'digits' whose pixels all hold 20 * digit + 5 (uint8 n x 1 x 28 x 28) and their labels."""
+    labels = torch.arange(n) % 10
+    return (labels * 20 + 5).to(torch.uint8).view(n, 1, 1, 1).expand(n, 1, 28, 28).contiguous(), labels
+
+
+def read_planted(images: torch.Tensor) -> torch.Tensor:
+    return (images[:, 0, 0, 0].long() - 5) // 20
+
+
+def test_the_reader_is_trained_once_then_loaded_from_the_cache(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(stacked, "READER_STEPS", 3)  # the cache, not the accuracy, is under test
+    images, labels = planted(60)
+    mnist = ImageData(images, labels, None, "mnist")
+    read, accuracy = stacked.digit_reader(mnist, tmp_path)
+    assert len(list(tmp_path.glob("digit-reader-*.pt"))) == 1 and 0.0 <= accuracy <= 1.0
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cached reader should have been loaded")
+
+    monkeypatch.setattr(stacked, "train_classifier", no_training)
+    again, accuracy_again = stacked.digit_reader(mnist, tmp_path)
+    probe = torch.randint(0, 256, (30, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    assert accuracy_again == pytest.approx(accuracy) and torch.equal(again(probe), read(probe))
+    other = ImageData(images.flip(0).contiguous(), labels.flip(0).contiguous(), None, "mnist")
+    with pytest.raises(AssertionError, match="cached reader"):  # other digits: another cache key, so it trains
+        stacked.digit_reader(other, tmp_path)
+
+
+class OneModeG(nn.Module):
+    """A 'generator' that draws the planted digits 7, 2, 9 as R, G, B whatever the noise (one of 1,000 modes)."""
+
+    latent_dim, num_classes = 4, 0
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        value = torch.tensor([7, 2, 9]) * 20 + 5  # uint8 pixel values of the planted digits
+        return (value / 127.5 - 1).view(1, 3, 1, 1).expand(z.shape[0], 3, 28, 28)  # N x 3 x 28 x 28 in [-1, 1]
+
+
+def test_stacked_scorer_reads_26000_samples_and_the_real_reference(monkeypatch) -> None:
+    monkeypatch.setattr(modes, "digit_reader", lambda mnist, cache: (read_planted, 0.99))
+    score, ref = modes.stacked_scorer(ImageData(*planted(100), None, "mnist"))
+    # 26,000 real stacked planted digits read exactly: every mode, and the KL their labels give
+    assert ref["real_modes"] == STACKED_MODES and ref["real_kl"] == pytest.approx(ref["real_label_kl"])
+    assert 0.01 < ref["real_kl"] < 0.03  # about the sampling floor, 0.019
+    run = type("Run", (), {"sampler": OneModeG()})()
+    s = score(run, 0)
+    assert s[MODES_COVERED] == 1 and s[STACKED_KL] == pytest.approx(math.log(STACKED_MODES))
+
+
+def test_a_stacked_run_trains_on_the_mnist_folder_and_prints_the_papers_table(tmp_path: Path, capsys) -> None:
+    make_split(tmp_path, "test", 40, gz=True)
+    seen: list[int] = []
+
+    def score(run: object, seed: int) -> dict[str, float]:
+        seen.append(run.step_count)
+        return {MODES_COVERED: 1000, STACKED_KL: 0.04}
+
+    overrides = ["train.steps=4", "train.batch_size=8", "data.num_samples=64", "model.width=8"]
+    r = modes.one_run(modes.STACKED, 0, overrides, score, str(tmp_path), trace=2)
+    assert r["steps"] == 4 and seen == [2, 4]  # a trace score at step 2, the final one at 4
+    assert "step 2: 1000 modes, KL 0.040" in capsys.readouterr().out
+    runs = [{**r, "real_modes": 1000, "real_kl": 0.024, "real_label_kl": 0.024, "reader_accuracy": 0.987, "seed": s}
+            for s in range(3)]
+    text = modes.table(modes.STACKED, runs, "ours (3 seeds)")
+    for row in ("DCGAN (PacGAN paper)", "VEEGAN (paper)", "PacDCGAN2 (paper)", "real stacked digits, as read"):
+        assert row in text
+    assert "0.019" in text and "1000.0 ± 0.0" in text and "0.040 ± 0.000" in text and "all 1,000 modes in 3 of 3" in text
