@@ -29,9 +29,14 @@ READER_WIDTHS, READER_EPOCHS, READER_STEPS = (32, 64, 128), 20, 3000
 def stacked_scores(images: torch.Tensor, read: DigitReader) -> dict[str, float]:
     """uint8 N x 3 x H x W stacked samples: {modes covered (distinct digit triples seen, of 1,000), KL of the
     triples' histogram to uniform over 1,000 modes}."""
-    assert images.dim() == 4 and images.shape[1] == 3, images.shape
-    digits = torch.stack([read(images[:, c:c + 1]) for c in range(3)], 1)  # N x 3
+    digits = read_triples(images, read)  # N x 3
     return mode_histogram_scores(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2])
+
+
+def read_triples(images: torch.Tensor, read: DigitReader) -> torch.Tensor:
+    """uint8 N x 3 x H x W stacked samples -> int64 N x 3 digits read (R, G, B)."""
+    assert images.dim() == 4 and images.shape[1] == 3, images.shape
+    return torch.stack([read(images[:, c:c + 1]) for c in range(3)], 1)
 
 
 def mode_histogram_scores(modes: torch.Tensor) -> dict[str, float]:

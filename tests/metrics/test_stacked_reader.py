@@ -68,6 +68,8 @@ def test_stacked_scorer_reads_26000_samples_and_the_real_reference(monkeypatch) 
     run = type("Run", (), {"sampler": OneModeG()})()
     s = score(run, 0)
     assert s[MODES_COVERED] == 1 and s[STACKED_KL] == pytest.approx(math.log(STACKED_MODES))
+    # each channel one digit: log 10 apiece, so the channels' shares alone make the whole KL (no dependence)
+    assert s["kl_channels"] == pytest.approx(3 * math.log(10)) and s["digit_shares"][1][2] == 1.0
 
 
 def test_a_stacked_run_trains_on_the_mnist_folder_and_prints_the_papers_table(tmp_path: Path, capsys) -> None:
