@@ -10,6 +10,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+# Imported here, on the thread that creates jobs, because its import builds ASTs (inspect.signature) and np.unique
+# imports it lazily: on Python 3.11.7 two threads building ASTs at once can fail one of them ("AST constructor
+# recursion depth mismatch", CPython gh-106905), e.g. a training thread drawing shapes while Streamlit parses a page.
+import numpy.ma  # noqa: F401
+
 from .config import RunConfig
 from .data import ImageData
 from .errors import UserError, disk_error
