@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import zipfile
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..config import DataConfig
-from ..fileio import write_with
-from .base import ImageData, Progress, data_root
+from ..fileio import save_atomic
+from .base import SHAPES_CACHE, ImageData, Progress, data_root
 
 SHAPE_NAMES = ["triangle", "square", "circle"]
 TRIANGLE_COLORS = ["red", "green", "blue"]
@@ -116,17 +116,22 @@ def render_shapes(n: int, size: int, mode: str, seed: int,
 
 def cache_path(n: int, size: int, mode: str, seed: int) -> Path:
     """Where a drawn set is kept (in the data folder): one file per drawing, named by what decides its pixels."""
-    return data_root() / "shapes" / f"{mode}-{size}px-{n}-seed{seed}-{RENDER_VERSION}.npz"
+    return data_root() / SHAPES_CACHE / f"{mode}-{size}px-{n}-seed{seed}-{RENDER_VERSION}.pt"
 
 
-def _cached(path: Path, n: int, size: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The drawn set from its cache file, or None when absent or unreadable (then it is drawn again)."""
+def _cached(path: Path, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The drawn set from its cache file, or None when absent or unreadable (then it is drawn again).
+
+    A torch file, not numpy's .npz: np.load parses each array's header with ast, and on Python 3.11.7 two threads
+    building ASTs at once (this load on the training thread, Streamlit parsing a page) can fail either one with
+    "AST constructor recursion depth mismatch" (CPython gh-106905)."""
     try:
-        with np.load(path, allow_pickle=False) as f:
-            images, labels = f["images"], f["labels"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        found = torch.load(path, map_location="cpu", weights_only=True)
+        images, labels = found["images"], found["labels"]
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, pickle.UnpicklingError):
         return None
-    ok = images.shape == (n, 3, size, size) and images.dtype == np.uint8 and labels.shape == (n,)
+    ok = (isinstance(images, torch.Tensor) and isinstance(labels, torch.Tensor) and images.dtype == torch.uint8
+          and tuple(images.shape) == (n, 3, size, size) and tuple(labels.shape) == (n,))
     return (images, labels) if ok else None
 
 
@@ -137,11 +142,12 @@ def load_shapes(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
     path = cache_path(cfg.num_samples, size, cfg.shapes_mode, cfg.seed)
     found = _cached(path, cfg.num_samples, size)
     if found is None:
-        found = render_shapes(cfg.num_samples, size, cfg.shapes_mode, cfg.seed, progress)
+        drawn = render_shapes(cfg.num_samples, size, cfg.shapes_mode, cfg.seed, progress)
+        found = (torch.from_numpy(drawn[0]), torch.from_numpy(drawn[1]))
         try:
-            write_with(path, lambda f: np.savez(f, images=found[0], labels=found[1]))
+            save_atomic({"images": found[0], "labels": found[1]}, path)
         except OSError:
             pass
     images, labels = found
     names = TRIANGLE_COLORS if cfg.shapes_mode == "triangles" else SHAPE_NAMES
-    return ImageData(torch.from_numpy(images), torch.from_numpy(labels), list(names), "shapes")
+    return ImageData(images, labels, list(names), "shapes")

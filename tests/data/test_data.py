@@ -381,6 +381,27 @@ def test_native_sizes_round_to_the_nearest_supported_one_on_a_log_scale() -> Non
     assert [nearest_size(s) for s in (1, 16, 30, 45, 46, 90, 91, 200, 5000)] == [28, 28, 32, 32, 64, 64, 128, 128, 128]
 
 
+def test_reading_the_shapes_cache_builds_no_ast(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The training thread reads it while Streamlit parses a page: on Python 3.11.7 two threads building ASTs at once
+    # fail one of them ("AST constructor recursion depth mismatch"; np.load parses array headers with ast).
+    import ast
+
+    from gan_core.data import shapes
+
+    cfg = DataConfig(num_samples=24, seed=9)
+    first = load_dataset(cfg)
+
+    def no_ast(*args: object, **kwargs: object) -> None:
+        raise AssertionError("drawn again despite the cache")
+
+    parsed = []
+    with monkeypatch.context() as patch:  # undone before the assertion (pytest's report parses with ast)
+        patch.setattr(ast, "parse", lambda *args, **kwargs: parsed.append(args))
+        patch.setattr(shapes, "render_shapes", no_ast)  # read, not drawn again
+        again = load_dataset(cfg)
+    assert parsed == [] and torch.equal(again.images, first.images)
+
+
 def test_shapes_are_drawn_once_then_read_from_the_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     from gan_core.data import shapes
 
@@ -396,5 +417,5 @@ def test_shapes_are_drawn_once_then_read_from_the_data_folder(monkeypatch: pytes
         patch.setattr(shapes, "render_shapes", boom)
         again = load_dataset(cfg)
     assert torch.equal(first.images, again.images) and torch.equal(first.labels, again.labels)
-    path.write_bytes(b"not an npz")  # a damaged cache is drawn again and rewritten
+    path.write_bytes(b"not a cache file")  # a damaged cache is drawn again and rewritten
     assert torch.equal(load_dataset(cfg).images, first.images) and shapes._cached(path, 40, 32) is not None
