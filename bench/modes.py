@@ -43,7 +43,7 @@ import torch  # noqa: E402
 from machine import LoadMeter, cpu_name  # noqa: E402
 
 from gan_core.config import DataConfig  # noqa: E402
-from gan_core.data import ImageData, data_root, load_dataset  # noqa: E402
+from gan_core.data import STATS_CACHE, ImageData, data_root, load_dataset  # noqa: E402
 from gan_core.data.stacked import stack_digits  # noqa: E402
 from gan_core.metric_names import MODES_COVERED, MODES_HQ, MODES_RKL, STACKED_KL  # noqa: E402
 from gan_core.metrics.modes import SCORE_SAMPLES, mode_scores  # noqa: E402
@@ -89,7 +89,7 @@ def point_scorer(data: ImageData) -> Score:
 def stacked_scorer(mnist: ImageData) -> tuple[Score, dict[str, float]]:
     """26,000 fresh images of the run's sampler read by the digit reader; and the reference figures printed beside
     them: the reader's held-out accuracy and the scores of 26,000 real stacked digits (by their labels and as read)."""
-    read, accuracy = digit_reader(mnist, data_root() / "stats")
+    read, accuracy = digit_reader(mnist, data_root() / STATS_CACHE)
     assert mnist.labels is not None
     real = stack_digits(mnist.images, mnist.labels, STACKED_SAMPLES, REAL_SEED)  # 26,000 x 3 x 28 x 28
     labelled, seen = mode_histogram_scores(real.labels), stacked_scores(real.images, read)

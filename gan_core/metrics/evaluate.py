@@ -49,7 +49,7 @@ def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str 
             scores[count] = round(scores[count])
     if data_cfg.name == "stacked_mnist":  # each channel read by a digit classifier trained on the MNIST at hand
         mnist = load_dataset(dataclasses.replace(data_cfg, name="mnist"), progress)
-        read, _ = digit_reader(mnist, data_root() / "stats", progress)
+        read, _ = digit_reader(mnist, data_root() / STATS_CACHE, progress)
         scores.update(stacked_scores(fake, read))
     return scores
 
