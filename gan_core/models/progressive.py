@@ -15,6 +15,8 @@ from ..errors import ConfigError
 def resolution_alpha(step: int, half_steps: int, fade_steps: int) -> float:
     """How much of the full-resolution path is used at 0-based `step`: 0 for the first half_steps steps, then a linear
     ramp over fade_steps steps to 1 (a hard switch when fade_steps is 0); 1 throughout when half_steps is 0."""
+    if half_steps <= 0:
+        return 1.0
     if step < half_steps:
         return 0.0
     if fade_steps <= 0:
