@@ -176,7 +176,9 @@ class RunConfig:
         t = self.train
         if t.fade_steps and not t.half_res_steps:
             raise ConfigError("A fade-in (train.fade_steps) follows steps at half resolution: set "
-                              "train.half_res_steps too, or the fade-in steps to 0.")
+                              "train.half_res_steps too, or the fade-in steps to 0.",
+                              cli="A fade-in (--fade-steps) follows steps at half resolution: set --half-res-steps "
+                                  "too, or --fade-steps 0.")
         if t.half_res_steps and ARCHS[self.model.arch].mlp:
             raise ConfigError(f"Progressive resolution needs a convolutional architecture ("
                               f"{', '.join(n for n, a in ARCHS.items() if not a.mlp)}): choose one, or set the "

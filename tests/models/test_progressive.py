@@ -99,3 +99,12 @@ def test_settings_are_validated_with_what_to_do() -> None:
     with pytest.raises(ConfigError, match="Steps at half resolution"):
         tiny_config("dcgan", half_res_steps=-1)
     assert tiny_config("dcgan", half_res_steps=10, fade_steps=5).train.fade_steps == 5
+
+
+def test_the_command_line_refuses_a_fade_in_alone_in_one_line(tmp_path, capsys) -> None:
+    from gan_core.cli.commands import main
+
+    assert main(["train", "--dataset", "shapes", "--arch", "dcgan", "--fade-steps", "10", "--out",
+                 str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "set --half-res-steps too" in err[0]
