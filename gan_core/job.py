@@ -46,6 +46,7 @@ class TrainingJob:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._step_request = threading.Event()  # step mode: one step while paused
+        self._parked = threading.Event()  # set while the thread waits in its pause, no step in flight
         self._delay = 0.0  # slow motion: seconds of wait after each step
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
@@ -94,6 +95,11 @@ class TrainingJob:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def parked(self) -> bool:
+        """The thread waits in its pause: no step in flight (the status says "paused" from the command on)."""
+        return self._parked.is_set()
 
     def snapshot(self) -> JobSnapshot:
         """A shallow copy with copied lists; history entries are never mutated after they are appended."""
@@ -155,9 +161,11 @@ class TrainingJob:
                     if self._step_request.is_set():  # step mode: this one step, then paused again
                         self._step_request.clear()
                         break
+                    self._parked.set()
                     self._serve_generator(t)
                     writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)
+                self._parked.clear()
 
             reason = trainer.run(self._stop.is_set, on_step)
             status = end_status(reason)

@@ -27,8 +27,13 @@ MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 def _shared_caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The data folder's content-keyed caches, one per session: the quality score's statistics and classifier
     (stats/, keyed by the real images' hash) and the drawn shapes (shapes/, keyed by count, size, mode and seed).
-    A scored tiny run otherwise trains the same coverage classifier again in every test (seconds each)."""
-    root = tmp_path_factory.mktemp("caches")
+    A scored tiny run otherwise trains the same coverage classifier again in every test (seconds each). Under
+    pytest-xdist the workers share them (their temporary folders lie side by side; caches are written atomically)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "caches"
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp("caches")
     return {name: root / name for name in ("stats", "shapes")}
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..catalog import DATASETS, POINT_DATASETS
 from ..config import DataConfig
-from .base import ImageData, Progress, conform, data_root, to_float, to_uint8
+from .base import STATS_CACHE, ImageData, Progress, conform, data_root, to_float, to_uint8
 
 Loader = Callable[[DataConfig, "Progress | None"], ImageData]
 
@@ -26,5 +26,5 @@ def load_dataset(cfg: DataConfig, progress: Progress | None = None) -> ImageData
     return data
 
 
-__all__ = ["DATASETS", "POINT_DATASETS", "ImageData", "Progress", "conform", "data_root", "load_dataset", "to_float",
-           "to_uint8"]
+__all__ = ["DATASETS", "POINT_DATASETS", "STATS_CACHE", "ImageData", "Progress", "conform", "data_root", "load_dataset",
+           "to_float", "to_uint8"]

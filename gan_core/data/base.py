@@ -102,6 +102,11 @@ def nearest_size(side: int) -> int:
     return min(SUPPORTED_SIZES, key=lambda s: (abs(math.log(s / max(side, 1))), -s))
 
 
+# The app's own caches under the data root (content-keyed files, rebuilt when missing): folder -> what it holds.
+SHAPES_CACHE, STATS_CACHE = "shapes", "stats"
+CACHES = {SHAPES_CACHE: "drawn shapes", STATS_CACHE: "the quality score's real statistics and classifiers"}
+
+
 def data_root() -> Path:
     """Where downloads go and local sets are looked for: $GAN_WORKBENCH_DATA, else <repo>/data (git-ignored)."""
     env = os.environ.get(DATA_ENV)

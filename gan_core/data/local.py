@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..fileio import TEMP_PREFIX
-from .base import data_root
+from .base import CACHES, data_root
 from .cifar10 import ARCHIVE, FOLDER, TEST_BATCH, TRAIN_BATCHES, find_batches, read_batch
 from .mnist import FASHION, IMAGES_MAGIC, LABELS_MAGIC, MNIST, SPLIT_FILES, _candidates, find_split, read_idx
 from .uploads import safe_name
@@ -160,6 +160,10 @@ def data_folders(root: Path | None = None) -> list[DataFolder]:
     for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if path.name in ("celeba", "img_align_celeba"):
             holds = "CelebA faces (choose CelebA above)"
+        elif path.name in CACHES:
+            files = sum(1 for p in islice(path.iterdir(), COUNT_CAP) if p.is_file())
+            holds = (f"the app's cache of {CACHES[path.name]} ({files:,} {'file' if files == 1 else 'files'}; "
+                     "made again when needed)")
         elif path.name == "uploads":
             holds = f"your uploaded images ({sum(1 for _ in path.glob('*/*') if _.is_dir())} uploads)"
         elif known.get(path.name):

@@ -10,7 +10,7 @@ import torch
 
 from ..config import DataConfig
 from ..fileio import save_atomic
-from .base import ImageData, Progress, data_root
+from .base import SHAPES_CACHE, ImageData, Progress, data_root
 
 SHAPE_NAMES = ["triangle", "square", "circle"]
 TRIANGLE_COLORS = ["red", "green", "blue"]
@@ -116,7 +116,7 @@ def render_shapes(n: int, size: int, mode: str, seed: int,
 
 def cache_path(n: int, size: int, mode: str, seed: int) -> Path:
     """Where a drawn set is kept (in the data folder): one file per drawing, named by what decides its pixels."""
-    return data_root() / "shapes" / f"{mode}-{size}px-{n}-seed{seed}-{RENDER_VERSION}.pt"
+    return data_root() / SHAPES_CACHE / f"{mode}-{size}px-{n}-seed{seed}-{RENDER_VERSION}.pt"
 
 
 def _cached(path: Path, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:

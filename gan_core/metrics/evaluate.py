@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ..data import ImageData, Progress, data_root, load_dataset
+from ..data import STATS_CACHE, ImageData, Progress, data_root, load_dataset
 from ..latent import default_labels, sample_latents
 from ..limits import EVAL_COUNT, check_memory, sampling_bytes
 from ..metric_names import COPY_REFERENCE, COVERAGE_CLASSES, DIVERSITY, STEP
@@ -42,7 +42,7 @@ def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str 
     # The classes in turn (balanced, as the real sets are and as the training's scores draw them).
     fake = in_chunks(lg.images, sample_latents(num, g.latent_dim, seed), default_labels(g, num))  # num x C x H x W
     scores: dict[str, float] = {STEP: lg.step, NUM: num}  # counts stay integers in the JSON
-    scores.update(QualityScorer(real, data_root() / "stats", progress=progress).score(fake))
+    scores.update(QualityScorer(real, data_root() / STATS_CACHE, progress=progress).score(fake))
     scores[DIVERSITY] = diversity(fake)
     for count in (COVERAGE_CLASSES, COPY_REFERENCE):  # counts (classes, images searched): integers in the JSON
         if count in scores:

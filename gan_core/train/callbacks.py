@@ -13,7 +13,7 @@ from typing import TypeVar
 import torch
 
 from ..config import RunConfig
-from ..data import ImageData, data_root
+from ..data import STATS_CACHE, ImageData, data_root
 from ..metric_names import DIVERSITY, STEP
 from ..metrics import HealthMonitor, QualityScorer, copy_pairs, diversity
 from ..models import Generator
@@ -242,7 +242,7 @@ def default_callbacks(config: RunConfig, data: ImageData) -> list[Callback]:
     monitor = HealthMonitor(real_diversity=diversity(data.images, max_samples=t.num_fixed),
                             num_classes=data.num_classes or None)
     return [FixedNoiseGrid(t.sample_every), HealthCheck(monitor),
-            QualityScore(t.quality_every, cache_dir=data_root() / "stats", seed=t.seed)]
+            QualityScore(t.quality_every, cache_dir=data_root() / STATS_CACHE, seed=t.seed)]
 
 
 def find(callbacks: list[Callback], kind: type[C]) -> C | None:

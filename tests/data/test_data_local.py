@@ -104,8 +104,14 @@ def test_data_folders_name_what_they_hold(root: Path) -> None:
     (root / "mine").mkdir()
     (root / "mine" / "a.png").write_bytes(b"x")
     (root / ".hidden").mkdir()
+    (root / "shapes").mkdir()  # the app's own caches are named as such, with their file counts
+    (root / "shapes" / "mixed.pt").write_bytes(b"x")
+    (root / "stats").mkdir()
     assert [(f.name, f.holds) for f in data_folders()] == [
         ("mine", "1 entry"), ("mnist", "incomplete: some files are missing"),
+        ("shapes", "the app's cache of drawn shapes (1 file; made again when needed)"),
+        ("stats", "the app's cache of the quality score's real statistics and classifiers (0 files; made again when "
+                  "needed)"),
         ("uploads", "your uploaded images (2 uploads)")]
 
 

@@ -127,13 +127,12 @@ def test_step_mode_trains_one_step_per_click_and_publishes_its_frame(tmp_path) -
     try:
         wait_until(lambda: job.snapshot().status == "running", what="training")
         job.pause()
-        wait_until(lambda: job.snapshot().frame is not None, what="a frame")
-        time.sleep(0.3)  # the step in flight ends; then the thread waits
+        wait_until(lambda: job.snapshot().frame is not None and job.parked, what="a frame, and the thread parked")
         before = job.snapshot().step
         time.sleep(0.6)  # the frame interval: the next step draws one
+        assert job.snapshot().step == before  # parked: no step without a click
         job.step_once()
-        wait_until(lambda: job.snapshot().step == before + 1, what="one step")
-        time.sleep(0.3)
+        wait_until(lambda: job.snapshot().step > before and job.parked, what="one step, and the thread parked again")
         snap = job.snapshot()
         assert snap.step == before + 1 and snap.status == "paused"  # exactly one, then paused again
         assert snap.frame.step == before + 1
