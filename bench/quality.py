@@ -72,6 +72,19 @@ class Run:
     cpu: float = 0.0  # CPU seconds of this process spent training this run
     setup: float = 0.0  # wall seconds from Start to the first step: loading the data set, building the Trainer
     rate: float = 0.0  # --clock steps: steps per second of training on the idle machine
+    half_speed: float = 1.0  # --clock steps, progressive runs: a half-resolution step's speed relative to a full one
+    fade_speed: float = 1.0  # and a fade-in step's
+
+    def budget_steps(self, seconds: float) -> int:
+        """--clock steps: the steps trained `seconds` after Start: none during setup, then the half-resolution,
+        fade-in and full steps of a progressive run each at their own rate (all at `rate` for other runs)."""
+        t = self.trainer.config.train
+        left, steps = max(0.0, seconds - self.setup), 0.0
+        for count, speed in ((t.half_res_steps, self.half_speed), (t.fade_steps if t.half_res_steps else 0,
+                                                                    self.fade_speed)):
+            phase = min(left, count / (self.rate * speed))  # seconds spent in this phase
+            steps, left = steps + phase * self.rate * speed, left - phase
+        return round(steps + left * self.rate)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,6 +110,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--setup", type=float, nargs="+", default=[0.0],
                    help="with --clock steps: seconds from Start to the first step on the machine the rate describes, "
                         "one for all candidates or one each (default 0)")
+    p.add_argument("--half-speed", type=float, nargs="+", default=[1.0],
+                   help="with --clock steps, for progressive candidates (train.half_res_steps > 0): the speed of a "
+                        "half-resolution step relative to a full one, and --fade-speed of a fade-in step, one for "
+                        "all candidates or one each (bench/progressive.py measures them; default 1)")
+    p.add_argument("--fade-speed", type=float, nargs="+", default=[1.0], help="see --half-speed (default 1)")
     p.add_argument("--force-bf16", action="store_true",
                    help="bf16 autocast on the CPU without the engine's start-up probe, which is timed and may choose "
                         "fp32 on a busy machine (use only on CPUs where the idle probe picks bf16)")
@@ -107,8 +125,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.points = sorted(set(a.points))
     if (a.clock == "steps") != bool(a.rate) or (a.rate and len(a.rate) not in (1, len(a.candidates))):
         p.error("--clock steps needs --rate: one steps/second for all candidates or one per candidate")
-    if len(a.setup) not in (1, len(a.candidates)):
-        p.error("--setup: one figure for all candidates or one per candidate")
+    for flag, values in (("--setup", a.setup), ("--half-speed", a.half_speed), ("--fade-speed", a.fade_speed)):
+        if len(values) not in (1, len(a.candidates)):
+            p.error(f"{flag}: one figure for all candidates or one per candidate")
     return a
 
 
@@ -167,7 +186,8 @@ def train_until(run: Run, seconds: float, clock: str) -> None:
     elif clock == "train":
         tr.run(lambda: tr.train_seconds >= seconds)
     elif clock == "steps":
-        tr.run(lambda: tr.step_count >= round(max(0.0, seconds - run.setup) * run.rate))
+        target = run.budget_steps(seconds)
+        tr.run(lambda: tr.step_count >= target)
     else:
         tr.run(lambda: base + time.process_time() - start >= seconds)
     run.cpu = base + time.process_time() - start
@@ -250,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                 if a.rate:
                     runs[-1].rate = a.rate[ci if len(a.rate) > 1 else 0]
                     runs[-1].setup = a.setup[ci if len(a.setup) > 1 else 0]
+                    runs[-1].half_speed = a.half_speed[ci if len(a.half_speed) > 1 else 0]
+                    runs[-1].fade_speed = a.fade_speed[ci if len(a.fade_speed) > 1 else 0]
             print(f"{name}: {len(data):,} training images, {runs[-1].threads} thread(s), {runs[-1].trainer.hardware}, "
                   f"setup {runs[-1].setup:.1f} s", flush=True)
     except UserError as e:

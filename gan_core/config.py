@@ -91,6 +91,8 @@ class TrainConfig:
     lr_schedule: str = "constant"  # "linear" or "cosine": both learning rates decay to 0 over the run's steps
     n_critic: int = 1  # D updates per G update
     gp_lambda: float = 10.0
+    half_res_steps: int = 0  # progressive resolution: steps at half resolution first (conv nets; 0 = off)
+    fade_steps: int = 0  # then the full-resolution layers fade in over this many steps (0 = a hard switch)
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
     class_weight: float = 0.0  # AC-GAN: weight of the class loss of D's class head (conditional models; 0 = off)
     augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
@@ -140,6 +142,7 @@ class RunConfig:
             raise ConfigError("A class loss (train.class_weight) needs a conditional model: turn on model.conditional "
                               "on a labelled data set, or set the class weight to 0.")
         self._check_d_options()
+        self._check_progressive()
         points = DATASETS[self.data.name].points
         if points != (self.model.arch == POINT_ARCH):
             raise ConfigError(f"2-D point sets ({', '.join(POINT_DATASETS)}) train with the '{POINT_ARCH}' "
@@ -167,6 +170,19 @@ class RunConfig:
         if m.mbstd > 1 and (t.batch_size // m.pack) % m.mbstd:
             raise ConfigError(f"D's inputs per batch ({t.batch_size // m.pack}: batch size / packing) must be a "
                               f"multiple of the minibatch std group ({m.mbstd}): change the batch size or the group.")
+
+    def _check_progressive(self) -> None:
+        """Progressive resolution splits a convolutional net at half the image size."""
+        t = self.train
+        if t.fade_steps and not t.half_res_steps:
+            raise ConfigError("A fade-in (train.fade_steps) follows steps at half resolution: set "
+                              "train.half_res_steps too, or the fade-in steps to 0.",
+                              cli="A fade-in (--fade-steps) follows steps at half resolution: set --half-res-steps "
+                                  "too, or --fade-steps 0.")
+        if t.half_res_steps and ARCHS[self.model.arch].mlp:
+            raise ConfigError(f"Progressive resolution needs a convolutional architecture ("
+                              f"{', '.join(n for n, a in ARCHS.items() if not a.mlp)}): choose one, or set the "
+                              "half-resolution steps to 0.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

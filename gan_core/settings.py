@@ -112,6 +112,11 @@ SETTINGS: tuple[Setting, ...] = (
     number("train", "n_critic", "D steps per G step", 1, 20, True, form=True, fixed=True),
     number("train", "gp_lambda", "Gradient penalty weight", 0.0, 1000.0,
            help="weight of the critic's gradient penalty (WGAN-GP; other losses ignore it)", form=True, fixed=True),
+    number("train", "half_res_steps", "Steps at half resolution", 0, 10_000_000, True, "progressive resolution "
+           "(ProGAN) for the convolutional nets: G draws and D judges images at half the size for this many steps "
+           "first, samples shown upsampled; 0 = off", fixed=True),
+    number("train", "fade_steps", "Fade-in steps", 0, 10_000_000, True, "after the half-resolution steps, the "
+           "full-resolution layers fade in over this many steps; 0 = a hard switch", fixed=True),
     number("train", "ema", "EMA of G", 0.0, 0.9999, help="decay of the sampling copy of G; 0 = off", form=True,
            fixed=True),
     number("train", "class_weight", "Class loss weight", 0.0, 100.0,

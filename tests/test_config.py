@@ -103,6 +103,8 @@ def test_every_numeric_setting_is_refused_outside_its_domain_and_accepted_at_its
         if name == "epochs":
             d["train"]["steps"] = None
         d["model"]["conditional"] = True  # a class weight needs a conditional model
+        if name == "fade_steps":
+            d["train"]["half_res_steps"] = 1  # a fade-in follows a half-resolution phase
         RunConfig.from_dict(d)  # the bounds themselves are allowed
     for value in _outside(dom.low, dom.high, dom.integer):
         d = RunConfig().to_dict()

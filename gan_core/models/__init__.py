@@ -7,6 +7,7 @@ from torch import nn
 from ..catalog import ARCHS, LOSSES
 from ..config import ModelConfig
 from .base import Discriminator, Generator
+from .progressive import ProgressiveD, ProgressiveG
 
 ARCHITECTURES: dict[str, str] = {name: spec.description for name, spec in ARCHS.items()}  # for lists and help
 
@@ -19,15 +20,20 @@ def resolve_d_norm(cfg: ModelConfig, loss: str) -> str:
 
 
 def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int = 0,
-                 loss: str = "bce", class_head: bool = False) -> tuple[Generator, Discriminator]:
+                 loss: str = "bce", class_head: bool = False, progressive: bool = False
+                 ) -> tuple[Generator, Discriminator]:
     """Build (G, D) for images of image_shape (C, H, W); num_classes > 0 with cfg.conditional makes them conditional,
-    and class_head gives a conditional D a class head (AC-GAN)."""
+    class_head gives a conditional D a class head (AC-GAN), and progressive gives a convolutional G and D a
+    half-resolution path (progressive.py; alpha starts at 1, the plain nets, until the trainer sets it)."""
     cfg.validate()
     classes = num_classes if cfg.conditional else 0
     g_in = cfg.latent_dim + classes
     d_norm = resolve_d_norm(cfg, loss)
     net: nn.Module
     net, body, feat = ARCHS[cfg.arch].build(cfg.arch, image_shape, g_in, cfg.width, d_norm, cfg.pack)
+    if progressive:
+        c, size = image_shape[0], image_shape[1]
+        net, body = ProgressiveG(net, g_in, c, size), ProgressiveD(body, cfg.pack * c, size)
     return (Generator(net, cfg.latent_dim, image_shape, classes),
             Discriminator(body, feat, image_shape, classes, class_head, cfg.pack, cfg.mbstd))
 

@@ -50,8 +50,9 @@ class LoadedGenerator:
 def generator_from_state(state: dict[str, Any]) -> LoadedGenerator:
     """Build the generator described by a loaded checkpoint state and load its (EMA) weights."""
     cfg = RunConfig.from_dict(state["config"])
-    g, _ = build_models(cfg.model, tuple(state["image_shape"]), int(state.get("num_classes", 0)), cfg.train.loss)
-    g.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])
+    g, _ = build_models(cfg.model, tuple(state["image_shape"]), int(state.get("num_classes", 0)), cfg.train.loss,
+                        progressive=cfg.train.half_res_steps > 0)
+    g.load_state_dict(state["EMA"] if state.get("EMA") is not None else state["G"])  # progressive: alpha too
     fuse_upsample_conv(g)  # as the Trainer computes it: the same samples, bit for bit
     g.eval().requires_grad_(False)
     return LoadedGenerator(g, cfg, int(state["step"]), list(state.get("class_names") or []), state)

@@ -23,6 +23,8 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
         a, b = getattr(saved.model, key), getattr(config.model, key)
         if a != b:
             diffs.append(f"{key} {a} vs {b}")
+    if (saved.train.half_res_steps > 0) != (config.train.half_res_steps > 0):  # the half-resolution layers
+        diffs.append(f"half-resolution steps {saved.train.half_res_steps} vs {config.train.half_res_steps}")
     saved_shape = tuple(state["image_shape"])
     if saved_shape[0] != image_shape[0]:
         diffs.append(f"channels {saved_shape[0]} vs {image_shape[0]}")

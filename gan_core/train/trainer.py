@@ -13,11 +13,12 @@ from torch import nn
 from ..config import RunConfig
 from ..data import ImageData, load_dataset
 from ..device import free_memory
-from ..errors import TrainingError
+from ..errors import ConfigError, TrainingError
 from ..limits import check_memory, training_bytes
 from ..metric_names import EPOCH, STEP, TIME
 from ..models import Generator, build_models
 from ..models.fused import fuse_upsample_conv
+from ..models.progressive import resolution_alpha, set_alpha
 from .batches import Batches
 from .callbacks import LOG, Callback, default_callbacks
 from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
@@ -62,7 +63,11 @@ class Trainer:
         self.conditional = config.model.conditional and self.num_classes > 0
         self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional,
                                self.world.shard)
-        self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0)
+        if t.half_res_steps and self.world.distributed:  # DDP needs every parameter used in every step
+            raise ConfigError("Progressive resolution does not train under torchrun yet: set the half-resolution "
+                              "steps to 0.")
+        self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0,
+                                      progressive=t.half_res_steps > 0)
         torch.manual_seed(self.world.seed(t.seed))  # from here on each rank draws its own dropout and GP mixes
         fuse_upsample_conv(self.G)  # (Upsample, 3x3 conv) pairs as one transposed conv: same function, fewer FLOPs
         self.runtime.place(self.G)
@@ -78,6 +83,7 @@ class Trainer:
         self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None
         self.batch_size = t.batch_size
         self.step_count = 0
+        self._set_resolution()  # the grids and scores before step 1 show what step 1 trains
         self.train_seconds = 0.0
         self.history: list[dict[str, float]] = []  # one entry per log interval (and per quality score, diversity)
         self.alerts: list[dict[str, Any]] = []
@@ -130,6 +136,7 @@ class Trainer:
         n_critic = self.config.train.n_critic
         log_grads = self.step_metrics.wants_grads
         schedule_lr(self.opt_g, self.opt_d, self.config.train, self.step_count / self.total_steps)
+        self._set_resolution()
         for i in range(n_critic):
             real, real_labels = self.batches.real(self.batch_size)  # B x C x H x W, B
             d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1)
@@ -144,6 +151,14 @@ class Trainer:
             self.ema.update(self.step_count)
         self.step_metrics.record(d_metrics | g_metrics)
         self.step_count += 1
+
+    def _set_resolution(self) -> None:
+        """Progressive runs: the full-resolution share for this step (models/progressive.py), in G, D and the EMA
+        copy; a function of the step count alone, so a resumed run follows the same schedule."""
+        t = self.config.train
+        if t.half_res_steps:
+            alpha = resolution_alpha(self.step_count, t.half_res_steps, t.fade_steps)
+            set_alpha([self.G, self.D] + ([self.ema.module] if self.ema is not None else []), alpha)
 
     # ---- metrics --------------------------------------------------------------------------------------
     def flush_metrics(self) -> dict[str, float] | None:

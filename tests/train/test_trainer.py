@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import time
+import types
 
 import pytest
 import torch
@@ -148,10 +148,22 @@ def test_mixed_precision_runs_where_bf16_is_faster_and_is_ignored_elsewhere(monk
     assert not off.runtime.amp
 
 
-def test_images_per_second_leaves_out_time_spent_in_hooks() -> None:
+def test_images_per_second_leaves_out_time_spent_in_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
     # A hook that takes 50 ms per step (a save, a pause, a score) must not count as training time or throughput.
+    # The trainer's clock is a fake one that a step advances by 1 ms per reading and the hook by 50 ms: no real
+    # timing, so a loaded machine cannot fail it.
+    from gan_core.train import step_metrics, trainer
+
+    clock = types.SimpleNamespace(now=0.0)
+
+    def perf_counter() -> float:
+        clock.now += 0.001
+        return clock.now
+
+    for module in (trainer, step_metrics):
+        monkeypatch.setattr(module, "time", types.SimpleNamespace(perf_counter=perf_counter))
     tr = Trainer(tiny_config("mlp", steps=10, log_every=10))
-    tr.run(on_step=lambda t, events: time.sleep(0.05))
+    tr.run(on_step=lambda t, events: setattr(clock, "now", clock.now + 0.05))
     entry = next(h for h in tr.history if "loss/D" in h)
-    assert tr.train_seconds < 0.4
+    assert tr.train_seconds < 10 * 0.01  # a few fake milliseconds per step, none of the hook's 0.5 s
     assert entry["img/s"] > 2 * 16 / 0.05  # with the hook's time it would be below 16 / 0.05
