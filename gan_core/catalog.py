@@ -106,8 +106,8 @@ ARCHS: dict[str, ArchSpec] = {spec.name: spec for spec in (
              "(CIFAR-10 tutorial).", "models.conv:build_upsample_conv"),
     ArchSpec("dcgan", "DCGAN", "DCGAN: transposed-conv G with BatchNorm/ReLU, conv D with LeakyReLU 0.2; width "
              "option.", "models.conv:build_dcgan"),
-    ArchSpec("mlp-2d", "2-D point MLP", "2-D point MLP (ring, grid, spiral, moons): G and D of 3 hidden layers of "
-             "`width` units.", "models.mlp:build_mlp2d", mlp=True, points=True),
+    ArchSpec("mlp-2d", "2-D point MLP", "2-D point MLP (ring, grid, spiral, moons): G of `depth` and D of 3 hidden "
+             "layers of `width` units.", "models.mlp:build_mlp2d", mlp=True, points=True),
 )}
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (

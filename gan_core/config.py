@@ -64,9 +64,10 @@ class ModelConfig:
     latent_dim: int = 100
     width: int = 64  # base feature count (dcgan: features of the widest-resolution layer)
     conditional: bool = False  # class-conditional G and D (labeled data sets only)
-    d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp), "batch", "layer", "none"
+    d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp or R1), "batch", "layer", "none"
     pack: int = 1  # PacGAN packing: D judges this many samples at once, concatenated along channels (1 = off)
     mbstd: int = 0  # minibatch standard deviation: D sees the feature spread over groups of this many inputs (0 = off)
+    depth: int = 3  # hidden layers of the 2-D point MLP's G (mlp-2d; 3 before there was a choice, so old runs load)
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
@@ -91,6 +92,8 @@ class TrainConfig:
     lr_schedule: str = "constant"  # "linear" or "cosine": both learning rates decay to 0 over the run's steps
     n_critic: int = 1  # D updates per G update
     gp_lambda: float = 10.0
+    r1: float = 0.0  # R1: gamma of D's zero-centred gradient penalty at real images, gamma/2 E||grad D||^2 (0 = off)
+    r1_every: int = 1  # lazy R1 (StyleGAN2): the penalty on every N-th step only, weighted N times
     half_res_steps: int = 0  # progressive resolution: steps at half resolution first (conv nets; 0 = off)
     fade_steps: int = 0  # then the full-resolution layers fade in over this many steps (0 = a hard switch)
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
@@ -154,6 +157,9 @@ class RunConfig:
             title = LOSSES[self.train.loss].title
             raise ConfigError(f"{title} needs a critic without BatchNorm: set model.d_norm to 'auto', 'layer' or "
                               "'none', or choose another loss.")
+        if self.train.r1 and self.model.d_norm == "batch":
+            raise ConfigError("The R1 penalty needs a D without BatchNorm (its gradient is per image): set "
+                              "model.d_norm to 'auto', 'layer' or 'none', or the R1 weight to 0.")
         return self
 
     def _check_d_options(self) -> None:

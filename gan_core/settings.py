@@ -81,6 +81,8 @@ SETTINGS: tuple[Setting, ...] = (
             choices=tuple(ARCHS), form=True, fixed=True),
     Setting("train", "loss", "Loss", "; ".join(f"{k}: {v.title}" for k, v in LOSSES.items()),
             choices=tuple(LOSSES), form=True, fixed=True),
+    number("model", "depth", "Generator layers (2-D)", 1, 8, True, "hidden layers of the 2-D point MLP's generator; "
+           "the other architectures keep their own depth", fixed=True),
     number("model", "width", "Width (base features)", 4, 512, True, "feature count of the convolutional layers",
            form=True, fixed=True),
     Setting("model", "conditional", "Conditional on classes", "class-conditional G and D; needs a labelled data "
@@ -112,6 +114,11 @@ SETTINGS: tuple[Setting, ...] = (
     number("train", "n_critic", "D steps per G step", 1, 20, True, form=True, fixed=True),
     number("train", "gp_lambda", "Gradient penalty weight", 0.0, 1000.0,
            help="weight of the critic's gradient penalty (WGAN-GP; other losses ignore it)", form=True, fixed=True),
+    number("train", "r1", "R1 penalty", 0.0, 1000.0, help="gamma of D's zero-centred gradient penalty on real images "
+           "(R1, Mescheder et al. 2018): samples settle onto the data instead of circling it; any loss, a D without "
+           "BatchNorm; 0 = off", form=True, fixed=True),
+    number("train", "r1_every", "R1 every N steps", 1, 64, True, "lazy R1 (StyleGAN2): the penalty on every N-th "
+           "step only, weighted N times: about the same training for less compute", fixed=True),
     number("train", "half_res_steps", "Steps at half resolution", 0, 10_000_000, True, "progressive resolution "
            "(ProGAN) for the convolutional nets: G draws and D judges images at half the size for this many steps "
            "first, samples shown upsampled; 0 = off", fixed=True),

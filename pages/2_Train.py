@@ -77,10 +77,11 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         for col, key in zip((c1, c2, c3), ("train_seed", "train_sample_every", "train_checkpoint_every")):
             number(col, key)
         choice(c4, "train_amp")
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         number(c1, "train_pack")
         number(c2, "train_mbstd")
         choice(c3, "train_lr_schedule")
+        number(c4, "train_r1")
         c1, c2, c3, c4 = st.columns(4)
         number(c1, "train_class_weight")
         choice(c2, "train_augment", format_func=lambda v: v.replace(",", ", ") or "none")

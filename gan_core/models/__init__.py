@@ -12,25 +12,29 @@ from .progressive import ProgressiveD, ProgressiveG
 ARCHITECTURES: dict[str, str] = {name: spec.description for name, spec in ARCHS.items()}  # for lists and help
 
 
-def resolve_d_norm(cfg: ModelConfig, loss: str) -> str:
-    """'auto' means BatchNorm, except for a WGAN-GP critic, whose per-sample penalty BatchNorm breaks."""
+def resolve_d_norm(cfg: ModelConfig, loss: str, r1: bool = False) -> str:
+    """'auto' means BatchNorm, except for a WGAN-GP critic or an R1-penalised D, whose per-sample gradient penalties
+    BatchNorm breaks."""
     if cfg.d_norm != "auto":
         return cfg.d_norm
-    return "none" if LOSSES[loss].needs_gp else "batch"
+    return "none" if LOSSES[loss].needs_gp or r1 else "batch"
 
 
 def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int = 0,
-                 loss: str = "bce", class_head: bool = False, progressive: bool = False
+                 loss: str = "bce", class_head: bool = False, progressive: bool = False, r1: bool = False
                  ) -> tuple[Generator, Discriminator]:
     """Build (G, D) for images of image_shape (C, H, W); num_classes > 0 with cfg.conditional makes them conditional,
-    class_head gives a conditional D a class head (AC-GAN), and progressive gives a convolutional G and D a
-    half-resolution path (progressive.py; alpha starts at 1, the plain nets, until the trainer sets it)."""
+    class_head gives a conditional D a class head (AC-GAN), progressive gives a convolutional G and D a
+    half-resolution path (progressive.py; alpha starts at 1, the plain nets, until the trainer sets it), and r1 (D's
+    gradient penalised at real images) keeps an 'auto' D free of BatchNorm."""
     cfg.validate()
     classes = num_classes if cfg.conditional else 0
     g_in = cfg.latent_dim + classes
-    d_norm = resolve_d_norm(cfg, loss)
+    d_norm = resolve_d_norm(cfg, loss, r1)
     net: nn.Module
-    net, body, feat = ARCHS[cfg.arch].build(cfg.arch, image_shape, g_in, cfg.width, d_norm, cfg.pack)
+    spec = ARCHS[cfg.arch]
+    depth = {"depth": cfg.depth} if spec.points else {}  # the point MLP's G depth; the other nets have their own
+    net, body, feat = spec.build(cfg.arch, image_shape, g_in, cfg.width, d_norm, cfg.pack, **depth)
     if progressive:
         c, size = image_shape[0], image_shape[1]
         net, body = ProgressiveG(net, g_in, c, size), ProgressiveD(body, cfg.pack * c, size)

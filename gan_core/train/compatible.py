@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import LOSSES
 from ..config import RunConfig
 from ..errors import CheckpointError
+from ..models import resolve_d_norm
 
 GENERATOR_ONLY = "generator_only"  # marks an export of the sampling generator alone (runs/export.py): never resumed
 
@@ -19,7 +19,7 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
                               "it cannot be resumed; resume from the run's own checkpoint, or start a new run.")
     saved = RunConfig.from_dict(state["config"])
     diffs = []
-    for key in ("arch", "latent_dim", "width", "conditional", "pack", "mbstd"):
+    for key in ("arch", "latent_dim", "width", "depth", "conditional", "pack", "mbstd"):
         a, b = getattr(saved.model, key), getattr(config.model, key)
         if a != b:
             diffs.append(f"{key} {a} vs {b}")
@@ -32,7 +32,9 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
         diffs.append(f"image size {saved_shape[1]} vs {image_shape[1]}")
     if saved.model.conditional and int(state.get("num_classes", 0)) != num_classes:
         diffs.append(f"classes {state.get('num_classes')} vs {num_classes}")
-    if LOSSES[saved.train.loss].needs_gp != LOSSES[config.train.loss].needs_gp:
-        diffs.append(f"loss {saved.train.loss} vs {config.train.loss} (critic normalisation differs)")
+    before, now = (resolve_d_norm(c.model, c.train.loss, c.train.r1 > 0) for c in (saved, config))
+    if before != now:  # 'auto' resolves by the loss and the R1 penalty: BatchNorm's weights come and go with it
+        diffs.append(f"D's normalisation {before} vs {now} (loss {saved.train.loss} vs {config.train.loss}, R1 "
+                     f"{saved.train.r1:g} vs {config.train.r1:g})")
     if diffs:
         raise CheckpointError("The checkpoint does not match this model (checkpoint vs now): " + "; ".join(diffs) + ".")

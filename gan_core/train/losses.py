@@ -1,4 +1,4 @@
-"""GAN losses as pure functions of discriminator logits (N,), one object per loss, plus the WGAN-GP gradient penalty.
+"""GAN losses as pure functions of discriminator logits (N,), one object per loss, plus the gradient penalties of D.
 
 The catalog (catalog.LOSSES) names each object with its flags; d_loss, g_loss and probabilities look them up there.
 """
@@ -70,6 +70,17 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor, fa
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)  # N x C x H x W
     # The norm of the gradient with respect to each of the critic's inputs (a pack of m samples for a packing critic).
     return ((grad.reshape(out.shape[0], -1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E||grad_x D(x)||^2 at real x, over D's inputs (a pack of m samples for a packing
+    D); the caller weighs it by gamma / 2. Zero-centred at the data, it lets generated samples settle on the real
+    ones instead of D pushing them back and forth across them."""
+    x = real.detach().requires_grad_(True)  # N x C x H x W
+    out = critic(x, labels)  # N logits, or N/m for a D that packs m samples into one input
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)  # N x C x H x W
+    return grad.square().sum() / out.shape[0]
 
 
 def probabilities(name: str, logits: torch.Tensor) -> torch.Tensor:

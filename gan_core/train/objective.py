@@ -15,7 +15,7 @@ from ..metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
 from ..models import Discriminator, Generator
 from .augment import augment
 from .distributed import has_batchnorm
-from .losses import d_loss, g_loss, gradient_penalty, probabilities
+from .losses import d_loss, g_loss, gradient_penalty, probabilities, r1_penalty
 from .runtime import Runtime
 
 # noise(n) -> (latents n x latent_dim, labels n or None), drawn from the training's own random stream.
@@ -36,12 +36,13 @@ class Objective:
 
     d_phase: D's loss on a real batch and a fresh fake batch (+ the gradient penalty for WGAN-GP), backward into D's
     parameters only. g_phase: G's loss through D, backward into G's parameters only. Each phase replaces its model's
-    gradients. What shapes the losses lives here, and the trainer does not change for it: the gradient penalty, the
-    AC-GAN class loss (in both phases' loss/D and loss/G), and the augmentation of everything D sees.
+    gradients. What shapes the losses lives here, and the trainer does not change for it: the gradient penalties
+    (WGAN-GP's, R1), the AC-GAN class loss (in both phases' loss/D and loss/G), and the augmentation of everything D
+    sees.
 
     Under DDP `synced` holds G and D wrapped in DistributedDataParallel. Each backward that needs a model's
     gradients averaged goes through exactly one call of its wrapper (DDP allows one forward per backward); other
-    calls (BatchNorm's separate real batch, the gradient penalty, D in the G phase) use the bare module, whose
+    calls (BatchNorm's separate real batch, the gradient penalties, D in the G phase) use the bare module, whose
     parameters are the same tensors, so their gradients join the one averaged backward.
     """
 
@@ -52,15 +53,19 @@ class Objective:
         self.real_label, self.fake_label = train.real_label, train.fake_label
         self.uses_gp = LOSSES[train.loss].needs_gp  # the critic's gradient penalty, weighted by gp_lambda
         self.gp_lambda = train.gp_lambda
+        # R1's gamma (D's gradient at real images penalised, any loss; 0 = off), applied lazily: on the D phases the
+        # trainer marks, one step in r1_every, weighted r1_every times (StyleGAN2's lazy regularisation).
+        self.r1 = train.r1 * train.r1_every
         self.noise = noise
         self.runtime = runtime
         self.g_forward = runtime.compiled(G)
-        # Double backward through a compiled critic is unreliable: with the gradient penalty D stays eager.
-        self.d_forward = D if self.uses_gp else runtime.compiled(D)
+        # Double backward through a compiled D is unreliable: with a gradient penalty D stays eager.
+        eager_d = self.uses_gp or self.r1 > 0
+        self.d_forward = D if eager_d else runtime.compiled(D)
         self.g_sync, self.d_sync = self.g_forward, self.d_forward
         if synced is not None:  # the DDP wrappers, compiled where the bare modules are
             self.g_sync = runtime.compiled(synced[0])
-            self.d_sync = synced[1] if self.uses_gp else runtime.compiled(synced[1])
+            self.d_sync = synced[1] if eager_d else runtime.compiled(synced[1])
         # Without batch statistics in D real and fake go through D as one batch: the same result, half the calls.
         self.joint_d = not has_batchnorm(D)
         # WGAN-GP's critic steps see detached fakes; the other losses keep the last D phase's fakes for the G phase,
@@ -90,11 +95,12 @@ class Objective:
             return 0.0
         return self.class_weight * F.cross_entropy(class_logits.float(), labels)
 
-    def d_phase(self, real: torch.Tensor, real_labels: torch.Tensor | None, keep_fakes: bool = False
-                ) -> tuple[Metrics, Fakes]:
+    def d_phase(self, real: torch.Tensor, real_labels: torch.Tensor | None, keep_fakes: bool = False,
+                r1_due: bool = True) -> tuple[Metrics, Fakes]:
         """D's gradients for one update (replacing earlier ones); real: B x C x H x W in [-1, 1].
 
         keep_fakes: make the fakes with G's graph so g_phase can reuse them (ignored where the loss cannot).
+        r1_due: add the R1 penalty in this phase (where the run has one; lazy R1 skips it on most steps).
         Returns ({loss/D, D(x), D(G(z))}, the fakes).
         """
         b = real.shape[0]
@@ -118,6 +124,8 @@ class Objective:
                     + self._class_loss(real_classes, real_labels))
         if self.uses_gp:
             loss = loss + self.gp_lambda * self._gradient_penalty(real, fake, real_labels)
+        if self.r1 and r1_due:
+            loss = loss + 0.5 * self.r1 * self._r1_penalty(real, real_labels)
         _clear(self.d_params)
         loss.backward(inputs=self.d_params)
         metrics = {LOSS_D: loss.detach(), D_REAL: probabilities(self.loss, d_real.detach().float()),
@@ -129,6 +137,13 @@ class Objective:
         with self.runtime.autocast():
             gp = gradient_penalty(self.D, real, fake.float(), labels)
         return gp.float()
+
+    def _r1_penalty(self, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        # Its own D call on the reals (bare D, as the WGAN-GP penalty): the gradient is taken with respect to D's
+        # input, which the joint real + fake call cannot give per image without tracking the fakes too.
+        with self.runtime.autocast():
+            penalty = r1_penalty(lambda x, lab: self._d(x, lab)[0], real, labels)
+        return penalty.float()
 
     def g_phase(self, fakes: Fakes) -> Metrics:
         """G's gradients for one update (replacing earlier ones): through `fakes` when they carry G's graph, else

@@ -67,7 +67,7 @@ class Trainer:
             raise ConfigError("Progressive resolution does not train under torchrun yet: set the half-resolution "
                               "steps to 0.")
         self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0,
-                                      progressive=t.half_res_steps > 0)
+                                      progressive=t.half_res_steps > 0, r1=t.r1 > 0)
         torch.manual_seed(self.world.seed(t.seed))  # from here on each rank draws its own dropout and GP mixes
         fuse_upsample_conv(self.G)  # (Upsample, 3x3 conv) pairs as one transposed conv: same function, fewer FLOPs
         self.runtime.place(self.G)
@@ -134,12 +134,13 @@ class Trainer:
     def step(self) -> None:
         """n_critic discriminator updates, then one generator update and the EMA; metrics stay on the device."""
         n_critic = self.config.train.n_critic
+        r1_due = self.step_count % self.config.train.r1_every == 0  # lazy R1: on every r1_every-th step
         log_grads = self.step_metrics.wants_grads
         schedule_lr(self.opt_g, self.opt_d, self.config.train, self.step_count / self.total_steps)
         self._set_resolution()
         for i in range(n_critic):
             real, real_labels = self.batches.real(self.batch_size)  # B x C x H x W, B
-            d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1)
+            d_metrics, fakes = self.objective.d_phase(real, real_labels, keep_fakes=i == n_critic - 1, r1_due=r1_due)
             if log_grads and i == n_critic - 1:
                 self.step_metrics.grad_norms[0] = grad_norm(self.D)
             self.opt_d.step()

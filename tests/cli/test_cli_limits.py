@@ -84,7 +84,8 @@ def test_a_training_batch_beyond_memory_is_refused_before_the_models_are_built(t
 def test_resume_refuses_a_conflicting_architecture_or_data_set_and_keeps_the_run(tmp_path, capsys) -> None:
     run = make_run("resumed", steps=4)  # an MLP on shapes, batch 16
     for flags, needle in ((["--arch", "dcgan"], "--arch mlp"), (["--dataset", "mnist"], "--dataset shapes"),
-                          (["--batch-size", "32"], "--batch-size 16"), (["--n-critic", "3"], "--n-critic 1")):
+                          (["--batch-size", "32"], "--batch-size 16"), (["--n-critic", "3"], "--n-critic 1"),
+                          (["--r1", "0.5"], "--r1 0")):
         assert main(["train", "--resume", str(run), "--steps", "8", *flags]) == 2
         line = error_line(capsys)
         assert f"Run 'resumed' was trained with {needle}" in line and "without --resume" in line, line

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gan_core.train.losses import d_loss, g_loss, gradient_penalty
+from gan_core.train.losses import d_loss, g_loss, gradient_penalty, r1_penalty
 
 
 def test_bce_matches_the_sigmoid_bce_definition() -> None:
@@ -44,3 +44,16 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic_and_positive_otherwise
     steep = lambda x, y=None: 3 * (x * w).flatten(1).sum(1)  # noqa: E731
     assert gradient_penalty(unit, real, fake).item() == pytest.approx(0.0, abs=1e-10)
     assert gradient_penalty(steep, real, fake).item() == pytest.approx(4.0)
+
+
+def test_r1_penalty_is_the_squared_gradient_norm_at_each_input_of_d_and_zero_where_d_is_flat() -> None:
+    real = torch.randn(8, 1, 2, 1)  # 8 two-coordinate samples
+    w = torch.tensor([3.0, -4.0]).reshape(1, 1, 2, 1)  # |w| = 5
+    linear = lambda x, y=None: (x * w).flatten(1).sum(1)  # noqa: E731  gradient w at every point
+    assert r1_penalty(linear, real).item() == pytest.approx(25.0)
+    # A packing D (pairs of samples as one input of 4 coordinates): the norm is taken over the pack's input.
+    packed = lambda x, y=None: (x.reshape(4, 4) * torch.tensor([3.0, -4.0, 1.0, 2.0])).sum(1)  # noqa: E731
+    assert r1_penalty(packed, real).item() == pytest.approx(30.0)
+    quadratic = lambda x, y=None: (x - real).square().flatten(1).sum(1)  # noqa: E731  flat at the real points
+    assert r1_penalty(quadratic, real).item() == pytest.approx(0.0, abs=1e-12)
+    assert r1_penalty(quadratic, real + 1.0).item() > 0

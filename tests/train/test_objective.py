@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from conftest import tiny_config
 
-from gan_core.errors import ConfigError
+from gan_core.errors import CheckpointError, ConfigError
 from gan_core.metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
-from gan_core.train.losses import g_loss, gradient_penalty
+from gan_core.train.losses import d_loss, g_loss, gradient_penalty, r1_penalty
 from gan_core.train.objective import Fakes, Objective
 from gan_core.train.runtime import Runtime
 from gan_core.train.trainer import Trainer
@@ -99,6 +99,58 @@ def test_wgan_gp_critic_loss_adds_lambda_times_the_gradient_penalty() -> None:
     assert torch.allclose(metrics[LOSS_D], expected.detach(), atol=1e-5)
     with torch.no_grad():
         assert metrics[D_REAL] == pytest.approx(float(tr.D(real, labels).mean()), abs=1e-5)  # a critic's raw score
+
+
+@pytest.mark.parametrize("loss", ["bce", "hinge"])
+def test_r1_adds_half_gamma_times_the_real_gradient_penalty_to_d_and_its_gradients(loss: str) -> None:
+    tr = _trainer("mlp", loss)
+    z, y = tr.batches.noise(16)
+    real, labels = tr.batches.real(16)
+    runs = []
+    for gamma in (0.0, 4.0):
+        objective = Objective(tr.G, tr.D, tiny_config("mlp", loss, r1=gamma).train, FP32, lambda n: (z, y))
+        metrics, _ = objective.d_phase(real, labels)
+        runs.append((float(metrics[LOSS_D]), [p.grad.clone() for p in tr.D.parameters()]))
+    (plain, g0), (penalised, g4) = runs
+    with torch.no_grad():
+        base = d_loss(loss, tr.D(real, labels), tr.D(tr.G(z, y), y), 1.0, 0.0)
+    penalty = r1_penalty(tr.D, real, labels).detach()
+    assert plain == pytest.approx(float(base), abs=1e-5)
+    assert penalised == pytest.approx(float(base + 2.0 * penalty), abs=1e-5) and float(penalty) > 0
+    # The penalty's own gradient reaches D's weights (through the double backward; the last bias has none).
+    tr.D.zero_grad(set_to_none=True)
+    (2.0 * r1_penalty(tr.D, real, labels)).backward()
+    extra = [torch.zeros_like(p) if p.grad is None else p.grad for p in tr.D.parameters()]
+    assert all(torch.allclose(b - a, e, atol=1e-5) for a, b, e in zip(g0, g4, extra))
+    assert sum(float(e.abs().sum()) for e in extra) > 0
+
+
+def test_lazy_r1_penalises_one_step_in_n_with_n_times_the_weight() -> None:
+    tr = Trainer(tiny_config("mlp", "hinge", r1=1.0, r1_every=3, amp=False), callbacks=[])
+    due: list[bool] = []
+    d_phase = tr.objective.d_phase
+    tr.objective.d_phase = lambda *a, **k: (due.append(k["r1_due"]), d_phase(*a, **k))[1]  # type: ignore[method-assign]
+    for _ in range(5):  # the step metrics hold log_every (5) steps between flushes
+        tr.step()
+    assert due == [True, False, False, True, False]
+    z, y = tr.batches.noise(16)
+    real, labels = tr.batches.real(16)
+    objective = Objective(tr.G, tr.D, tr.config.train, FP32, lambda n: (z, y))
+    lazy, skipped = (float(objective.d_phase(real, labels, r1_due=d)[0][LOSS_D]) for d in (True, False))
+    assert lazy - skipped == pytest.approx(0.5 * 3.0 * float(r1_penalty(tr.D, real, labels).detach()), rel=1e-4)
+
+
+def test_r1_keeps_an_auto_d_free_of_batchnorm_and_refuses_an_explicit_one() -> None:
+    tr = Trainer(tiny_config("dcgan", r1=1.0, amp=False), callbacks=[])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in tr.D.modules())
+    cfg = tiny_config("dcgan")
+    cfg.train.r1, cfg.model.d_norm = 1.0, "batch"
+    with pytest.raises(ConfigError, match="R1 penalty needs a D without BatchNorm"):
+        cfg.validate()
+    # A checkpoint of the BatchNorm D cannot feed the penalised one (nor the other way): refused, named.
+    state = Trainer(tiny_config("dcgan", amp=False), callbacks=[]).state_dict()
+    with pytest.raises(CheckpointError, match="D's normalisation batch vs none .*R1 0 vs 1"):
+        tr.load_state_dict(state)
 
 
 def test_label_smoothing_changes_the_bce_targets() -> None:

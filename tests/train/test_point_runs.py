@@ -12,7 +12,7 @@ import torch
 
 from gan_core.cli import main
 from gan_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from gan_core.errors import ConfigError
+from gan_core.errors import CheckpointError, ConfigError
 from gan_core.runs.checkpoints import find_checkpoints, load_checkpoint, save_checkpoint
 from gan_core.train.optim import lr_factor
 from gan_core.train.playground import FRAME_POINTS, HEAT_SIDE, MESH_SIDE, loss_surfaces
@@ -88,6 +88,19 @@ def test_learning_rate_schedules_decay_to_zero_and_resume_exactly(tmp_path) -> N
     resumed.run()
     for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_the_point_generator_has_the_configured_depth_and_a_resume_must_keep_it(tmp_path) -> None:
+    def linears(depth: int) -> tuple[Trainer, int]:
+        cfg = point_config(steps=2)
+        cfg.model.depth = depth
+        tr = Trainer(cfg.validate())
+        return tr, sum(isinstance(m, torch.nn.Linear) for m in tr.G.modules())
+    (three, n3), (five, n5) = linears(3), linears(5)
+    assert (n3, n5) == (4, 6)  # hidden layers + the output layer
+    three.run()
+    with pytest.raises(CheckpointError, match="depth 3 vs 5"):
+        five.load_state_dict(load_checkpoint(save_checkpoint(three.state_dict(), tmp_path / "c.pt")))
 
 
 def test_points_and_images_each_need_their_own_architecture() -> None:

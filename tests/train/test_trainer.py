@@ -53,6 +53,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_differs() -> None:
     ("mlp-deep", "bce", {"quality_every": 3, "sample_every": 2}),
     # AC-GAN class head, augmentation drawing from the run's stream, the EMA's warm-up ramp.
     ("dcgan", "bce", {"conditional": True, "class_weight": 1.0, "augment": "translation,cutout,color", "ema": 0.99}),
+    ("dcgan", "hinge", {"r1": 1.0, "r1_every": 3}),  # lazy R1: due by the step count, across the interruption
 ])
 def test_exact_resume_matches_uninterrupted_training(tmp_path, arch: str, loss: str, extra: dict) -> None:
     n, m = 7, 6
