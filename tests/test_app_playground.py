@@ -26,7 +26,8 @@ def test_a_ring_run_shows_the_playground_steps_on_click_and_compares_losses() ->
         wait_until(lambda: job.snapshot().frame is not None, what="a playground frame")
         at.run()  # the page of a running job
         at.button(key="train_pause_btn").click().run()
-        wait_until(lambda: job.snapshot().status == "paused", what="pause")
+        # "paused" is said from the command on; the step in flight then still lands: count from the parked thread.
+        wait_until(lambda: job.snapshot().status == "paused" and job.parked, what="pause, the thread parked")
         at.run()
         assert not at.exception
         assert any(c.key == "playground_plot" for c in at.get("plotly_chart")), "no playground plot"

@@ -78,6 +78,9 @@ def upload_digits_zip(page, count: int, folder: str = "") -> None:
     uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
     main(page).get_by_text("digits.zip").wait_for()
+    # The upload's own rerun may still run (Streamlit mounts its running icon only then): a click made meanwhile
+    # once never came through (CI, session 9), so the next action waits for the page to settle.
+    page.locator('[data-testid="stStatusWidgetRunningIcon"]').wait_for(state="hidden")
 
 
 def go_to(page, title: str) -> None:
