@@ -46,7 +46,6 @@ class TrainingJob:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._step_request = threading.Event()  # step mode: one step while paused
-        self._parked = threading.Event()  # set while the thread waits in its pause, no step in flight
         self._delay = 0.0  # slow motion: seconds of wait after each step
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
@@ -99,7 +98,8 @@ class TrainingJob:
     @property
     def parked(self) -> bool:
         """The thread waits in its pause: no step in flight (the status says "paused" from the command on)."""
-        return self._parked.is_set()
+        with self._lock:
+            return self._snap.parked
 
     def snapshot(self) -> JobSnapshot:
         """A shallow copy with copied lists; history entries are never mutated after they are appended."""
@@ -157,15 +157,19 @@ class TrainingJob:
                     if self.snapshot().grid_step != t.step_count:
                         t.latest_grid = grid.render(t)
                         self._publish(t, {PREVIEW}, writer)
+                parked = False
                 while self._paused.is_set() and not self._stop.is_set():
                     if self._step_request.is_set():  # step mode: this one step, then paused again
                         self._step_request.clear()
                         break
-                    self._parked.set()
+                    if not parked:
+                        parked = True
+                        self._set(parked=True)
                     self._serve_generator(t)
                     writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)
-                self._parked.clear()
+                if parked:
+                    self._set(parked=False)
 
             reason = trainer.run(self._stop.is_set, on_step)
             status = end_status(reason)

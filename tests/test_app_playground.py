@@ -34,6 +34,7 @@ def test_a_ring_run_shows_the_playground_steps_on_click_and_compares_losses() ->
         step = at.button(key="playground_step_btn")
         assert not step.disabled
         before = job.snapshot().step
+        assert any(m.value == f"**Run `ring-play`: paused at step {before:,}**" for m in at.markdown)
         step.click().run()
         wait_until(lambda: job.snapshot().step == before + 1, what="one step")
         at.button(key="playground_compare_btn").click().run()

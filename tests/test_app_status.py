@@ -29,7 +29,9 @@ def test_a_paused_run_is_called_paused_with_no_speed_and_runs_shows_its_live_ste
     assert any("images/second" in m.value for m in at.markdown)
     at.button(key="train_pause_btn").click().run()
     assert job.snapshot().status == "paused"
-    assert any(m.value == "**Run `live`: paused**" for m in at.markdown)
+    wait_until(lambda: job.parked, what="the thread parked")  # then the step it stopped at is final, and named
+    at.run()
+    assert any(m.value == f"**Run `live`: paused at step {job.snapshot().step:,}**" for m in at.markdown)
     assert not any("images/second" in m.value or "ETA" in m.value for m in at.markdown)  # no stale speed
     at.button(key="train_start_btn").click().run()
     assert any("Run 'live' is paused, not finished: stop it" in e.value for e in at.error)

@@ -119,7 +119,9 @@ def status_line(snap: JobSnapshot) -> str:
     """'Run `x`: running', and for a run another process trains, who: '... · training elsewhere (host, pid 12)'."""
     if snap.elsewhere and snap.status == LOST_STATUS:
         return f"Run `{snap.run_name}`: {snap.elsewhere}"  # "stopped or lost (no update for 5 min)"
-    return f"Run `{snap.run_name}`: {snap.status}" + (f" · {snap.elsewhere}" if snap.elsewhere else "")
+    # "paused" is said from the command on; the step in flight may still land, so the step is named once parked.
+    status = f"paused at step {snap.step:,}" if snap.status == "paused" and snap.parked else snap.status
+    return f"Run `{snap.run_name}`: {status}" + (f" · {snap.elsewhere}" if snap.elsewhere else "")
 
 
 def ended_line(snap: JobSnapshot) -> str:

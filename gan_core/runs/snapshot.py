@@ -27,6 +27,7 @@ class JobSnapshot(RunStatus):
     checkpoint: str | None = None  # the newest checkpoint written
     frame: Frame | None = None  # 2-D point runs: the playground's latest picture (numpy arrays, drawn off the page)
     step_delay: float = 0.0  # slow motion: seconds the thread waits after each step
+    parked: bool = False  # paused and the thread waits: no step in flight, so `step` is where the run stopped
 
     @property
     def eta_seconds(self) -> float | None:

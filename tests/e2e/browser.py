@@ -78,8 +78,12 @@ def upload_digits_zip(page, count: int, folder: str = "") -> None:
     uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
     main(page).get_by_text("digits.zip").wait_for()
-    # The upload's own rerun may still run (Streamlit mounts its running icon only then): a click made meanwhile
-    # once never came through (CI, session 9), so the next action waits for the page to settle.
+    settle(page)  # the upload's own rerun may still run
+
+
+def settle(page) -> None:
+    """Wait until no script run is in flight (Streamlit mounts its running icon only then): a click made during a
+    run twice never came through in CI (sessions 9 and 10: an upload's rerun, a polling page's rerun)."""
     page.locator('[data-testid="stStatusWidgetRunningIcon"]').wait_for(state="hidden")
 
 
@@ -119,8 +123,8 @@ def assert_no_errors(page, where: str) -> None:
 
 
 def run_status_line(page) -> str:
-    """The live panel's 'Run NAME: STATUS' line."""
-    line = main(page).locator('[data-testid="stMarkdown"]').filter(has_text=re.compile(r"^Run \S+: \w+$")).first
+    """The live panel's 'Run NAME: STATUS' line ('paused at step 1,234' once a paused run's thread waits)."""
+    line = main(page).locator('[data-testid="stMarkdown"]').filter(has_text=re.compile(r"^Run \S+: [\w ,]+$")).first
     return line.inner_text(timeout=TIMEOUT_MS).strip()
 
 

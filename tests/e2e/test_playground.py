@@ -3,9 +3,21 @@ step once while paused, compare the losses, then move a latent point on Explore.
 
 from __future__ import annotations
 
+import re
 import time
 
-from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, progress_step
+from browser import (
+    TIMEOUT_MS,
+    VIEWPORT,
+    assert_no_errors,
+    choose,
+    go_to,
+    main,
+    poll,
+    progress_step,
+    run_status_line,
+    settle,
+)
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
@@ -31,11 +43,15 @@ def latent_pixel(page, zx: float, zy: float) -> tuple[float, float] | None:
     return tuple(found) if found else None
 
 
-def stable_step(page) -> int | None:
-    """The progress text's step when it shows the same number 1.5 s apart (the panel redraws twice a second)."""
-    first = progress_step(page)
-    time.sleep(1.5)
-    return first if first is not None and progress_step(page) == first else None
+def expander_open(page, label: str) -> bool:
+    """Whether the expander whose summary starts with label is open (its <details> element)."""
+    return main(page).locator("details", has_text=label).first.evaluate("e => e.open")
+
+
+def parked_step(page) -> int | None:
+    """N of the status 'paused at step N', said once the paused thread waits (no step in flight), else None."""
+    m = re.search(r"paused at step ([\d,]+)$", run_status_line(page))
+    return int(m.group(1).replace(",", "")) if m else None
 
 
 def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer, chromium, shots) -> None:
@@ -56,11 +72,17 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
              "a newer frame whose generated points moved")
         time.sleep(4)  # a few seconds of training: the points gather on the ring
 
+        settle(page)
         main(page).get_by_role("button", name="Pause", exact=True).click()
         poll(lambda: not main(page).get_by_role("button", name="Step", exact=True).is_disabled(), 60, "Step on")
-        before = poll(lambda: stable_step(page), 60, "the paused run's step count")
+        before = poll(lambda: parked_step(page), 60, "'paused at step N'")
+        settle(page)
         main(page).get_by_role("button", name="Step", exact=True).click()
-        poll(lambda: progress_step(page) == before + 1, 60, "exactly one more step")
+        try:
+            poll(lambda: parked_step(page) == before + 1, 60, f"'paused at step {before + 1}'")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; shown: {run_status_line(page)!r}") from None
+        assert progress_step(page) == before + 1
         time.sleep(2)
         assert progress_step(page) == before + 1, "step mode trained more than one step"
         # Paused, the plot stops changing: the screenshot shows it drawn, not between two redraws.
@@ -70,8 +92,17 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
         shots(page, "playground-train")
 
         main(page).get_by_text("Compare the losses' D surfaces").click()
-        main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").click()
-        main(page).get_by_text("WGAN-GP", exact=True).first.wait_for()
+        compare = main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge")
+        compare.wait_for()
+        settle(page)
+        compare.click()
+        try:
+            poll(lambda: main(page).get_by_text("WGAN-GP", exact=True).count() > 0, 90, "the losses' surfaces")
+        except AssertionError as e:  # what the page shows then: a lost click, or a slow or hidden comparison
+            spinner = main(page).get_by_text("Training three small discriminators").count() > 0
+            raise AssertionError(f"{e}; the expander open: {expander_open(page, 'Compare the losses')}, "
+                                 f"a spinner: {spinner}") from None
+        assert expander_open(page, "Compare the losses"), "the expander closed by itself"
         main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").evaluate(
             "e => e.scrollIntoView({block: 'start'})")
         shots(page, "playground-losses")

@@ -146,6 +146,13 @@ def test_the_status_line_names_who_trains_a_run_elsewhere() -> None:
     assert status_line(lost) == "Run `theirs`: stopped or lost (no update for 5 min)"
 
 
+def test_the_status_line_names_the_step_of_a_parked_run_only() -> None:
+    pausing = JobSnapshot("mine", "paused", step=1234)  # the command is in, the step in flight may still land
+    assert status_line(pausing) == "Run `mine`: paused"
+    pausing.parked = True
+    assert status_line(pausing) == "Run `mine`: paused at step 1,234"
+
+
 def test_fidelity_and_copies_lines_in_plain_words_and_the_pairs_picture() -> None:
     from gan_core.metric_names import COPIES, COPY_REFERENCE, COPY_THRESHOLD, PRECISION, RECALL
     from workbench.live import copies_line, copies_png, fidelity_line
