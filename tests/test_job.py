@@ -31,8 +31,8 @@ def test_job_publishes_progress_pauses_and_stops(tmp_path) -> None:
         assert job.alive
 
         job.pause()
-        assert _wait(lambda: job.snapshot().status == "paused")
-        time.sleep(0.2)
+        assert job.snapshot().status == "paused"  # said from the command on
+        assert _wait(lambda: job.parked)  # then the thread parks after the step in flight: the step is final
         frozen = job.snapshot().step
         time.sleep(0.3)
         assert job.snapshot().step == frozen
@@ -41,6 +41,7 @@ def test_job_publishes_progress_pauses_and_stops(tmp_path) -> None:
         assert isinstance(g, Generator) and not g.training
         job.resume()
         assert _wait(lambda: job.snapshot().step > frozen + 3)
+        assert not job.parked  # else the next pause would name a step before its thread has parked
         before = [p.clone() for p in g.parameters()]
         time.sleep(0.2)
         assert all(torch.equal(a, b) for a, b in zip(before, g.parameters())), "the copy must not train"
