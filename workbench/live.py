@@ -80,8 +80,9 @@ def quality_curves(snap: JobSnapshot) -> list[str]:
 def train_charts(snap: JobSnapshot, smoothing: float) -> dict[str, go.Figure]:
     """The Train page's charts by name: "losses", "probs" (D's outputs), and "quality" once the run has scores."""
     charts = {"losses": chart(snap, LOSS_KEYS, smoothing, "Losses", "loss"),
-              "probs": chart(snap, PROB_KEYS, smoothing, "How real D finds real images, D(x), and generated ones, "
-                                                         "D(G(z))", "D's output (1 = real)")}
+              # Short: the chart is a quarter of the page wide, and plotly does not wrap titles (the legend names
+              # D(x) and D(G(z))).
+              "probs": chart(snap, PROB_KEYS, smoothing, "D on real vs generated", "D's output (1 = real)")}
     quality = quality_curves(snap)
     if quality:
         # Unsmoothed: each score already averages many samples, and smoothing would hide the newest one.
