@@ -32,15 +32,17 @@ def small_png(png: bytes) -> bytes:
 
 
 # ---- page helpers ----------------------------------------------------------------------------------------------------
-def poll(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
-    """predicate() until truthy (returned); AssertionError naming what after timeout seconds."""
+def poll(predicate: Callable[[], object], timeout: float, what: str | Callable[[], str],
+         interval: float = 0.5) -> object:
+    """predicate() until truthy (returned); AssertionError naming what after timeout seconds (what() when callable:
+    a description of what the page shows then)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
 
 

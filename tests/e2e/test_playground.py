@@ -78,16 +78,14 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
         before = poll(lambda: parked_step(page), 60, "'paused at step N'")
         settle(page)
         main(page).get_by_role("button", name="Step", exact=True).click()
-        try:
-            poll(lambda: parked_step(page) == before + 1, 60, f"'paused at step {before + 1}'")
-        except AssertionError as e:
-            raise AssertionError(f"{e}; shown: {run_status_line(page)!r}") from None
+        poll(lambda: parked_step(page) == before + 1, 60,
+             lambda: f"'paused at step {before + 1}'; shown: {run_status_line(page)!r}")
         time.sleep(2)
         assert progress_step(page) == before + 1, "step mode trained more than one step"
         # Paused, the plot stops changing: the screenshot shows it drawn, not between two redraws.
         main(page).get_by_role("heading", name="Playground").evaluate("e => e.scrollIntoView({block: 'start'})")
         poll(lambda: (s := playground_state(page)) and f"Step {before + 1:,}<" in s[0], 60,
-             f"the stepped frame (step {before + 1}; shown: {playground_state(page)})")
+             lambda: f"the stepped frame (step {before + 1}; shown: {playground_state(page)})")
         shots(page, "playground-train")
 
         main(page).get_by_text("Compare the losses' D surfaces").click()
@@ -95,12 +93,10 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
         compare.wait_for()
         settle(page)
         compare.click()
-        try:
-            poll(lambda: main(page).get_by_text("WGAN-GP", exact=True).count() > 0, 90, "the losses' surfaces")
-        except AssertionError as e:  # what the page shows then: a lost click, or a slow or hidden comparison
-            spinner = main(page).get_by_text("Training three small discriminators").count() > 0
-            raise AssertionError(f"{e}; the expander open: {expander_open(page, 'Compare the losses')}, "
-                                 f"a spinner: {spinner}") from None
+        # Timed out, it says what the page shows: a lost click, or a slow or hidden comparison.
+        poll(lambda: main(page).get_by_text("WGAN-GP", exact=True).count() > 0, 90,
+             lambda: f"the losses' surfaces; the expander open: {expander_open(page, 'Compare the losses')}, a "
+                     f"spinner: {main(page).get_by_text('Training three small discriminators').count() > 0}")
         assert expander_open(page, "Compare the losses"), "the expander closed by itself"
         main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").evaluate(
             "e => e.scrollIntoView({block: 'start'})")
