@@ -45,6 +45,7 @@ class ArchSpec:
     builder: str
     mlp: bool = False  # fully connected: its own memory rule, NCHW layout, one CPU thread
     points: bool = False  # draws 2-D points: the only architecture for the point sets, and only for them
+    d_width: bool = False  # its builder takes D's own width (model.d_width) beside G's
 
     @property
     def build(self) -> Any:
@@ -105,9 +106,9 @@ ARCHS: dict[str, ArchSpec] = {spec.name: spec for spec in (
     ArchSpec("upsample-conv", "Upsample + conv", "Upsample + 3x3 conv generator, strided-conv D with dropout "
              "(CIFAR-10 tutorial).", "models.conv:build_upsample_conv"),
     ArchSpec("dcgan", "DCGAN", "DCGAN: transposed-conv G with BatchNorm/ReLU, conv D with LeakyReLU 0.2; width "
-             "option.", "models.conv:build_dcgan"),
+             "option.", "models.conv:build_dcgan", d_width=True),
     ArchSpec("mlp-2d", "2-D point MLP", "2-D point MLP (ring, grid, spiral, moons): G of `depth` and D of 3 hidden "
-             "layers of `width` units.", "models.mlp:build_mlp2d", mlp=True, points=True),
+             "layers of `width` units.", "models.mlp:build_mlp2d", mlp=True, points=True, d_width=True),
 )}
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (

@@ -63,6 +63,7 @@ class ModelConfig:
     arch: str = "dcgan"
     latent_dim: int = 100
     width: int = 64  # base feature count (dcgan: features of the widest-resolution layer)
+    d_width: int = 0  # D's own base feature count where the architecture allows it (dcgan, mlp-2d); 0 = width
     conditional: bool = False  # class-conditional G and D (labeled data sets only)
     d_norm: str = "auto"  # "auto" (batch, or none for wgan-gp or R1), "batch", "layer", "none"
     pack: int = 1  # PacGAN packing: D judges this many samples at once, concatenated along channels (1 = off)
@@ -73,6 +74,10 @@ class ModelConfig:
         _choice("model.arch", self.arch, ARCH_NAMES)
         _choice("model.d_norm", self.d_norm, D_NORMS)
         check_section("model", self)
+        if self.d_width and not ARCHS[self.arch].d_width:
+            own = ", ".join(name for name, spec in ARCHS.items() if spec.d_width)
+            raise ConfigError(f"model.d_width: the '{self.arch}' architecture's discriminator has sizes of its own; "
+                              f"a separate D width applies to {own} only (leave it 0).")
 
 
 @dataclass

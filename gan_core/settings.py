@@ -85,6 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
            "the other architectures keep their own depth", fixed=True),
     number("model", "width", "Width (base features)", 4, 512, True, "feature count of the convolutional layers",
            form=True, fixed=True),
+    number("model", "d_width", "D width (base features)", 0, 512, True, "the discriminator's own feature count "
+           "(DCGAN and the 2-D MLP); 0 = the same as Width", form=True, fixed=True),
     Setting("model", "conditional", "Conditional on classes", "class-conditional G and D; needs a labelled data "
             "set (shapes, MNIST, Fashion-MNIST, CIFAR-10)", switch=True, form=True, fixed=True),
     Setting("model", "d_norm", "Critic normalisation", "normalisation in D: auto is BatchNorm, or none for a loss "

@@ -77,16 +77,17 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         for col, key in zip((c1, c2, c3), ("train_seed", "train_sample_every", "train_checkpoint_every")):
             number(col, key)
         choice(c4, "train_amp")
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")  # D options (boxes level below 2-line labels)
         number(c1, "train_pack")
         number(c2, "train_mbstd")
-        choice(c3, "train_lr_schedule")
-        number(c4, "train_r1")
-        c1, c2, c3, c4 = st.columns(4)
-        number(c1, "train_class_weight")
-        choice(c2, "train_augment", format_func=lambda v: v.replace(",", ", ") or "none")
-        number(c3, "train_gp_lambda")
+        number(c3, "train_d_width")
         choice(c4, "train_d_norm")
+        c1, c2, c3, c4 = st.columns(4)
+        choice(c1, "train_lr_schedule")
+        number(c2, "train_r1")
+        number(c3, "train_gp_lambda")
+        number(c4, "train_class_weight")
+        choice(st.columns(4)[0], "train_augment", format_func=lambda v: v.replace(",", ", ") or "none")
 
 
 def controls(snap: live.JobSnapshot | None, startable: bool) -> None:

@@ -33,8 +33,11 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     d_norm = resolve_d_norm(cfg, loss, r1)
     net: nn.Module
     spec = ARCHS[cfg.arch]
-    depth = {"depth": cfg.depth} if spec.points else {}  # the point MLP's G depth; the other nets have their own
-    net, body, feat = spec.build(cfg.arch, image_shape, g_in, cfg.width, d_norm, cfg.pack, **depth)
+    # What only some builders take: the point MLP's G depth (the other nets have their own), D's own width.
+    extra = {"depth": cfg.depth} if spec.points else {}
+    if spec.d_width:
+        extra["d_width"] = cfg.d_width  # 0: G's width
+    net, body, feat = spec.build(cfg.arch, image_shape, g_in, cfg.width, d_norm, cfg.pack, **extra)
     if progressive:
         c, size = image_shape[0], image_shape[1]
         net, body = ProgressiveG(net, g_in, c, size), ProgressiveD(body, cfg.pack * c, size)

@@ -21,15 +21,18 @@ def _base_size(size: int) -> int:
 
 
 def build_dcgan(
-    name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str, pack: int = 1
+    name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str, pack: int = 1,
+    d_width: int | None = None
 ) -> tuple[nn.Module, nn.Module, int]:
-    """DCGAN (Radford et al.): G z -> base x base -> ... -> S x S by stride-2 transposed convs; D mirrors it.
-    pack: D judges this many samples at once, joined along the channels (its input has pack x C channels)."""
+    """DCGAN (Radford et al.): G z -> base x base -> ... -> S x S by stride-2 transposed convs; D mirrors it, at
+    d_width (default: width). pack: D judges this many samples at once, joined along the channels (its input has
+    pack x C channels)."""
     c, size, _ = image_shape
     d_channels = pack * c
     base = _base_size(size)
     n_up = int(math.log2(size // base))
     chans = [width * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. 64 px: [8w, 4w, 2w, w]
+    d_chans = [(d_width or width) * 2 ** i for i in range(n_up)]  # D's, input side first: e.g. [w, 2w, 4w, 8w]
     g: list[nn.Module] = [nn.Unflatten(1, (g_in, 1, 1)),
                           nn.ConvTranspose2d(g_in, chans[0], base, 1, 0, bias=False),  # N x 8w x 4 x 4
                           nn.BatchNorm2d(chans[0]), nn.ReLU(True)]
@@ -38,7 +41,7 @@ def build_dcgan(
     g += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1, bias=False), nn.Tanh()]  # N x C x S x S
     d: list[nn.Module] = []
     in_c = d_channels
-    for i, out_c in enumerate(reversed(chans)):  # each halves H and W down to base x base
+    for i, out_c in enumerate(d_chans):  # each halves H and W down to base x base
         d.append(nn.Conv2d(in_c, out_c, 4, 2, 1, bias=False))
         if i > 0:  # no normalisation on the input layer (DCGAN paper)
             d.append(norm2d(d_norm, out_c))

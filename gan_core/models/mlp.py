@@ -34,13 +34,14 @@ def build_mlp(variant: str, image_shape: tuple[int, int, int], g_in: int, width:
 
 
 def build_mlp2d(name: str, image_shape: tuple[int, int, int], g_in: int, width: int, d_norm: str = "none",
-                pack: int = 1, depth: int = 3) -> tuple[nn.Module, nn.Module, int]:
+                pack: int = 1, d_width: int | None = None, depth: int = 3) -> tuple[nn.Module, nn.Module, int]:
     """The 2-D point MLPs (PacGAN's toy nets, narrower): G noise -> depth x (width, ReLU) -> 2 coordinates, linear (a
-    grid spans +-4, beyond Tanh); D pack x 2 coordinates -> 3 x (width, LeakyReLU 0.2) -> F = width. d_norm (of the
-    catalog's common builder signature) does not apply. A deeper G folds its 2-D latent plane more sharply between
-    modes, so fewer points fall on the bridges between them (docs/modes.md)."""
+    grid spans +-4, beyond Tanh); D pack x 2 coordinates -> 3 x (w, LeakyReLU 0.2) -> F = w, w = d_width (default:
+    width). d_norm (of the catalog's common builder signature) does not apply. A deeper G folds its 2-D latent plane
+    more sharply between modes, so fewer points fall on the bridges between them (docs/modes.md)."""
     assert tuple(image_shape) == (2, 1, 1), image_shape
     g = nn.Sequential(*_stack([g_in] + [width] * depth, nn.ReLU), nn.Linear(width, 2),
                       nn.Unflatten(1, (2, 1, 1)))
-    d = nn.Sequential(nn.Flatten(), *_stack([2 * pack, width, width, width], lambda: nn.LeakyReLU(0.2)))
-    return g, d, width
+    w = d_width or width
+    d = nn.Sequential(nn.Flatten(), *_stack([2 * pack, w, w, w], lambda: nn.LeakyReLU(0.2)))
+    return g, d, w

@@ -23,6 +23,9 @@ def check_compatible(state: dict[str, Any], config: RunConfig, image_shape: tupl
         a, b = getattr(saved.model, key), getattr(config.model, key)
         if a != b:
             diffs.append(f"{key} {a} vs {b}")
+    d_widths = [c.model.d_width or c.model.width for c in (saved, config)]  # 0 means G's width
+    if d_widths[0] != d_widths[1]:
+        diffs.append(f"D width {d_widths[0]} vs {d_widths[1]}")
     if (saved.train.half_res_steps > 0) != (config.train.half_res_steps > 0):  # the half-resolution layers
         diffs.append(f"half-resolution steps {saved.train.half_res_steps} vs {config.train.half_res_steps}")
     saved_shape = tuple(state["image_shape"])

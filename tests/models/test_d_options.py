@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -144,3 +145,34 @@ def test_invalid_options_are_refused_with_what_to_do(change: dict, match: str) -
         setattr(cfg.model, k, v)
     with pytest.raises(ConfigError, match=match):
         cfg.validate()
+
+
+@pytest.mark.parametrize("arch,shape", [("dcgan", (3, 28, 28)), ("mlp-2d", (2, 1, 1))])
+def test_d_width_widens_only_d_and_its_run_trains_and_refuses_other_widths(arch: str, shape: tuple) -> None:
+    base = ModelConfig(arch=arch, latent_dim=2 if arch == "mlp-2d" else 16, width=8, pack=2)
+    g, d = build_models(base, shape)
+    g_wide, d_wide = build_models(dataclasses.replace(base, d_width=24), shape)
+    assert [p.shape for p in g.parameters()] == [p.shape for p in g_wide.parameters()]  # G as before
+    first = next(m for m in d_wide.body.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert first.weight.shape[0] == 24 and sum(p.numel() for p in d_wide.parameters()) > sum(
+        p.numel() for p in d.parameters())
+    assert d_wide(torch.randn(4, *shape)).shape == (2,)
+    _, same = build_models(dataclasses.replace(base, d_width=8), shape)  # d_width == width: the plain D
+    assert [p.shape for p in same.parameters()] == [p.shape for p in d.parameters()]
+
+
+def test_d_width_is_refused_where_the_architecture_sizes_its_own_d(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="dcgan, mlp-2d"):
+        ModelConfig(arch="upsample-conv", d_width=64).validate()
+    tr = Trainer(options_config("dcgan", steps=2))
+    tr.run()
+    path = save_checkpoint(tr.state_dict(), tmp_path / "plain.pt")
+    wide = options_config("dcgan", steps=4)
+    wide.model.d_width = 16
+    with pytest.raises(Exception, match="D width 8 vs 16"):  # a plain D's weights do not fit a wider one
+        Trainer(wide).load_state_dict(load_checkpoint(path))
+    same = options_config("dcgan", steps=4)
+    same.model.d_width = 8  # G's width named: the same D, so the checkpoint loads
+    resumed = Trainer(same)
+    resumed.load_state_dict(load_checkpoint(path))
+    assert resumed.step_count == 2
