@@ -84,7 +84,8 @@ def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_i
         assert cli.wait(timeout=60) == 0
         page.reload()
         go_to(page, "Train")
-        main(page).get_by_text(f"Run {RUN}: stopped").wait_for()
+        # .first: while a rerun redraws the status, the old line and the new one can both be on the page for a moment
+        main(page).get_by_text(f"Run {RUN}: stopped").first.wait_for()
         assert "No run yet" not in main(page).inner_text()
         main(page).get_by_role("button", name="Continue").wait_for()
         main(page).get_by_role("button", name="Start again from this run").wait_for()
