@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,20 @@ torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+
+
+SERVER_LOG_TAIL = 6000  # characters of a failed browser test's server log in its report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, object, object]:
+    """A failed browser test (one with the e2e `server` fixture) reports the tail of its Streamlit server's log:
+    a flaky failure in CI otherwise leaves the server's side of it nowhere."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("server")
+    if report.failed and hasattr(server, "log"):
+        report.sections.append(("streamlit server log (tail)", server.log()[-SERVER_LOG_TAIL:] or "(empty)"))
+    return report
 
 
 @pytest.fixture(scope="session")

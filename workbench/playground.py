@@ -166,11 +166,12 @@ def panel(job: TrainingJob | None, first: JobSnapshot, latest: Callable[[], JobS
                    "Each surface is rescaled to 0-1.")
         against = st.radio("Against", ["a generator at its start", "the generated points now"], horizontal=True,
                            key="playground_compare_against")
-        # The click only raises a flag (on_click runs even when the rerun it asked for is merged with a fragment's
-        # full rerun, where the button's own True value can be lost); the flag stays up until a run has compared.
-        st.button("Compare BCE, WGAN-GP and hinge", key="playground_compare_btn",
-                  on_click=lambda: st.session_state.update(playground_compare_pending=True))
-        if st.session_state.get("playground_compare_pending"):
+        # Either sign of a click compares: the flag its on_click raises (kept until a run has compared; the
+        # button's own True value can be lost when its rerun merges with a fragment's) or that value (the browser
+        # test twice saw a click compare nothing while fragments polled, the flag's path alone in place).
+        clicked = st.button("Compare BCE, WGAN-GP and hinge", key="playground_compare_btn",
+                            on_click=lambda: st.session_state.update(playground_compare_pending=True))
+        if clicked or st.session_state.get("playground_compare_pending"):
             snap = latest() or first
             if snap.frame is not None:
                 f = snap.frame

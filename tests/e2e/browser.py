@@ -16,6 +16,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 90_000  # 2 shared CPU cores: a rerun can take seconds
 SCREENSHOTS_ENV = "GAN_WORKBENCH_SCREENSHOTS"
 MAX_SCREENSHOT_BYTES = 150_000
+RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'  # mounted while a script run is in flight
+ERRORS = '[data-testid="stAlertContentError"], [data-testid="stException"]'  # an error box, an exception trace
 
 
 def small_png(png: bytes) -> bytes:
@@ -86,7 +88,7 @@ def upload_digits_zip(page, count: int, folder: str = "") -> None:
 def settle(page) -> None:
     """Wait until no script run is in flight (Streamlit mounts its running icon only then): a click made during a
     run twice never came through in CI (sessions 9 and 10: an upload's rerun, a polling page's rerun)."""
-    page.locator('[data-testid="stStatusWidgetRunningIcon"]').wait_for(state="hidden")
+    page.locator(RUNNING_ICON).wait_for(state="hidden")
 
 
 def go_to(page, title: str) -> None:
@@ -118,8 +120,7 @@ def image_srcs(page) -> list[str]:
 
 def assert_no_errors(page, where: str) -> None:
     """No error box and no exception trace on the page."""
-    for label, selector in [("an error box", '[data-testid="stAlertContentError"]'),
-                            ("an exception", '[data-testid="stException"]')]:
+    for label, selector in zip(("an error box", "an exception"), ERRORS.split(", "), strict=True):
         found = main(page).locator(selector)
         assert found.count() == 0, f"the {where} page shows {label}: {found.first.inner_text()}"
 

@@ -7,6 +7,8 @@ import re
 import time
 
 from browser import (
+    ERRORS,
+    RUNNING_ICON,
     TIMEOUT_MS,
     VIEWPORT,
     assert_no_errors,
@@ -96,7 +98,9 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
         # Timed out, it says what the page shows: a lost click, or a slow or hidden comparison.
         poll(lambda: main(page).get_by_text("WGAN-GP", exact=True).count() > 0, 90,
              lambda: f"the losses' surfaces; the expander open: {expander_open(page, 'Compare the losses')}, a "
-                     f"spinner: {main(page).get_by_text('Training three small discriminators').count() > 0}")
+                     f"spinner: {main(page).get_by_text('Training three small discriminators').count() > 0}, a "
+                     f"script run in flight: {page.locator(RUNNING_ICON).count() > 0}, errors shown: "
+                     f"{main(page).locator(ERRORS).all_inner_texts()}")
         assert expander_open(page, "Compare the losses"), "the expander closed by itself"
         main(page).get_by_role("button", name="Compare BCE, WGAN-GP and hinge").evaluate(
             "e => e.scrollIntoView({block: 'start'})")
