@@ -40,15 +40,15 @@ _POINTS_TRAIN = {"loss": "bce", "r1": 0.1, "r1_every": 4, "lr_g": 2e-3, "lr_d": 
                  "log_every": 25, "amp": False}
 
 
-def _points_preset(name: str, title: str, steps: int = 10000, batch_size: int = 384) -> Preset:
-    """The one recipe of every 2-D point set (PacGAN/VEEGAN's mixtures and two demos), with its step count and batch
-    size (batch 384 lifted the ring's HQ from 97.6 % to 98 %; the grid's 15,000 steps fill about 110 s of its 120);
-    figures in docs/modes.md."""
+def _points_preset(name: str, title: str, steps: int = 10000, batch_size: int = 384, d_width: int = 0) -> Preset:
+    """The one recipe of every 2-D point set (PacGAN/VEEGAN's mixtures and two demos), with its step count, batch
+    size (batch 384 lifted the ring's HQ from 97.6 % to 98 %) and D width (0: G's 128); figures in docs/modes.md."""
+    d = f"D of width {d_width}" if d_width else "D of the same width"
     return Preset(
-        f"Default for the {title}: point MLP (width 128, noise 2, G of 4 layers), PacGAN2 packing, BCE with R1 0.1 "
-        f"(every 4th step), batch {batch_size}, lr 2e-3 (Adam betas 0/0.9) decaying linearly to 0, EMA 0.999 "
+        f"Default for the {title}: point MLP (width 128, noise 2, G of 4 layers, {d}), PacGAN2 packing, BCE with R1 "
+        f"0.1 (every 4th step), batch {batch_size}, lr 2e-3 (Adam betas 0/0.9) decaying linearly to 0, EMA 0.999 "
         f"sampling, {steps:,} steps.",
-        {"name": name, "num_samples": 100000}, _POINTS_MODEL,
+        {"name": name, "num_samples": 100000}, {**_POINTS_MODEL, "d_width": d_width},
         {**_POINTS_TRAIN, "steps": steps, "batch_size": batch_size},
     )
 
@@ -146,8 +146,9 @@ PRESETS: dict[str, Preset] = {
     # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are
     # in docs/modes.md (bench/modes.py).
     "ring-default": _points_preset("ring", "2-D ring"),
-    # Batch 384 and 15,000 steps: 94.8 % HQ over 10 seeds (256 and 20,000: 94.3 %; 512 and 11,500: 93.7 %).
-    "grid-default": _points_preset("grid", "2-D grid", steps=15000),
+    # D of width 160 (session 12): 95.6 % HQ over 10 seeds, 111 s alone (D of 128: 94.8 %, 89 s); batch 384 and
+    # 15,000 steps (session 10: 256 and 20,000: 94.3 %; 512 and 11,500: 93.7 %).
+    "grid-default": _points_preset("grid", "2-D grid", steps=15000, d_width=160),
     "spiral-default": _points_preset("spiral", "2-D spiral"),
     "moons-default": _points_preset("moons", "2-D moons"),
 }
