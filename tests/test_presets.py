@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from torch import nn
 
@@ -77,3 +79,13 @@ def test_every_data_set_has_a_default_preset_with_ema_sampling(dataset: str) -> 
         assert p.train["amp"] is False
         return
     assert p.data["name"] == dataset and p.train["ema"] > 0 and p.model["arch"] == "dcgan"
+
+
+@pytest.mark.parametrize("name", [n for n in PRESETS if PRESETS[n].data["name"] in POINT_DATASETS])
+def test_a_point_recipe_builds_the_d_width_its_description_names(name: str) -> None:
+    """The description names D's width ("D of width 160") or says it is G's: the built D's hidden layers agree."""
+    cfg = preset_config(name)
+    _, d = build_models(cfg.model, (2, 1, 1), loss=cfg.train.loss)
+    widths = {m.out_features for m in d.modules() if isinstance(m, nn.Linear)} - {1}  # hidden widths, not the head
+    named = re.search(r"D of width (\d+)", PRESETS[name].description)
+    assert widths == {int(named.group(1)) if named else cfg.model.width}, PRESETS[name].description
