@@ -133,22 +133,22 @@ PRESETS: dict[str, Preset] = {
         {"name": "folder"}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
     ),
-    # Stacked MNIST (1,000 modes): PacDCGAN2, PacGAN's DCGAN with a packing D; untimed here (docs/modes.md).
+    # Stacked MNIST (1,000 modes): PacGAN's DCGAN with a packing D (PacDCGAN4); untimed here (docs/modes.md).
     "stacked_mnist-default": Preset(
         "Default for stacked MNIST: DCGAN at 28x28 RGB (width 64, noise 64) with PacGAN4 packing, batch 64, lr "
         "1.5e-3 for G and 6e-4 for D decaying linearly to 0 over 10,000 steps, EMA 0.999 sampling.",
         {"name": "stacked_mnist", "num_samples": 60000}, {"arch": "dcgan", "latent_dim": 64, "width": 64, "pack": 4},
         # docs/modes.md: lr 2e-4 for both drew no digit at 2,000 steps (1 mode); PacGAN4 instead of 2: KL 0.197
         # instead of 0.268 over 3 seeds; width 64 for 10,000 steps instead of 32 for 20,000 (session 12): KL 0.156
-        # over 3 seeds, 797 s of CPU a run instead of 658.
+        # over 3 seeds, 797 s of CPU a run instead of 658 (1 thread, 2-core AMD EPYC with AVX-512 and bf16).
         {"loss": "bce", "lr_g": 1.5e-3, "lr_d": 6e-4, "beta1": 0.5, "batch_size": 64, "ema": 0.999,
          "lr_schedule": "linear", "steps": 10000, "quality_every": 0},
     ),
     # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are
     # in docs/modes.md (bench/modes.py).
     "ring-default": _points_preset("ring", "2-D ring"),
-    # D of width 160 (session 12): 95.6 % HQ over 10 seeds, 111 s alone (D of 128: 94.8 %, 89 s); batch 384 and
-    # 15,000 steps (session 10: 256 and 20,000: 94.3 %; 512 and 11,500: 93.7 %).
+    # D of width 160 (session 12): 95.6 % HQ over 10 seeds, 111 s alone on a 2-core AMD EPYC with AVX-512 and bf16
+    # (D of 128: 94.8 %, 89 s); batch 384 and 15,000 steps (session 10: 256 and 20,000: 94.3 %; 512 and 11,500: 93.7 %).
     "grid-default": _points_preset("grid", "2-D grid", steps=15000, d_width=160),
     "spiral-default": _points_preset("spiral", "2-D spiral"),
     "moons-default": _points_preset("moons", "2-D moons"),

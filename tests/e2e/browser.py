@@ -17,7 +17,8 @@ TIMEOUT_MS = 90_000  # 2 shared CPU cores: a rerun can take seconds
 SCREENSHOTS_ENV = "GAN_WORKBENCH_SCREENSHOTS"
 MAX_SCREENSHOT_BYTES = 150_000
 RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'  # mounted while a script run is in flight
-ERRORS = '[data-testid="stAlertContentError"], [data-testid="stException"]'  # an error box, an exception trace
+ERROR_SELECTORS = {"an error box": '[data-testid="stAlertContentError"]', "an exception": '[data-testid="stException"]'}
+ERRORS = ", ".join(ERROR_SELECTORS.values())  # any of them
 
 
 def small_png(png: bytes) -> bytes:
@@ -120,7 +121,7 @@ def image_srcs(page) -> list[str]:
 
 def assert_no_errors(page, where: str) -> None:
     """No error box and no exception trace on the page."""
-    for label, selector in zip(("an error box", "an exception"), ERRORS.split(", "), strict=True):
+    for label, selector in ERROR_SELECTORS.items():
         found = main(page).locator(selector)
         assert found.count() == 0, f"the {where} page shows {label}: {found.first.inner_text()}"
 
