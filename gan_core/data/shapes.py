@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ TRIANGLE_COLORS = ["red", "green", "blue"]
 TRIANGLE, SQUARE, CIRCLE = range(3)
 _SS = 2  # supersampling factor for anti-aliased edges
 RENDER_VERSION = "r1"  # part of the cache file name: bump when the drawing changes
+# Any drawing this module ever cached (cache_path's names, .npz before torch files); temp files do not match.
+DRAWING_NAME = re.compile(r"[a-z]+-\d+px-\d+-seed\d+-(?P<version>r\d+)\.(?P<ext>pt|npz)")
 _CHUNK = 500  # images drawn at once: 500 x 64 x 64 float64 masks are 16 MB each, cache-friendly enough
 
 
@@ -135,6 +138,15 @@ def _cached(path: Path, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor] 
     return (images, labels) if ok else None
 
 
+def _prune_stale(folder: Path) -> None:
+    """Delete drawings no version of the code reads any more: the .npz files of before and other RENDER_VERSIONs
+    (3 KB an image: a 10,000-image set is 30 MB, and nothing else would ever remove them)."""
+    for old in folder.iterdir():
+        drawing = DRAWING_NAME.fullmatch(old.name)
+        if drawing and (drawing["ext"] == "npz" or drawing["version"] != RENDER_VERSION):
+            old.unlink(missing_ok=True)
+
+
 def load_shapes(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
     """The shapes set at cfg.image_size (default 28 for triangles, 32 for mixed), RGB; drawn once, then read from the
     data folder (a run's Start then reaches step 1 without drawing; a read-only folder only costs the drawing)."""
@@ -146,6 +158,7 @@ def load_shapes(cfg: DataConfig, progress: Progress | None = None) -> ImageData:
         found = (torch.from_numpy(drawn[0]), torch.from_numpy(drawn[1]))
         try:
             save_atomic({"images": found[0], "labels": found[1]}, path)
+            _prune_stale(path.parent)
         except OSError:
             pass
     images, labels = found

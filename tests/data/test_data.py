@@ -419,3 +419,18 @@ def test_shapes_are_drawn_once_then_read_from_the_data_folder(monkeypatch: pytes
     assert torch.equal(first.images, again.images) and torch.equal(first.labels, again.labels)
     path.write_bytes(b"not a cache file")  # a damaged cache is drawn again and rewritten
     assert torch.equal(load_dataset(cfg).images, first.images) and shapes._cached(path, 40, 32) is not None
+
+
+def test_drawing_a_set_deletes_the_drawings_no_version_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_core.data import shapes
+
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    stale = [folder / "mixed-32px-10000-seed0-r1.npz", folder / "mixed-32px-40-seed5-r0.pt"]
+    kept = [folder / "mixed-64px-10000-seed0-r1.pt", folder / ".tmp-abc.pt", folder / "notes.txt"]
+    for f in stale + kept:
+        f.write_bytes(b"x")
+    load_dataset(DataConfig(num_samples=12, seed=3))
+    assert shapes.cache_path(12, 32, "mixed", 3).is_file()
+    assert [f.exists() for f in stale] == [False, False] and all(f.exists() for f in kept)
