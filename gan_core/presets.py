@@ -133,7 +133,7 @@ PRESETS: dict[str, Preset] = {
         {"name": "folder"}, {"arch": "dcgan", "latent_dim": 100, "width": 32},
         {"loss": "bce", "batch_size": 64, "ema": 0.999, "steps": 5000},
     ),
-    # Stacked MNIST (1,000 modes): PacGAN's DCGAN with a packing D (PacDCGAN4); untimed here (docs/modes.md).
+    # Stacked MNIST (1,000 modes): PacGAN's DCGAN with a packing D (PacDCGAN4); figures and probes in docs/modes.md.
     "stacked_mnist-default": Preset(
         "Default for stacked MNIST: DCGAN at 28x28 RGB (width 64, noise 64) with PacGAN4 packing, batch 64, lr "
         "1.5e-3 for G and 6e-4 for D decaying linearly to 0 over 10,000 steps, EMA 0.999 sampling.",
