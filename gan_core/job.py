@@ -46,6 +46,7 @@ class TrainingJob:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._step_request = threading.Event()  # step mode: one step while paused
+        self._parked_now = threading.Event()  # set each time the paused thread starts waiting (step mode waits on it)
         self._delay = 0.0  # slow motion: seconds of wait after each step
         self._gen_request = threading.Event()
         self._gen_ready = threading.Event()
@@ -69,10 +70,16 @@ class TrainingJob:
             self._paused.clear()
             self._set(status="running")
 
-    def step_once(self) -> None:
-        """Step mode: a paused run trains exactly one more step (its picture published), then is paused again."""
-        if self._paused.is_set():
-            self._step_request.set()
+    def step_once(self, wait: float = 3.0) -> bool:
+        """Step mode: a paused run trains exactly one more step (its picture published), then is paused again.
+
+        Waits up to `wait` seconds for that step, so the page rerun that follows a click shows it (a fragment's poll
+        could otherwise be the only redraw); returns whether the thread was parked again in time."""
+        if not self._paused.is_set():
+            return False
+        self._parked_now.clear()
+        self._step_request.set()
+        return self._parked_now.wait(wait)
 
     def set_step_delay(self, seconds: float) -> None:
         """Slow motion: wait this long after each step (0: full speed); the wait is not training time."""
@@ -165,6 +172,7 @@ class TrainingJob:
                     if not parked:
                         parked = True
                         self._set(parked=True)
+                        self._parked_now.set()
                     self._serve_generator(t)
                     writer.heartbeat(t, "paused")  # readers elsewhere see it paused, and alive
                     time.sleep(0.05)

@@ -144,9 +144,9 @@ def test_step_mode_trains_one_step_per_click_and_publishes_its_frame(tmp_path) -
         before = job.snapshot().step
         time.sleep(0.6)  # the frame interval: the next step draws one
         assert job.snapshot().step == before  # parked: no step without a click
-        job.step_once()
-        wait_until(lambda: job.snapshot().step > before and job.parked, what="one step, and the thread parked again")
+        assert job.step_once(wait=30)  # returns once the step is done and the thread waits again
         snap = job.snapshot()
+        assert job.parked
         assert snap.step == before + 1 and snap.status == "paused"  # exactly one, then paused again
         assert snap.frame.step == before + 1
         job.set_step_delay(0.2)  # slow motion: about 5 steps a second
