@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import math
 import os
+import statistics
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -86,17 +88,22 @@ def _probe_bf16(reps: int = 5) -> float:
     wc = torch.randn(128, 64, 4, 4, generator=g).to(memory_format=torch.channels_last)  # trained: 16x64x16x16 -> x8x8
     layers = (lambda: F.linear(x, w), lambda: F.conv2d(xc, wc, stride=2, padding=1))
     speedups = []
-    with torch.no_grad():
-        for layer in layers:
-            best = {False: math.inf, True: math.inf}
-            for _ in range(reps):  # interleaved, best of reps: robust to another process taking the core a while
-                for bf16 in (False, True):
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                        t0 = time.perf_counter()
-                        layer()
-                        layer()
-                        best[bf16] = min(best[bf16], time.perf_counter() - t0)
-            speedups.append(best[False] / best[True])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a core's own speed-up: with 2 threads on a busy machine the timings were noise
+    try:
+        with torch.no_grad():
+            for layer in layers:
+                best = {False: math.inf, True: math.inf}
+                for _ in range(reps):  # interleaved, best of reps: robust to another process taking the core a while
+                    for bf16 in (False, True):
+                        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                            t0 = time.perf_counter()
+                            layer()
+                            layer()
+                            best[bf16] = min(best[bf16], time.perf_counter() - t0)
+                speedups.append(best[False] / best[True])
+    finally:
+        torch.set_num_threads(threads)
     return math.prod(speedups) ** (1 / len(speedups))  # geometric mean
 
 
@@ -115,63 +122,64 @@ def describe_device(device: torch.device | None = None) -> str:
 
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
-# Per-step work (batch x base width x pixels) up to which a conv net trains on 1 thread unless the probe says
-# otherwise: batch 32 at width 32 and 32x32 (the tuned defaults before issue #23 halved their width). On 2 cores their
-# steps ran 1.2x faster on 1 thread than on 2 when idle, and 2 threads collapse when the app's UI takes a core
-# (bench/README.md, "Threads").
-SMALL_CONV_WORK = 32 * 32 * 32 * 32
+
+# A conv net trains on more than 1 thread only where its own steps, timed at start (Trainer.choose_threads), run at
+# least this much faster on them: on 2 cores 2 threads were up to 1.5x faster when idle, but 3-8x slower than 1 while
+# another process held a core (bench/README.md, "Threads"), and on 2-core VMs whose vCPUs do not scale (the AVX2
+# laptop class of issue #23) slower than 1 even when idle.
+THREADS_MIN_SPEEDUP = 1.1
+THREAD_PROBE_SECONDS = 1.0  # at most this long timing steps (after the warm-up), at least THREAD_PROBE_REPS each
+THREAD_PROBE_REPS = 3
+THREAD_PROBE_MAX_STEP = 0.5  # s: a 1-thread step slower than this is big enough to use every thread
 
 
-# A small conv net trains on more than 1 thread only where the start-up probe measures at least this much faster:
-# on 2-core VMs whose vCPUs do not scale (the AVX2 laptop class of issue #23) 2 threads ran slower than 1.
-THREADS_MIN_SPEEDUP = 1.2
-
-
-def cpu_threads(config: RunConfig) -> int:
-    """Intra-op threads for training on the CPU (bench/speed.py measures the choice).
+def cpu_threads(config: RunConfig) -> tuple[int, bool]:
+    """Intra-op threads for training on the CPU, and whether the run's own steps should confirm more than one.
 
     $GAN_WORKBENCH_THREADS when set; else 1 for the MLPs, whose layers at tutorial batch sizes split poorly and slow
-    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"); for conv
-    nets up to SMALL_CONV_WORK 1, unless a short probe at start (cpu_threads_speedup) measures all threads at least
-    THREADS_MIN_SPEEDUP faster; else all the threads torch had before the first Trainer, so a caller's
-    torch.set_num_threads is a ceiling. Results on the CPU depend on the thread count (sums run in a different
-    order): a run is bit-exact for a given count, and its hardware line names the count chosen.
+    down badly when another process holds a core (bench/README.md, "Why the engine does what it does"); else all
+    the threads torch had before the first Trainer (a caller's torch.set_num_threads is a ceiling), to be confirmed
+    by faster_threads. Results on the CPU depend on the thread count (sums run in a different order): a run is
+    bit-exact for a given count, and its hardware line names the count chosen.
     """
     global _BASE_THREADS
     if _BASE_THREADS is None:
         _BASE_THREADS = torch.get_num_threads()
     env = os.environ.get("GAN_WORKBENCH_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
-        return int(env)
-    size = config.data.image_size or 32  # native sizes (MNIST's 28) count as 32
-    work = config.train.batch_size * config.model.width * size * size
+        return int(env), False
     if ARCHS[config.model.arch].mlp or _BASE_THREADS == 1:
-        return 1
-    if work > SMALL_CONV_WORK:
-        return _BASE_THREADS
-    return _BASE_THREADS if cpu_threads_speedup(_BASE_THREADS) >= THREADS_MIN_SPEEDUP else 1
+        return 1, False
+    return _BASE_THREADS, True
 
 
-@functools.cache
-def cpu_threads_speedup(threads: int, reps: int = 5) -> float:
-    """1-thread time over `threads`-thread time of a small DCGAN layer's forward and backward (batch 32, 32 -> 64
-    channels, 16 x 16 -> 8 x 8, NHWC), best of reps interleaved; measured once per process (~0.1 s)."""
-    before = torch.get_num_threads()
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(32, 32, 16, 16, generator=g).to(memory_format=torch.channels_last).requires_grad_()
-    w = torch.randn(64, 32, 4, 4, generator=g).to(memory_format=torch.channels_last).requires_grad_()
-    best = {1: math.inf, threads: math.inf}
-    try:
-        for r in range(reps + 1):  # round 0 warms oneDNN's kernels up and is not counted
-            for n in best:
-                torch.set_num_threads(n)
-                t0 = time.perf_counter()
-                F.conv2d(x, w, stride=2, padding=1).sum().backward()
-                if r:
-                    best[n] = min(best[n], time.perf_counter() - t0)
-    finally:
-        torch.set_num_threads(before)
-    return best[1] / best[threads]
+def faster_threads(step: Callable[[], None], threads: int) -> int:
+    """`threads` if `step` runs at least THREADS_MIN_SPEEDUP faster on them than on 1 thread, else 1; leaves the
+    calling thread on the count returned.
+
+    Steps alternate between the counts (a change of machine load hits both) after one warm-up step each (the first
+    steps build kernels), for THREAD_PROBE_SECONDS and at least THREAD_PROBE_REPS each; the medians are compared,
+    since under load the best of a few can be a lucky one. A 1-thread step over THREAD_PROBE_MAX_STEP keeps
+    `threads` after one timed round: work that big splits well, and more rounds would cost seconds."""
+    times: dict[int, list[float]] = {threads: [], 1: []}
+    rep, started = 0, time.perf_counter()
+    while True:
+        for n, seen in times.items():
+            torch.set_num_threads(n)
+            t0 = time.perf_counter()
+            step()
+            if rep:
+                seen.append(time.perf_counter() - t0)
+        if rep == 1 and times[1][0] > THREAD_PROBE_MAX_STEP:
+            chosen = threads
+            break
+        if rep >= THREAD_PROBE_REPS and time.perf_counter() - started > THREAD_PROBE_SECONDS:
+            faster = statistics.median(times[1]) >= THREADS_MIN_SPEEDUP * statistics.median(times[threads])
+            chosen = threads if faster else 1
+            break
+        rep += 1
+    torch.set_num_threads(chosen)
+    return chosen
 
 
 def free_memory(device: torch.device) -> int | None:

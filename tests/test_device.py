@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -40,8 +41,13 @@ def test_bf16_instructions_use_bf16_only_where_the_probe_measures_it_faster(monk
 
 def test_the_real_probe_times_both_precisions() -> None:
     # Runs on any CPU (bf16 is emulated where the instructions are missing): a positive, finite time ratio.
-    speedup = device._probe_bf16(reps=2)
-    assert math.isfinite(speedup) and speedup > 0
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        speedup = device._probe_bf16(reps=2)  # timed on 1 thread
+        assert math.isfinite(speedup) and speedup > 0 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_forced_devices_that_are_missing_are_user_errors() -> None:
@@ -52,21 +58,22 @@ def test_forced_devices_that_are_missing_are_user_errors() -> None:
     assert not device.fast_bf16(torch.device("meta"))
 
 
-def test_thread_rule_one_for_mlps_and_small_conv_nets_all_for_larger_ones_and_the_environment_wins(monkeypatch) -> None:
+def test_thread_rule_one_for_mlps_the_rest_confirmed_by_timing_and_the_environment_wins(monkeypatch) -> None:
     monkeypatch.setattr(device, "_BASE_THREADS", 4)  # torch's count before the first Trainer
     monkeypatch.delenv("GAN_WORKBENCH_THREADS", raising=False)
-    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: 1.0)  # the probe: no faster on 4 threads
     presets = ("mnist-mlp-small", "mnist-mlp-deep", "shapes-default", "mnist-default", "cifar10-upsample-conv",
-               "fashion-dcgan64", "cifar10-default")
-    assert [device.cpu_threads(preset_config(p)) for p in presets] == [1, 1, 1, 1, 4, 4, 4]
-    small = preset_config("shapes-default")
-    small.train.batch_size *= 4  # four times the work: over the line
-    assert device.cpu_threads(small) == 4
+               "fashion-dcgan64", "ring-default")
+    assert [device.cpu_threads(preset_config(p)) for p in presets] == [(1, False), (1, False), (4, True), (4, True),
+                                                                         (4, True), (4, True), (1, False)]
     monkeypatch.setenv("GAN_WORKBENCH_THREADS", "3")
-    assert device.cpu_threads(preset_config("mnist-mlp-small")) == 3 and device.cpu_threads(small) == 3
+    assert device.cpu_threads(preset_config("mnist-mlp-small")) == (3, False)
+    assert device.cpu_threads(preset_config("shapes-default")) == (3, False)
     for junk in ("0", "two", ""):
         monkeypatch.setenv("GAN_WORKBENCH_THREADS", junk)
-        assert device.cpu_threads(small) == 4
+        assert device.cpu_threads(preset_config("shapes-default")) == (4, True)
+    monkeypatch.delenv("GAN_WORKBENCH_THREADS")
+    monkeypatch.setattr(device, "_BASE_THREADS", 1)  # nothing to confirm on one thread
+    assert device.cpu_threads(preset_config("shapes-default")) == (1, False)
 
 
 def test_the_device_line_names_no_thread_count_that_is_not_the_runs() -> None:
@@ -84,21 +91,35 @@ def test_the_device_line_names_no_thread_count_that_is_not_the_runs() -> None:
     assert line.startswith("CPU: ") and "thread" not in line
 
 
-def test_small_conv_nets_take_more_threads_only_where_the_probe_measures_them_faster(monkeypatch) -> None:
-    monkeypatch.setattr(device, "_BASE_THREADS", 2)
-    monkeypatch.delenv("GAN_WORKBENCH_THREADS", raising=False)
-    asked = []
-    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: asked.append(threads) or 1.5)
-    assert device.cpu_threads(preset_config("shapes-default")) == 2 and asked == [2]
-    assert device.cpu_threads(preset_config("mnist-mlp-small")) == 1  # MLPs are never probed
-    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: device.THREADS_MIN_SPEEDUP * 0.99)
-    assert device.cpu_threads(preset_config("shapes-default")) == 1
-    monkeypatch.setattr(device, "_BASE_THREADS", 1)  # nothing to probe on one thread
-    monkeypatch.setattr(device, "cpu_threads_speedup", lambda threads: pytest.fail("probed on 1 thread"))
-    assert device.cpu_threads(preset_config("shapes-default")) == 1
-
-
-def test_thread_probe_measures_and_restores_the_thread_count() -> None:
+@pytest.mark.parametrize(("one", "more", "chosen"), [(0.02, 0.01, 2), (0.01, 0.02, 1), (0.0104, 0.01, 1)])
+def test_more_threads_only_where_the_steps_time_faster_on_them(one: float, more: float, chosen: int) -> None:
+    """Steps that take `one` s on 1 thread and `more` on 2 (sleeps: the count only changes the wait): 2 threads only
+    where at least THREADS_MIN_SPEEDUP faster (1.04x is not), and the calling thread is left on the count chosen."""
     before = torch.get_num_threads()
-    speedup = device.cpu_threads_speedup.__wrapped__(2, reps=1)
-    assert speedup > 0 and math.isfinite(speedup) and torch.get_num_threads() == before
+    calls = []
+
+    def step() -> None:
+        calls.append(torch.get_num_threads())
+        time.sleep(one if torch.get_num_threads() == 1 else more)
+
+    try:
+        assert device.faster_threads(step, 2) == chosen and torch.get_num_threads() == chosen
+    finally:
+        torch.set_num_threads(before)
+    assert calls.count(1) == calls.count(2) >= device.THREAD_PROBE_REPS + 1  # alternated, one warm-up step each
+
+
+def test_steps_too_slow_to_time_long_keep_every_thread_after_one_round(monkeypatch) -> None:
+    monkeypatch.setattr(device, "THREAD_PROBE_MAX_STEP", 0.05)
+    before = torch.get_num_threads()
+    calls = []
+
+    def step() -> None:  # slower on 2 threads, but a 1-thread step is over the line
+        calls.append(torch.get_num_threads())
+        time.sleep(0.06 if torch.get_num_threads() == 1 else 0.08)
+
+    try:
+        assert device.faster_threads(step, 2) == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert calls == [2, 1, 2, 1]  # a warm-up step and one timed step each

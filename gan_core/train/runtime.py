@@ -26,6 +26,7 @@ class Runtime:
     amp: bool  # bf16 autocast around forward passes; weights and the optimizers stay fp32
     channels_last: bool  # NHWC models and batches
     compile: bool  # torch.compile the forward passes
+    confirm_threads: bool = False  # more than 1 CPU thread, to be confirmed by timing the run's own steps
 
     @classmethod
     def for_run(cls, config: RunConfig, world: World | None = None) -> Runtime:
@@ -35,8 +36,10 @@ class Runtime:
         device = resolve_device(t.device)
         if device.type == "cuda" and world is not None and world.distributed:
             device = torch.device("cuda", world.local_rank)
+        confirm = False
         if device.type == "cpu":
-            torch.set_num_threads(cpu_threads(config))
+            threads, confirm = cpu_threads(config)
+            torch.set_num_threads(threads)
         elif device.type == "cuda":  # fixed shapes: let cuDNN pick the fastest algorithms once
             torch.backends.cudnn.benchmark = True
         conv = not ARCHS[config.model.arch].mlp
@@ -47,7 +50,9 @@ class Runtime:
         amp = t.amp and fast_bf16(device)
         if world is not None:  # each rank probed alone: all ranks compute alike or the run would depend on the rank
             amp = world.all(amp, device)
-        return cls(device, torch.get_num_threads(), amp, channels_last, t.compile and device.type == "cuda")
+        # Under torchrun the ranks keep the rule's count: each timing its own steps could pick differently.
+        confirm = confirm and not (world is not None and world.distributed)
+        return cls(device, torch.get_num_threads(), amp, channels_last, t.compile and device.type == "cuda", confirm)
 
     @property
     def hardware(self) -> str:

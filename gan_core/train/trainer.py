@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from torch import nn
 
 from ..config import RunConfig
 from ..data import ImageData, load_dataset
-from ..device import free_memory
+from ..device import faster_threads, free_memory
 from ..errors import ConfigError, TrainingError
 from ..limits import check_memory, training_bytes
 from ..metric_names import EPOCH, STEP, TIME
@@ -91,11 +93,27 @@ class Trainer:
         self.latest_frame: Frame | None = None  # 2-D point runs: the playground's picture (point_callbacks)
         self.latest_copies: torch.Tensor | None = None  # uint8 2m x C x H x W: copies and originals (QualityScore)
         self.step_metrics = StepMetrics(t.log_every, self.device, self.world.mean_ if self.world.distributed else None)
+        if self.runtime.confirm_threads and self.batches.stream is None:  # a stream's prefetch is not in the state
+            self._confirm_threads()
         if not self.world.is_main:
             self.callbacks: list[Callback] = []
         else:
             defaults = point_callbacks if self.data.is_points else default_callbacks
             self.callbacks = defaults(config, self.data) if callbacks is None else list(callbacks)
+
+    def _confirm_threads(self) -> None:
+        """More than one CPU thread only where this run's own steps are faster on them (device.faster_threads); the
+        steps timed are undone from a copy of the state exact resume restores, so the run starts as it would have."""
+        saved = copy.deepcopy(self.state_dict())
+
+        def step() -> None:
+            self.step()
+            self.step_metrics.discard()  # no flush: its buffer holds log_every steps
+
+        threads = faster_threads(step, self.runtime.num_threads)
+        self.load_state_dict(saved)
+        self._set_resolution()
+        self.runtime = dataclasses.replace(self.runtime, num_threads=threads, confirm_threads=False)
 
     # ---- schedule and description -------------------------------------------------------------------
     @property

@@ -6,6 +6,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
+from gan_core.metric_names import LOSS_D
 from gan_core.train.runtime import Runtime
 
 
@@ -54,3 +55,34 @@ def test_autocast_batch_and_place_follow_the_decisions() -> None:
     with plain.autocast():
         assert layer(x).dtype == torch.float32
     assert plain.batch(x) is x and plain.compiled(layer) is layer
+
+
+def test_the_steps_timed_to_confirm_threads_leave_no_trace_in_the_run(monkeypatch) -> None:
+    """The Trainer times its own steps to confirm more than one thread (device.faster_threads), then undoes them: the
+    run starts at step 0 and trains exactly as one never timed (weights, BatchNorm statistics, EMA, random streams),
+    on the count chosen, which its hardware line names."""
+    from gan_core.train.trainer import Trainer
+
+    cfg = tiny_config("dcgan", ema=0.9)
+    plain = Trainer(cfg, callbacks=[])
+    asked = []
+
+    def timed_steps(step, threads: int) -> int:
+        asked.append(threads)
+        for _ in range(12):  # more than log_every (5): the timed steps must not fill the metrics buffer
+            step()
+        torch.set_num_threads(1)
+        return 1
+
+    monkeypatch.setattr("gan_core.train.runtime.cpu_threads", lambda config: (2, True))
+    monkeypatch.setattr("gan_core.train.trainer.faster_threads", timed_steps)
+    timed = Trainer(cfg, callbacks=[])
+    assert asked == [2] and timed.step_count == 0 and timed.history == []
+    assert timed.runtime.num_threads == 1 and not timed.runtime.confirm_threads and "1 thread," in timed.hardware
+    for trainer in (plain, timed):
+        trainer.run()
+    for a, b in ((plain.G, timed.G), (plain.D, timed.D), (plain.ema.module, timed.ema.module)):
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(x, y), name
+    losses = [[h[LOSS_D] for h in t.history if LOSS_D in h] for t in (plain, timed)]
+    assert losses[0] and losses[0] == losses[1]
