@@ -4,7 +4,7 @@ Run by hand (never a timed test):
 
     python bench/speed.py            # full run: 5 rounds x 3 s windows (5-10 minutes on 2 busy cores)
     python bench/speed.py --quick    # 2-4 minutes: 3 rounds x 1 s windows, smaller data sets, short profiles
-    OMP_WAIT_POLICY=PASSIVE python bench/speed.py --quick   # OpenMP threads sleep instead of spinning
+    OMP_WAIT_POLICY=PASSIVE python bench/speed.py --quick   # OpenMP threads sleep at once (bench/threads.py)
     python bench/speed.py --recipes mnist-mlp-small fashion-dcgan64 --seconds 5 --rounds 7
     python bench/speed.py --device cuda --quick                # on a GPU: tables 1 and 3
 
@@ -123,7 +123,8 @@ def describe_machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"{machine_class().describe()}\ntorch {torch.__version__}, "
             f"{torch.get_num_threads()} intra-op threads by default, OMP_WAIT_POLICY="
-            f"{os.environ.get('OMP_WAIT_POLICY', 'unset (threads spin)')}; engine precision: "
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}; "
+            f"engine precision: "
             f"{'bf16 autocast' if fast_bf16(torch.device('cpu')) else 'fp32'} ({bf16_note()}); "
             f"Python {platform.python_version()}; "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
