@@ -123,9 +123,9 @@ def describe_device(device: torch.device | None = None) -> str:
 
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
 
-# A conv net trains on more than 1 thread only where its own steps, timed at start (Trainer.choose_threads), run at
-# least this much faster on them: on 2 cores 2 threads were up to 1.5x faster when idle, but 3-8x slower than 1 while
-# another process held a core (bench/README.md, "Threads"), and on 2-core VMs whose vCPUs do not scale (the AVX2
+# A conv net trains on more than 1 thread only where its own steps, timed at start (Trainer._confirm_threads), run
+# at least this much faster on them: on 2 cores 2 threads were up to 1.5x faster when idle, but 3-23x slower than 1
+# while another process held a core (bench/README.md, "Threads"), and on 2-core VMs whose vCPUs do not scale (the AVX2
 # laptop class of issue #23) slower than 1 even when idle.
 THREADS_MIN_SPEEDUP = 1.1
 THREAD_PROBE_SECONDS = 1.0  # at most this long timing steps (after the warm-up), at least THREAD_PROBE_REPS each
