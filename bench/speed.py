@@ -123,8 +123,8 @@ def describe_machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"{machine_class().describe()}\ntorch {torch.__version__}, "
             f"{torch.get_num_threads()} intra-op threads by default, OMP_WAIT_POLICY="
-            f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}; "
-            f"engine precision: "
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, GOMP_SPINCOUNT="
+            f"{os.environ.get('GOMP_SPINCOUNT', 'unset')}; engine precision: "
             f"{'bf16 autocast' if fast_bf16(torch.device('cpu')) else 'fp32'} ({bf16_note()}); "
             f"Python {platform.python_version()}; "
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
