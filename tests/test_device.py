@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -123,3 +124,18 @@ def test_steps_too_slow_to_time_long_keep_every_thread_after_one_round(monkeypat
     finally:
         torch.set_num_threads(before)
     assert calls == [2, 1, 2, 1]  # a warm-up step and one timed step each
+
+
+@pytest.mark.parametrize(("env", "expected"), [({}, "30000"), ({"OMP_WAIT_POLICY": "PASSIVE"}, None),
+                                               ({"GOMP_SPINCOUNT": "5"}, "5")])
+def test_importing_gan_core_sets_a_short_openmp_spin_unless_the_user_chose(env: dict, expected: str | None) -> None:
+    """OpenMP reads its settings when torch loads, so gan_core sets them on import; a user's own setting wins."""
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", "import os, gan_core; print(os.environ.get('GOMP_SPINCOUNT'))"],
+                         env=clean | env, capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    assert out == str(expected)
