@@ -159,8 +159,13 @@ def _train(cfg: RunConfig, state: dict[str, Any] | None, out: Path, world: World
     finally:
         if bar is not None:
             bar.close()  # on every way out: a bar left open would push the next one (same process) a line down
-        for s, handler in old.items():
-            signal.signal(s, handler)
+        if world.distributed:
+            # torchrun SIGTERMs the survivors of a lost rank at once: the default handler would kill this process
+            # before it says why it ends (the error is printed by main). Keep ours, inert: the process ends anyway.
+            stop.set()
+        else:
+            for s, handler in old.items():
+                signal.signal(s, handler)
     status = end_status(reason)
     if writer is None:
         return 0
