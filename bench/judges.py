@@ -24,7 +24,8 @@ from gan_core.data import ImageData
 from gan_core.data.mnist import MNIST_CLASSES
 from gan_core.data.shapes import SHAPE_NAMES, render_shapes
 from gan_core.fileio import save_atomic
-from gan_core.metrics.coverage import RECOGNISABLE_P, Classifier, predict_proba, prepare, train_classifier
+from gan_core.metrics.coverage import (RECOGNISABLE_P, Classifier, new_classifier, predict_proba, prepare,
+                                       train_classifier)
 from gan_core.metrics.quality import frechet_distance, psd_sqrt
 
 JUDGE_VERSION = "judge-v1"
@@ -94,7 +95,7 @@ def build_judge(real: ImageData, cache_dir: str | Path | None = None, max_steps:
     path = None if cache_dir is None else Path(cache_dir) / f"{JUDGE_VERSION}-{real.name}-{len(real)}-{max_steps}.pt"
     if path is not None and path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        model = Classifier(real.shape[0], k, WIDTHS)
+        model = new_classifier(real.shape[0], k, WIDTHS)  # a shell for the cached weights (channels-last, as trained)
         model.load_state_dict(saved["model"])
         model.eval()
         return Judge(real.name, list(real.class_names or []), model, saved["accuracy"], saved["mu"],
