@@ -25,6 +25,27 @@ MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 
 SERVER_LOG_TAIL = 6000  # characters of a failed browser test's server log in its report
 
+# The longest modules (seconds of one worker each, a 2-core Xeon), run first: pytest-xdist hands out a module at a
+# time (--dist loadfile), and a long module handed out last keeps one core busy while the other has nothing left.
+SLOW_FIRST = (
+    "train/test_distributed.py",  # 130 s: real torchrun launches
+    "train/test_alerts.py",  # 120 s: real runs that must collapse, or not
+    "metrics/test_metrics.py",  # 90 s: the quality score on shapes and real MNIST
+    "e2e/test_playground.py",  # 70 s each for the browser walks
+    "e2e/test_browser.py",
+    "e2e/test_tabs.py",
+    "e2e/test_newcomer.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """SLOW_FIRST's modules first, in its order; the rest as collected (with --no-loadscope-reorder, pytest.ini)."""
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(REPO / "tests").as_posix()
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, object, object]:
