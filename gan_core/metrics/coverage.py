@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -88,16 +89,19 @@ def prepare(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int,
                      device: str | torch.device = "cpu", epochs: float = _EPOCHS, max_steps: int = _MAX_STEPS,
-                     widths: tuple[int, int, int] = _W) -> tuple[Classifier, float]:
+                     widths: tuple[int, int, int] = _W, on_progress: Callable[[float], None] | None = None
+                     ) -> tuple[Classifier, float]:
     """Train on a fixed, seeded split of (uint8 N x C x H x W, int64 N); returns (eval-mode model, test accuracy).
+    on_progress(fraction) is told how far the training is, about 50 times, the last with 1.0.
 
     The defaults are the live coverage score's (seconds on the CPU); bench judges train longer and wider."""
     with torch.inference_mode(False), torch.enable_grad():  # callers may hold a no_grad/inference context
-        return _train(images, labels, num_classes, device, epochs, max_steps, widths)
+        return _train(images, labels, num_classes, device, epochs, max_steps, widths, on_progress)
 
 
 def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int, device: str | torch.device,
-           epochs: float, max_steps: int, widths: tuple[int, int, int]) -> tuple[Classifier, float]:
+           epochs: float, max_steps: int, widths: tuple[int, int, int],
+           on_progress: Callable[[float], None] | None) -> tuple[Classifier, float]:
     n, channels = images.shape[0], images.shape[1]
     labels = labels.cpu()
     gen = torch.Generator().manual_seed(_SEED)
@@ -114,7 +118,8 @@ def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int, device:
     model.train()
     order = torch.randperm(len(train_idx), generator=gen)
     pos = 0
-    for _ in range(steps):
+    every = max(1, steps // 50)
+    for step in range(1, steps + 1):
         if pos + _BATCH > len(order):  # new epoch: reshuffle (seeded)
             order, pos = torch.randperm(len(train_idx), generator=gen), 0
         idx = order[pos:pos + _BATCH].to(device)
@@ -125,6 +130,8 @@ def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int, device:
         loss.backward()
         opt.step()
         sched.step()
+        if on_progress is not None and (step % every == 0 or step == steps):
+            on_progress(step / steps)
     model.eval()
     accuracy = 1.0
     if n_test:

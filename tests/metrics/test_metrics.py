@@ -252,6 +252,33 @@ def test_scorer_caches_real_statistics_and_classifier(tmp_path: Path, monkeypatc
     assert len(list(tmp_path.glob("real-stats-*.pt"))) == 2
 
 
+def test_the_classifier_bar_moves_and_the_next_step_gets_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The classifier trains for a minute or more on a slow CPU: its bar must move, and end complete, or the next
+    # step's first report (loading the stacked-MNIST reader's digits at 50 %) carried on in its bar and clock.
+    import io
+    import re
+
+    from gan_core.cli.progress import TaskProgress
+
+    monkeypatch.setattr(coverage_mod, "_MIN_STEPS", 100)
+    seen: list[float] = []
+    log = io.StringIO()
+    with TaskProgress(log) as report:
+        def progress(fraction: float, message: str) -> None:
+            if "classifier" in message:
+                seen.append(fraction)
+            report(fraction, message)
+
+        QualityScorer(_small_set(200), cache_dir=None, num_real=100, memorization=False, progress=progress)
+        report(0.5, "Reading t10k-images-idx3-ubyte.gz")
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and 20 <= len(seen) <= 52
+    assert all(a < b for a, b in zip(seen, seen[1:])), seen
+    shown = [re.match(r"(.*?) +(\d+)%", line).groups() for line in log.getvalue().splitlines()]
+    reading = "Reading t10k-images-idx3-ubyte.gz"
+    assert shown[-3:] == [("Training the coverage classifier on 200 labeled images", "100"), (reading, "0"),
+                          (reading, "100")], shown
+
+
 def test_the_cache_is_keyed_by_content_images_and_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coverage_mod, "_MIN_STEPS", 10)
     real, fake = _small_set(200), _small_set(50, seed=1).images
