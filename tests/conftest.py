@@ -40,11 +40,10 @@ SLOW_FIRST = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """SLOW_FIRST's modules first, in its order; the rest as collected (with --no-loadscope-reorder, pytest.ini)."""
-    def rank(item: pytest.Item) -> int:
-        path = item.path.relative_to(REPO / "tests").as_posix()
-        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
-
-    items.sort(key=rank)  # stable: a module's tests keep their order
+    first = {REPO / "tests" / path: i for i, path in enumerate(SLOW_FIRST)}
+    if gone := [str(path) for path in first if not path.is_file()]:  # a rename must not drop a module silently
+        raise pytest.UsageError(f"tests/conftest.py: SLOW_FIRST names modules that are gone: {gone}")
+    items.sort(key=lambda item: first.get(item.path, len(first)))  # stable: a module's tests keep their order
 
 
 @pytest.hookimpl(wrapper=True)
