@@ -215,11 +215,9 @@ class QualityScorer:
         else:
             saved = None
         if saved is None:
-            message = f"Training the coverage classifier on {len(real)} labeled images"
-            if progress is not None:
-                progress(0.0, message)
             model, acc = train_classifier(real.images[:, :channels], real.labels, self.num_classes, self.device,
-                                          on_progress=None if progress is None else (lambda f: progress(f, message)))
+                                          progress=progress,
+                                          message=f"Training the coverage classifier on {len(real)} labeled images")
             hist = torch.bincount(real.labels.cpu(), minlength=self.num_classes).double()
             saved = {"version": CLASSIFIER_VERSION, "accuracy": torch.tensor(acc),
                      "real_hist": hist / hist.sum(),

@@ -64,11 +64,9 @@ def digit_reader(mnist: ImageData, cache_dir: str | Path | None = None,
             model = None  # a stale or foreign file: retrain below
     if model is None:
         message = f"Training the stacked-MNIST digit reader on {len(mnist):,} digits (once; cached)"
-        if progress is not None:
-            progress(0.0, message)
         model, accuracy = train_classifier(mnist.images, mnist.labels, 10, epochs=READER_EPOCHS,
-                                           max_steps=READER_STEPS, widths=READER_WIDTHS,
-                                           on_progress=None if progress is None else (lambda f: progress(f, message)))
+                                           max_steps=READER_STEPS, widths=READER_WIDTHS, progress=progress,
+                                           message=message)
         if path is not None:
             save_atomic({"version": READER_VERSION, "accuracy": torch.tensor(accuracy),
                          "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, path)

@@ -252,6 +252,16 @@ def test_scorer_caches_real_statistics_and_classifier(tmp_path: Path, monkeypatc
     assert len(list(tmp_path.glob("real-stats-*.pt"))) == 2
 
 
+def test_classifier_weights_are_channels_last() -> None:
+    # CPU max pooling is several times faster on channels-last activations, which these weights make (1.5x faster
+    # classifier training on a 2-core Xeon); trained and cached classifiers start from this shell.
+    model = coverage_mod.new_classifier(3, 10)
+    convs = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    x = coverage_mod.prepare(_small_set(4).images, 3)
+    assert model.body[:3](x).is_contiguous(memory_format=torch.channels_last)  # what the first max pooling gets
+
+
 def test_the_classifier_bar_moves_and_the_next_step_gets_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     # The classifier trains for a minute or more on a slow CPU: its bar must move, and end complete, or the next
     # step's first report (loading the stacked-MNIST reader's digits at 50 %) carried on in its bar and clock.
