@@ -103,6 +103,9 @@ class TrainConfig:
     fade_steps: int = 0  # then the full-resolution layers fade in over this many steps (0 = a hard switch)
     ema: float = 0.0  # EMA decay of G for sampling (0 = off); ramped up over the first steps (ema.EMA)
     class_weight: float = 0.0  # AC-GAN: weight of the class loss of D's class head (conditional models; 0 = off)
+    # Feature matching (Salimans et al. 2016): weight of G's extra loss, the mean squared distance between the mean of
+    # D's last features over the real batch and over the generated one (0 = off).
+    feature_matching: float = 0.0
     augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0

@@ -130,6 +130,9 @@ SETTINGS: tuple[Setting, ...] = (
            fixed=True),
     number("train", "class_weight", "Class loss weight", 0.0, 100.0,
            help="AC-GAN class head of a conditional D; 0 = off", form=True, fixed=True),
+    number("train", "feature_matching", "Feature matching weight", 0.0, 1000.0,
+           help="G also matches the mean of D's features over real and generated batches (Salimans et al. 2016): "
+           "what one sample does not show D, such as how often each kind is drawn; 0 = off", form=True, fixed=True),
     Setting("train", "augment", "Augment what D sees", "the same random shifts (and cutouts, colour changes) for "
             "real and generated images, e.g. translation,cutout: D overfits a small set later", form=True,
             fixed=True),

@@ -109,3 +109,10 @@ def test_the_form_is_parsed_once_per_rerun_and_offers_the_penalty_weight_and_cri
     at.selectbox(key="train_d_norm").set_value("batch").run()  # the rule, said once, and Start off
     assert any("needs a critic without BatchNorm" in e.value for e in at.error) and len(calls) == 2
     assert at.button(key="train_start_btn").disabled
+
+
+def test_feature_matching_is_offered_in_advanced_and_listed_as_a_change() -> None:
+    at = train_page(tiny_data_config())
+    at.text_input(key="train_feature_matching").set_value("10").run()
+    assert not at.exception and not at.error
+    assert any("Feature matching weight 0 → 10" in c.value for c in at.caption), [c.value for c in at.caption]

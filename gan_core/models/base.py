@@ -54,6 +54,9 @@ class Discriminator(nn.Module):
             nn.init.zeros_(self.embed.weight)
         # Auxiliary classifier (Odena et al. 2017): class logits from the same features.
         self.classes = nn.Linear(feature_dim, num_classes) if class_head and num_classes else None
+        # Feature matching reads the body's features of D's latest call (N/m x F): kept only while this is set.
+        self.keep_features = False
+        self.features: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, with_classes: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -63,6 +66,8 @@ class Discriminator(nn.Module):
             assert x.shape[0] % self.pack == 0, (x.shape, self.pack)
             x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])  # N/m x mC x H x W
         h = self.body(x)  # N/m x F
+        if self.keep_features:
+            self.features = h
         out = self.head(minibatch_std(h, self.mbstd) if self.mbstd else h).squeeze(1)  # N/m
         if self.embed is not None:
             assert y is not None, "conditional discriminator needs labels"

@@ -37,8 +37,8 @@ class Objective:
     d_phase: D's loss on a real batch and a fresh fake batch (+ the gradient penalty for WGAN-GP), backward into D's
     parameters only. g_phase: G's loss through D, backward into G's parameters only. Each phase replaces its model's
     gradients. What shapes the losses lives here, and the trainer does not change for it: the gradient penalties
-    (WGAN-GP's, R1), the AC-GAN class loss (in both phases' loss/D and loss/G), and the augmentation of everything D
-    sees.
+    (WGAN-GP's, R1), the AC-GAN class loss (in both phases' loss/D and loss/G), feature matching (in loss/G), and the
+    augmentation of everything D sees.
 
     Under DDP `synced` holds G and D wrapped in DistributedDataParallel. Each backward that needs a model's
     gradients averaged goes through exactly one call of its wrapper (DDP allows one forward per backward); other
@@ -78,6 +78,11 @@ class Objective:
         self.policy = parse_policy(train.augment)
         assert rng is not None or not self.policy, "augmentation draws from the run's random stream"
         self.rng = rng
+        # Feature matching: G's loss also pulls the mean of D's features over its batch toward the real batch's mean
+        # (F: D's feature width), which the D phase of the same step keeps.
+        self.feature_matching = train.feature_matching
+        D.keep_features = self.feature_matching > 0
+        self._real_features: torch.Tensor | None = None  # F
 
     def _d(self, images: torch.Tensor, labels: torch.Tensor | None, synced: bool = False
            ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -114,10 +119,12 @@ class Objective:
             if self.joint_d:  # one D call on 2B images: B real then B fake
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
                 both, classes = self._d(torch.cat([real, fake.detach()]), labels, synced=True)  # 2B/m, 2B x K
+                self._keep_real_features(lambda f: f.chunk(2)[0])  # D.features: 2B/m x F, the reals first
                 d_real, d_fake = both.chunk(2)  # B/m each (m: D's packing; real and fake packs never mix)
                 real_classes = None if classes is None else classes[:b]
             else:  # BatchNorm: real and fake batches keep separate statistics
                 d_real, real_classes = self._d(real, real_labels)
+                self._keep_real_features(lambda f: f)
                 d_fake, _ = self._d(fake.detach(), fake_labels, synced=True)
             # The class head learns from real images only: fakes of the wrong class would teach it wrong labels.
             loss = (d_loss(self.loss, d_real.float(), d_fake.float(), self.real_label, self.fake_label)
@@ -131,6 +138,20 @@ class Objective:
         metrics = {LOSS_D: loss.detach(), D_REAL: probabilities(self.loss, d_real.detach().float()),
                    D_FAKE: probabilities(self.loss, d_fake.detach().float())}
         return metrics, Fakes(fake, fake_labels)
+
+    def _keep_real_features(self, reals: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """After a D call that saw the real batch: keep the mean of its real packs' features (reals picks those rows
+        of D.features), detached, for this step's G phase."""
+        if self.feature_matching:
+            self._real_features = reals(self.D.features).detach().float().mean(0)  # F
+
+    def _feature_distance(self) -> torch.Tensor:
+        """Mean over D's features of the squared difference between the generated batch's mean (the G phase's D
+        call, with G's graph) and the real batch's."""
+        assert self._real_features is not None, "feature matching needs a D phase before the G phase"
+        fake = self.D.features.float().mean(0)  # F
+        self.D.features = None  # do not hold the batch's graph past this step
+        return (fake - self._real_features).pow(2).mean()
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         # Under autocast too (PyTorch's AMP recipe): faster critic steps in bf16; the penalty itself summed in fp32.
@@ -156,6 +177,8 @@ class Objective:
                 fake = self.g_sync(z, labels)  # B x C x H x W
             d_gen, classes = self._d(fake, labels)  # bare D: the G phase averages G's gradients only
             loss = g_loss(self.loss, d_gen.float()) + self._class_loss(classes, labels)
+            if self.feature_matching:
+                loss = loss + self.feature_matching * self._feature_distance()
         _clear(self.g_params)
         # inputs=G's parameters: autograd skips D's weight gradients, which the G step never uses.
         loss.backward(inputs=self.g_params)

@@ -225,3 +225,33 @@ def test_augmentation_changes_training_and_stays_reproducible() -> None:
         tr.run()
     assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))  # draws from the run's seed
     assert not all(torch.equal(p, q) for p, q in zip(a.G.parameters(), plain.G.parameters()))
+
+
+@pytest.mark.parametrize("arch,pack", [("mlp", 1), ("dcgan", 2)])  # one joint D call; BatchNorm and packing
+def test_feature_matching_adds_the_weighted_distance_of_mean_d_features_to_g_only(arch: str, pack: int) -> None:
+    cfg = tiny_config(arch, amp=False)
+    cfg.model.pack = pack  # D judges packs of m samples (PacGAN): its features are one row a pack
+    tr = Trainer(cfg.validate(), callbacks=[])
+    z, y = tr.batches.noise(16)
+    real, labels = tr.batches.real(16)
+    runs = []
+    for weight in (0.0, 2.0):
+        t = tiny_config(arch, feature_matching=weight).train
+        objective = Objective(tr.G, tr.D, t, FP32, lambda n: (z, y))
+        d_metrics, fakes = objective.d_phase(real, labels, keep_fakes=True)
+        d_grads = [p.grad.clone() for p in tr.D.parameters()]
+        g_metrics = objective.g_phase(fakes)
+        g_grads = [p.grad.clone() for p in tr.G.parameters()]
+        runs.append((float(d_metrics[LOSS_D]), d_grads, float(g_metrics[LOSS_G]), g_grads))
+    (d0, dg0, g0, gg0), (d2, dg2, g2, gg2) = runs
+
+    def mean_features(x: torch.Tensor) -> torch.Tensor:  # D's body on packs: N/m x (m*C) x H x W -> F
+        return tr.D.body(x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])).mean(0)
+
+    with torch.no_grad():
+        distance = (mean_features(tr.G(z, y)) - mean_features(real)).pow(2).mean()
+    assert float(distance) > 0
+    assert g2 - g0 == pytest.approx(2.0 * float(distance), rel=1e-4)
+    assert d2 == d0 and all(torch.equal(a, b) for a, b in zip(dg0, dg2))  # D's phase is untouched
+    assert not all(torch.allclose(a, b) for a, b in zip(gg0, gg2))  # the term reaches G's weights
+    assert tr.D.features is None  # the G phase let go of the batch's graph

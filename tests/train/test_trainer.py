@@ -46,7 +46,8 @@ def test_same_seed_gives_identical_weights_and_another_seed_differs() -> None:
 
 
 @pytest.mark.parametrize("arch,loss,extra", [
-    ("dcgan", "bce", {"ema": 0.9, "real_label": 0.9, "fake_label": 0.1}),  # BatchNorm + EMA + smoothing
+    # BatchNorm + EMA + smoothing + feature matching (the real features it matches are the step's own, not saved)
+    ("dcgan", "bce", {"ema": 0.9, "real_label": 0.9, "fake_label": 0.1, "feature_matching": 1.0}),
     ("mlp-deep", "bce", {}),  # dropout consumes the global RNG
     ("dcgan", "wgan-gp", {"n_critic": 2}),  # gradient penalty draws interpolation weights
     # Scores and grids at the first run's last step too (7), which the uninterrupted run does not have there.
