@@ -224,7 +224,7 @@ def main() -> None:
     p.add_argument("--sets", nargs="+", default=["ring", "grid"], choices=sorted(PAPER))
     p.add_argument("--seeds", type=int, default=10, help="how many seeds per set")
     p.add_argument("--first", type=int, default=0, help="the first seed (seeds first .. first+N-1)")
-    p.add_argument("--set", nargs="*", default=[], dest="overrides", metavar="SECTION.KEY=VALUE",
+    p.add_argument("--set", nargs="*", action="extend", default=[], dest="overrides", metavar="SECTION.KEY=VALUE",
                    help="change the recipe, e.g. model.pack=4 train.steps=10000")
     p.add_argument("--data-dir", default=str(DEFAULT_MNIST),
                    help=f"stacked MNIST: the folder of the MNIST IDX files ({DEFAULT_MNIST})")

@@ -81,19 +81,23 @@ class Objective:
         # Feature matching: G's loss also pulls the mean of D's features over its batch toward the real batch's mean
         # (F: D's feature width), which the D phase of the same step keeps.
         self.feature_matching = train.feature_matching
-        D.keep_features = self.feature_matching > 0
         self._real_features: torch.Tensor | None = None  # F
 
-    def _d(self, images: torch.Tensor, labels: torch.Tensor | None, synced: bool = False
+    def _d(self, images: torch.Tensor, labels: torch.Tensor | None, synced: bool = False, features: bool = False
            ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D on augmented images (when a policy is set): (N logits, N x K class logits or None); synced: through
-        the DDP wrapper (the one call of a D phase whose backward averages D's gradients)."""
+        the DDP wrapper (the one call of a D phase whose backward averages D's gradients); features: leave the
+        body's features in D.features for feature matching (only the calls that need them keep their graph)."""
         forward = self.d_sync if synced else self.d_forward
         if self.policy:
             images = augment(images, self.policy, self.rng)
+        self.D.keep_features = features and self.feature_matching > 0
         if not self.class_weight:
-            return forward(images, labels), None
-        return forward(images, labels, with_classes=True)
+            out = forward(images, labels), None
+        else:
+            out = forward(images, labels, with_classes=True)
+        self.D.keep_features = False
+        return out
 
     def _class_loss(self, class_logits: torch.Tensor | None, labels: torch.Tensor | None) -> torch.Tensor | float:
         if class_logits is None:
@@ -118,12 +122,13 @@ class Objective:
                     fake = self.g_forward(z, fake_labels)
             if self.joint_d:  # one D call on 2B images: B real then B fake
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
-                both, classes = self._d(torch.cat([real, fake.detach()]), labels, synced=True)  # 2B/m, 2B x K
+                both, classes = self._d(torch.cat([real, fake.detach()]), labels, synced=True,
+                                        features=True)  # 2B/m, 2B x K
                 self._keep_real_features(lambda f: f.chunk(2)[0])  # D.features: 2B/m x F, the reals first
                 d_real, d_fake = both.chunk(2)  # B/m each (m: D's packing; real and fake packs never mix)
                 real_classes = None if classes is None else classes[:b]
             else:  # BatchNorm: real and fake batches keep separate statistics
-                d_real, real_classes = self._d(real, real_labels)
+                d_real, real_classes = self._d(real, real_labels, features=True)
                 self._keep_real_features(lambda f: f)
                 d_fake, _ = self._d(fake.detach(), fake_labels, synced=True)
             # The class head learns from real images only: fakes of the wrong class would teach it wrong labels.
@@ -144,6 +149,7 @@ class Objective:
         of D.features), detached, for this step's G phase."""
         if self.feature_matching:
             self._real_features = reals(self.D.features).detach().float().mean(0)  # F
+            self.D.features = None  # do not hold the D phase's graph
 
     def _feature_distance(self) -> torch.Tensor:
         """Mean over D's features of the squared difference between the generated batch's mean (the G phase's D
@@ -175,7 +181,7 @@ class Objective:
             else:
                 z, labels = self.noise(fakes.images.shape[0])
                 fake = self.g_sync(z, labels)  # B x C x H x W
-            d_gen, classes = self._d(fake, labels)  # bare D: the G phase averages G's gradients only
+            d_gen, classes = self._d(fake, labels, features=True)  # bare D: the G phase averages G's gradients only
             loss = g_loss(self.loss, d_gen.float()) + self._class_loss(classes, labels)
             if self.feature_matching:
                 loss = loss + self.feature_matching * self._feature_distance()

@@ -239,6 +239,7 @@ def test_feature_matching_adds_the_weighted_distance_of_mean_d_features_to_g_onl
         t = tiny_config(arch, feature_matching=weight).train
         objective = Objective(tr.G, tr.D, t, FP32, lambda n: (z, y))
         d_metrics, fakes = objective.d_phase(real, labels, keep_fakes=True)
+        assert tr.D.features is None  # the D phase kept the real mean only, not its calls' graphs
         d_grads = [p.grad.clone() for p in tr.D.parameters()]
         g_metrics = objective.g_phase(fakes)
         g_grads = [p.grad.clone() for p in tr.G.parameters()]
