@@ -34,17 +34,22 @@ else:
 NEEDS_BROWSER = pytest.mark.skipif(bool(MISSING), reason=MISSING or "browser available")
 
 
+def _docs_root(module: str) -> Path:
+    """The server's folder for a docs run: the Data page shows it, so a plausible path rather than pytest's."""
+    root = Path(tempfile.gettempdir()) / f"gan-workbench-{Path(module).stem.removeprefix('test_')}"
+    mark = root / ".made-by-the-docs-screenshots"
+    if root.exists():  # only ever remove what an earlier docs run made
+        assert mark.exists(), f"{root} exists and was not made by a docs run: move it away first"
+        shutil.rmtree(root)
+    root.mkdir()
+    mark.touch()
+    return root
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[StreamlitServer]:
-    root = tmp_path_factory.mktemp("e2e_server")
-    if os.environ.get(SCREENSHOTS_ENV):  # the docs' Data page shows its folder: a plausible one, not pytest's
-        root = Path(tempfile.gettempdir()) / f"gan-workbench-{Path(request.module.__file__).stem.removeprefix('test_')}"
-        mark = root / ".made-by-the-docs-screenshots"
-        if root.exists():  # only ever remove what an earlier docs run made
-            assert mark.exists(), f"{root} exists and was not made by a docs run: move it away first"
-            shutil.rmtree(root)
-        root.mkdir()
-        mark.touch()
+    docs = bool(os.environ.get(SCREENSHOTS_ENV))
+    root = _docs_root(request.module.__file__) if docs else tmp_path_factory.mktemp("e2e_server")
     env = {
         "GAN_WORKBENCH_CHECKPOINTS": str(root / "checkpoints"),
         "GAN_WORKBENCH_DATA": str(root / "data"),
