@@ -121,6 +121,16 @@ def describe_device(device: torch.device | None = None) -> str:
     return f"CPU: {cores} core{'s' if cores != 1 else ''}"
 
 
+def pin_threads(n: int) -> None:
+    """Set the calling thread's intra-op thread count to n for good.
+
+    torch initialises a thread's count lazily, at its first parallel op, to the count that any thread set last: a
+    new thread that only called set_num_threads(n) could still end up on another thread's count. Asking for the
+    count first does that initialisation now, so the n set after it stays."""
+    torch.get_num_threads()
+    torch.set_num_threads(n)
+
+
 _BASE_THREADS: int | None = None  # torch's intra-op thread count before the first Trainer changed it
 
 # A conv net trains on more than 1 thread only where its own steps, timed at start (Trainer._confirm_threads), run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -69,6 +70,18 @@ def _shared_caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     else:
         root = tmp_path_factory.mktemp("caches")
     return {name: root / name for name in ("stats", "shapes")}
+
+
+@pytest.fixture(autouse=True)
+def _no_scorer_build_left() -> Iterator[None]:
+    """No quality-score worker outlives its test by more than a few seconds: a stopped run's scorer build gives up at
+    its next progress report (QualityScore.on_end). Builds that trained on took a core from the tests after them
+    (in one CI run four at once, and one crashed its worker in BatchNorm)."""
+    yield
+    workers = [t for t in threading.enumerate() if t.name.startswith("quality")]
+    for worker in workers:
+        worker.join(30)
+    assert not [t.name for t in workers if t.is_alive()], "a quality-score worker was still running 30 s after its test"
 
 
 @pytest.fixture(autouse=True)

@@ -188,9 +188,13 @@ class QualityScorer:
         if saved is not None and saved.get("version") == COPY_VERSION and len(saved["feats"]) == len(index):
             self.copy_check = CopyCheck(real.images, index, saved["feats"], float(saved["threshold"]))
             return
-        if progress is not None:
-            progress(0.0, f"Computing features of {len(index):,} training images for the copy check")
-        feats = torch.cat([self.features(real.images[i]).float() for i in index.split(1000)])  # M x dim
+        message = f"Computing features of {len(index):,} training images for the copy check"
+        chunks = []
+        for start in range(0, len(index), 1000):  # a report per chunk (about a second each on one CPU thread)
+            if progress is not None:
+                progress(start / len(index), message)
+            chunks.append(self.features(real.images[index[start:start + 1000]]).float())
+        feats = torch.cat(chunks)  # M x dim
         self.copy_check = CopyCheck(real.images, index, feats)
         if path is not None:
             save_atomic({"version": COPY_VERSION, "feats": feats, "threshold": torch.tensor(self.copy_check.threshold)},

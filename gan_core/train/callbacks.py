@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,7 +14,8 @@ from typing import TypeVar
 import torch
 
 from ..config import RunConfig
-from ..data import STATS_CACHE, ImageData, data_root
+from ..data import STATS_CACHE, ImageData, Progress, data_root
+from ..device import pin_threads
 from ..metric_names import DIVERSITY, STEP
 from ..metrics import HealthMonitor, QualityScorer, copy_pairs, diversity
 from ..models import Generator
@@ -31,6 +33,10 @@ FINAL_SCORE_MESSAGE = "Scoring the final samples (the quality scorer is built on
 
 C = TypeVar("C", bound="Callback")
 T = TypeVar("T")
+
+
+class BuildCancelled(Exception):
+    """Raised inside a stopped run's scorer build, at its next progress report: the build ends there."""
 
 
 class Callback:
@@ -120,19 +126,21 @@ class QualityScore(Callback):
     def __init__(self, every: int, num_samples: int = 1000, cache_dir: Path | None = None, seed: int = 0,
                  scorer: QualityScorer | None = None, budget: float = 0.05, background: bool = True,
                  clock: Callable[[], float] = time.monotonic,
-                 build: Callable[[ImageData], QualityScorer] | None = None) -> None:
+                 build: Callable[[ImageData, Progress], QualityScorer] | None = None) -> None:
         self.every = every
         self.num_samples = num_samples
         self.cache_dir = cache_dir
         self.seed = seed
         self.scorer = scorer  # built on first use unless given
-        self.build = build or (lambda data: QualityScorer(data, self.cache_dir))
+        # build(data, progress): progress raises BuildCancelled once the run has stopped (see on_end)
+        self.build = build or (lambda data, progress: QualityScorer(data, self.cache_dir, progress=progress))
         self.budget, self.background, self.clock = budget, background, clock
         self.last_step: int | None = None  # the step of the last score (a resumed run: its checkpoint's step)
         self.last_end = -math.inf  # wall time the last score finished
         self.last_cost = 0.0  # how long it took
         self._worker: ThreadPoolExecutor | None = None
         self._building: Future[None] | None = None  # the scorer's build in the worker
+        self._cancel = threading.Event()  # set when the run stops during the build: the build gives up
         # Scores in flight, in step order: (entry, likely copies beside their training images or None).
         self._pending: list[Future[tuple[dict[str, float], torch.Tensor | None]]] = []
 
@@ -169,8 +177,11 @@ class QualityScore(Callback):
 
     def on_end(self, trainer: RunState) -> None:
         if self._building is not None and not self._building.done() and trainer.step_count < trainer.total_steps:
-            # Stopped while the scorer builds: no score to wait for. The build finishes in its thread (and fills the
-            # disk cache for the next run); the scores queued behind it are dropped.
+            # Stopped while the scorer builds: no score to wait for, and the build gives up at its next progress
+            # report (about a second apart) rather than take a core from whatever runs next for up to a minute
+            # (a next run would build again anyway: the cache is written only when a build finishes). The run
+            # ends now; the scores queued behind the build are dropped.
+            self._cancel.set()
             for future in self._pending:
                 future.cancel()
             self._pending, self._building = [], None
@@ -189,23 +200,28 @@ class QualityScore(Callback):
             if self._building is not None:  # the worker builds it: wait for that rather than build it twice
                 self._building.result()
             else:
-                self._build(trainer.data)
+                self._build(trainer.data, threading.Event())
         entry, trainer.latest_copies = self._score_details(trainer.sampler, trainer.step_count)
         trainer.report(entry)
         return entry
 
     def _submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
         if self._worker is None:  # one thread, on one intra-op thread of its own (OpenMP counts are per thread)
-            self._worker = ThreadPoolExecutor(1, "quality", initializer=torch.set_num_threads, initargs=(1,))
+            self._worker = ThreadPoolExecutor(1, "quality", initializer=pin_threads, initargs=(1,))
         return self._worker.submit(fn, *args)
 
     def _start_build(self, trainer: RunState) -> None:
         """Queue the scorer's build in the worker, once: scores submitted later run after it."""
         if self.scorer is None and self._building is None:
-            self._building = self._submit(self._build, trainer.data)
+            self._cancel = threading.Event()  # this build's own: a cancelled earlier one stays cancelled
+            self._building = self._submit(self._build, trainer.data, self._cancel)
 
-    def _build(self, data: ImageData) -> None:
-        self.scorer = self.build(data)
+    def _build(self, data: ImageData, cancel: threading.Event) -> None:
+        def progress(fraction: float, message: str) -> None:
+            if cancel.is_set():
+                raise BuildCancelled(f"the run stopped while: {message}")
+
+        self.scorer = self.build(data, progress)
 
     def _score(self, g: Generator, step: int) -> dict[str, float]:
         return self._score_details(g, step)[0]

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..catalog import ARCHS
 from ..config import RunConfig
-from ..device import cpu_threads, fast_bf16, resolve_device
+from ..device import cpu_threads, fast_bf16, pin_threads, resolve_device
 from .distributed import World
 
 M = TypeVar("M", bound=nn.Module)
@@ -39,7 +39,7 @@ class Runtime:
         confirm = False
         if device.type == "cpu":
             threads, confirm = cpu_threads(config)
-            torch.set_num_threads(threads)
+            pin_threads(threads)  # the training thread is often new (the app's job thread)
         elif device.type == "cuda":  # fixed shapes: let cuDNN pick the fastest algorithms once
             torch.backends.cudnn.benchmark = True
         conv = not ARCHS[config.model.arch].mlp

@@ -41,7 +41,7 @@ def test_grids_and_quality_scores_leave_training_bit_identical(background: bool,
     scored = Trainer(tiny_config("mlp-deep", steps=8, sample_every=2, quality_every=3))
     score = find(scored.callbacks, QualityScore)
     score.budget, score.background = math.inf, background  # every due step, however long a score takes here
-    score.build = lambda data: QualityScorer(data, None, num_real=64)  # no disk cache: the classifier is trained
+    score.build = lambda data, progress: QualityScorer(data, None, num_real=64)  # no disk cache: trains the classifier
     events: dict[int, set[str]] = {}
     scored.run(on_step=lambda t, ev: events.__setitem__(t.step_count, set(ev)))
     plain = Trainer(tiny_config("mlp-deep", steps=8), callbacks=[])
@@ -62,7 +62,7 @@ def test_grids_and_quality_scores_leave_training_bit_identical(background: bool,
 def test_training_steps_go_on_while_the_scorer_builds_and_no_step_waits_for_a_score(resumed: bool) -> None:
     release = threading.Event()
 
-    def blocked_build(data):  # a first run's real statistics and classifier: here they take until the last step
+    def blocked_build(data, progress):  # a first run's real statistics and classifier: here until the last step
         assert release.wait(60), "the trainer never reached its last step while the scorer was building"
         return QualityScorer(data, None, num_real=128, coverage=False)
 
@@ -88,18 +88,79 @@ def test_training_steps_go_on_while_the_scorer_builds_and_no_step_waits_for_a_sc
     assert score.ready and score._worker is None  # the worker thread is gone with the run
 
 
-def test_a_run_stopped_while_the_scorer_builds_ends_without_waiting_for_it() -> None:
-    release = threading.Event()
+def test_a_run_stopped_while_the_scorer_builds_ends_at_once_and_the_build_gives_up_at_its_next_report() -> None:
+    release, reports = threading.Event(), []
 
-    def blocked_build(data):
+    def blocked_build(data, progress):
         assert release.wait(60)
+        try:
+            progress(0.5, "Training the coverage classifier")  # the build's next report, after the run stopped
+        except callbacks.BuildCancelled as e:
+            reports.append(str(e))
+            raise
         return QualityScorer(data, None, num_real=128, coverage=False)
 
     score = QualityScore(every=5, num_samples=32, budget=math.inf, build=blocked_build)
     tr = Trainer(tiny_config("mlp", steps=30), callbacks=[score])
-    assert tr.run(should_stop=lambda: tr.step_count >= 8) == "stopped"  # returns while the build still blocks
+    worker = None
+
+    def on_step(t: Trainer, events: set[str]) -> None:
+        nonlocal worker
+        worker = worker or next((th for th in threading.enumerate() if th.name.startswith("quality")), None)
+
+    assert tr.run(should_stop=lambda: tr.step_count >= 8, on_step=on_step) == "stopped"  # while the build blocks
     assert tr.step_count == 8 and not score.busy and not any("quality" in h for h in tr.history)
     release.set()
+    worker.join(10)
+    assert not worker.is_alive() and not score.ready
+    assert reports == ["the run stopped while: Training the coverage classifier"]
+
+
+def test_a_real_build_stops_within_a_report_of_the_run_and_writes_no_cache(tmp_path) -> None:
+    """A stopped run's build used to train on (here about 20 s; up to a minute on a big set), taking a core from
+    whatever ran next: in CI up to four at once. The classifier reports about 50 times, the copy check once per
+    1,000 images."""
+    tr = Trainer(tiny_config("mlp", steps=10_000), callbacks=[])
+    score = QualityScore(every=5, num_samples=32, cache_dir=tmp_path, budget=math.inf)
+    tr.callbacks = [score]
+    building = threading.Event()
+
+    def progress_seen(fraction: float, message: str) -> None:
+        if "classifier" in message and fraction > 0:
+            building.set()  # the classifier trains: stop the run now
+
+    real_build = score.build
+    score.build = lambda data, progress: real_build(data, lambda f, m: (progress_seen(f, m), progress(f, m)))
+    assert tr.run(should_stop=building.is_set) == "stopped"
+    started = time.monotonic()
+    for th in [th for th in threading.enumerate() if th.name.startswith("quality")]:
+        th.join(30)
+        assert not th.is_alive(), "the build went on after its run stopped"
+    assert time.monotonic() - started < 5 and not score.ready
+    assert not list(tmp_path.glob("classifier-*"))  # the classifier was not finished, so nothing half-trained is kept
+
+
+def test_the_scorers_worker_stays_on_one_thread_when_another_thread_sets_the_count_after_it_started() -> None:
+    """torch sets a new thread's count at its first parallel op to the count any thread set last: the worker's
+    own set_num_threads(1) was replaced by the training thread's 2 (session 20)."""
+    score = QualityScore(every=5)
+    started, go = threading.Event(), threading.Event()
+
+    def count_after_the_other_thread() -> int:
+        started.set()
+        assert go.wait(10)
+        return torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    try:
+        future = score._submit(count_after_the_other_thread)
+        assert started.wait(10)
+        torch.set_num_threads(2)  # as the training thread does when it confirms 2 threads
+        go.set()
+        assert future.result(10) == 1
+    finally:
+        torch.set_num_threads(before)
+        score._worker.shutdown()
 
 
 def test_a_background_score_scores_the_weights_of_its_step_and_a_stopped_run_keeps_it(monkeypatch) -> None:
