@@ -119,7 +119,7 @@ def test_a_run_stopped_while_the_scorer_builds_ends_at_once_and_the_build_gives_
 def test_a_real_build_stops_within_a_report_of_the_run_and_writes_no_cache(tmp_path) -> None:
     """A stopped run's build used to train on (here about 20 s; up to a minute on a big set), taking a core from
     whatever ran next: in CI up to four at once. The classifier reports about 50 times, the copy check once per
-    1,000 images."""
+    1,000 images; what was finished before the stop (the real statistics) stays cached."""
     tr = Trainer(tiny_config("mlp", steps=10_000), callbacks=[])
     score = QualityScore(every=5, num_samples=32, cache_dir=tmp_path, budget=math.inf)
     tr.callbacks = [score]
@@ -132,12 +132,11 @@ def test_a_real_build_stops_within_a_report_of_the_run_and_writes_no_cache(tmp_p
     real_build = score.build
     score.build = lambda data, progress: real_build(data, lambda f, m: (progress_seen(f, m), progress(f, m)))
     assert tr.run(should_stop=building.is_set) == "stopped"
-    started = time.monotonic()
     for th in [th for th in threading.enumerate() if th.name.startswith("quality")]:
-        th.join(30)
+        th.join(30)  # time enough for the whole build here: one that trained on would end finished
         assert not th.is_alive(), "the build went on after its run stopped"
-    assert time.monotonic() - started < 5 and not score.ready
-    assert not list(tmp_path.glob("classifier-*"))  # the classifier was not finished, so nothing half-trained is kept
+    assert not score.ready  # it gave up: no scorer, and no classifier in the cache, half-trained or finished
+    assert list(tmp_path.glob("real-stats-*")) and not list(tmp_path.glob("classifier-*"))
 
 
 def test_the_scorers_worker_stays_on_one_thread_when_another_thread_sets_the_count_after_it_started() -> None:
