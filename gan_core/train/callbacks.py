@@ -179,8 +179,8 @@ class QualityScore(Callback):
         if self._building is not None and not self._building.done() and trainer.step_count < trainer.total_steps:
             # Stopped while the scorer builds: no score to wait for, and the build gives up at its next progress
             # report (about a second apart) rather than take a core from whatever runs next for up to a minute
-            # (a next run would build again anyway: the cache is written only when a build finishes). The run
-            # ends now; the scores queued behind the build are dropped.
+            # (a run started meanwhile would build again anyway: each part is cached only once it is done). The
+            # run ends now; the scores queued behind the build are dropped.
             self._cancel.set()
             for future in self._pending:
                 future.cancel()
