@@ -75,13 +75,13 @@ def _shared_caches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(autouse=True)
 def _no_scorer_build_left() -> Iterator[None]:
     """No quality-score worker outlives its test by more than a few seconds: a stopped run's scorer build gives up at
-    its next progress report (QualityScore.on_end). Builds that trained on took a core from the tests after them
-    (in one CI run four at once, and one crashed its worker in BatchNorm)."""
+    its next progress report (QualityScore.on_end), where a whole build takes 20 s and more. Builds that trained on
+    took a core from the tests after them (in one CI run four at once, and one crashed its worker in BatchNorm)."""
     yield
     workers = [t for t in threading.enumerate() if t.name.startswith("quality")]
     for worker in workers:
-        worker.join(30)
-    assert not [t.name for t in workers if t.is_alive()], "a quality-score worker was still running 30 s after its test"
+        worker.join(10)
+    assert not [t.name for t in workers if t.is_alive()], "a quality-score worker was still running 10 s after its test"
 
 
 @pytest.fixture(autouse=True)

@@ -89,9 +89,10 @@ def test_training_steps_go_on_while_the_scorer_builds_and_no_step_waits_for_a_sc
 
 
 def test_a_run_stopped_while_the_scorer_builds_ends_at_once_and_the_build_gives_up_at_its_next_report() -> None:
-    release, reports = threading.Event(), []
+    release, reports, workers = threading.Event(), [], []
 
     def blocked_build(data, progress):
+        workers.append(threading.current_thread())
         assert release.wait(60)
         try:
             progress(0.5, "Training the coverage classifier")  # the build's next report, after the run stopped
@@ -102,17 +103,11 @@ def test_a_run_stopped_while_the_scorer_builds_ends_at_once_and_the_build_gives_
 
     score = QualityScore(every=5, num_samples=32, budget=math.inf, build=blocked_build)
     tr = Trainer(tiny_config("mlp", steps=30), callbacks=[score])
-    worker = None
-
-    def on_step(t: Trainer, events: set[str]) -> None:
-        nonlocal worker
-        worker = worker or next((th for th in threading.enumerate() if th.name.startswith("quality")), None)
-
-    assert tr.run(should_stop=lambda: tr.step_count >= 8, on_step=on_step) == "stopped"  # while the build blocks
+    assert tr.run(should_stop=lambda: tr.step_count >= 8) == "stopped"  # while the build blocks
     assert tr.step_count == 8 and not score.busy and not any("quality" in h for h in tr.history)
     release.set()
-    worker.join(10)
-    assert not worker.is_alive() and not score.ready
+    workers[0].join(10)
+    assert not workers[0].is_alive() and not score.ready
     assert reports == ["the run stopped while: Training the coverage classifier"]
 
 
@@ -123,18 +118,18 @@ def test_a_real_build_stops_within_a_report_of_the_run_and_writes_no_cache(tmp_p
     tr = Trainer(tiny_config("mlp", steps=10_000), callbacks=[])
     score = QualityScore(every=5, num_samples=32, cache_dir=tmp_path, budget=math.inf)
     tr.callbacks = [score]
-    building = threading.Event()
+    building, workers = threading.Event(), []
 
     def progress_seen(fraction: float, message: str) -> None:
+        workers.append(threading.current_thread())
         if "classifier" in message and fraction > 0:
             building.set()  # the classifier trains: stop the run now
 
     real_build = score.build
     score.build = lambda data, progress: real_build(data, lambda f, m: (progress_seen(f, m), progress(f, m)))
     assert tr.run(should_stop=building.is_set) == "stopped"
-    for th in [th for th in threading.enumerate() if th.name.startswith("quality")]:
-        th.join(30)  # time enough for the whole build here: one that trained on would end finished
-        assert not th.is_alive(), "the build went on after its run stopped"
+    workers[-1].join(30)  # time enough for the whole build here: one that trained on would end finished
+    assert not workers[-1].is_alive(), "the build went on after its run stopped"
     assert not score.ready  # it gave up: no scorer, and no classifier in the cache, half-trained or finished
     assert list(tmp_path.glob("real-stats-*")) and not list(tmp_path.glob("classifier-*"))
 
