@@ -53,6 +53,8 @@ def data_form(stored: data.DataConfig) -> tuple[data.DataConfig, list]:
                 uploads = st.file_uploader(f"Upload the {data.dataset_label(name)} files", accept_multiple_files=True,
                                            key=f"data_upload_{name}", help=f"{data.expected_files(name)}. They are "
                                            f"kept in {data.install_folder(name)}, found there from then on.") or []
+            if uploads:  # the server's own word that the files arrived (the list above shows them while they upload)
+                st.caption(data.received(uploads))
             # A set the app finds by itself shows where it looks; other sets need a folder on this machine.
             hint = str(data.install_folder(name)) if data.installable(name) else "a folder on this machine"
             values["data_dir"] = st.text_input(label, key=key, persist_state="session",

@@ -24,8 +24,9 @@ from gan_core.data.folder import save_uploads
 from gan_core.data.local import INSTALLABLE, DataFolder, data_folders, install_files
 from gan_core.data.local import expected_files as expected_files  # re-exported for the Data page
 from gan_core.data.local import install_folder as install_folder  # re-exported for the Data page
-from gan_core.data.uploads import upload_label
+from gan_core.data.uploads import name_list, upload_label
 from gan_core.images import grid_image, upscale
+from gan_core.limits import format_bytes
 from gan_core.train.playground import plot_extent
 from gan_core.train.point_callbacks import REAL_SHOWN, render_scatter
 from workbench import prefs
@@ -69,6 +70,12 @@ def dataset_summary(cfg: DataConfig | None) -> str:
         c, h, w = loaded.shape
         parts.append(f"{h}x{w} {'RGB' if c == 3 else 'greyscale'} (native)")
     return ", ".join(parts)
+
+
+def received(uploads: Sequence[Any]) -> str:
+    """'Received: a.png, b.png and 3 more (12 KiB in all).': what the server holds of an uploader's files."""
+    total = sum(int(f.size) for f in uploads)
+    return f"Received: {name_list([f.name for f in uploads])} ({format_bytes(total)} in all)."
 
 
 def upload_name(folder: str | None) -> str | None:

@@ -245,10 +245,12 @@ def upload_refused(folder: str | Path) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in refused if isinstance(r, list) and len(r) == 2]
 
 
+def name_list(names: list[str]) -> str:
+    """'a.png, b.png, c.png and 3 more': the first three names of a list and how many more it holds."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def upload_label(folder: str | Path) -> str | None:
     """How messages name an uploaded folder: 'your upload (a.png, b.png and 3 more)'; None when not an upload."""
     names = upload_names(folder)
-    if names is None:
-        return None
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"your upload ({shown})"
+    return None if names is None else f"your upload ({name_list(names)})"

@@ -82,7 +82,9 @@ def upload_digits_zip(page, count: int, folder: str = "") -> None:
     uploader.wait_for()
     uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
-    main(page).get_by_text("digits.zip").wait_for()
+    # The server's caption, not the uploader's own list: a click made before the server held the files ran
+    # without them (CI, stop 35: Load and preview never showed the images).
+    main(page).get_by_text("Received: digits.zip").wait_for()
     settle(page)  # the upload's own rerun may still run
 
 
