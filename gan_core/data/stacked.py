@@ -11,6 +11,7 @@ from .base import ImageData, Progress
 from .mnist import load_mnist
 
 STACKED_MODES = 1000  # 10 digits in each of 3 channels
+STACKED_NAME = "stacked_mnist"  # ImageData.name of a stacked set (the registry's name)
 
 
 def stack_digits(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int) -> ImageData:
@@ -21,7 +22,24 @@ def stack_digits(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int) 
     idx = torch.randint(images.shape[0], (n, 3), generator=gen)  # n x 3 source digits (R, G, B)
     stacked = images[idx.flatten(), 0].reshape(n, 3, *images.shape[2:]).contiguous()  # n x 3 x H x W
     digits = labels[idx]  # n x 3
-    return ImageData(stacked, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], None, "stacked_mnist")
+    return ImageData(stacked, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], None, STACKED_NAME)
+
+
+def channel_digits(labels: torch.Tensor) -> torch.Tensor:
+    """int64 N stacked labels (100 R + 10 G + B) -> int64 N x 3 digits (R, G, B)."""
+    return torch.stack([labels // 100, labels // 10 % 10, labels % 10], 1)
+
+
+def distinct_digits(stacked: ImageData) -> ImageData:
+    """The distinct one-channel digits a stacked set is made of (uint8 M x 1 x H x W) with their labels: each
+    source digit once, whichever channels it was drawn into, so a held-out digit was never trained on."""
+    assert stacked.labels is not None and stacked.shape[0] == 3, stacked.shape
+    n, (_, h, w) = len(stacked), stacked.shape
+    digits = stacked.images.transpose(0, 1).reshape(3 * n, h * w)  # all R channels, then G, then B: 3N x HW
+    unique, inverse = torch.unique(digits, dim=0, return_inverse=True)  # M x HW (sorted rows), 3N indices into them
+    labels = channel_digits(stacked.labels).T.flatten()  # 3N, in the order of digits' rows
+    labels = torch.empty(len(unique), dtype=torch.int64).scatter_(0, inverse, labels)
+    return ImageData(unique.reshape(-1, 1, h, w), labels, None, "mnist")
 
 
 def load_stacked_mnist(cfg: DataConfig, progress: Progress | None = None) -> ImageData:

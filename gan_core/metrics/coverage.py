@@ -50,6 +50,24 @@ class Classifier(nn.Module):
         return self.body(x).flatten(1)
 
 
+class ChannelProduct(nn.Module):
+    """One-channel classifier read on each of `channels` channels: a stacked image's class is its channels' classes
+    in base K (R most significant, as stacked MNIST labels 100 R + 10 G + B), with the product of their
+    probabilities. One joint classifier cannot learn 1,000 triples from a few thousand images: 65 % held out."""
+
+    def __init__(self, part: Classifier, channels: int) -> None:
+        super().__init__()
+        assert part.channels == 1, part.channels
+        self.part, self.channels, self.num_classes = part, channels, part.num_classes ** channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """float N x C x 28 x 28 in [-1, 1] -> joint log-probabilities N x K^C (a softmax of them is the product)."""
+        joint = F.log_softmax(self.part(x[:, :1]), 1)  # N x K
+        for c in range(1, self.channels):  # N x K^c -> N x K^(c + 1), the new channel the least significant
+            joint = (joint[:, :, None] + F.log_softmax(self.part(x[:, c:c + 1]), 1)[:, None, :]).flatten(1)
+        return joint
+
+
 def new_classifier(channels: int, num_classes: int, widths: tuple[int, int, int] = _W,
                    device: str | torch.device = "cpu") -> Classifier:
     """A Classifier with its seeded initial weights, drawn from a generator of its own.
@@ -150,7 +168,8 @@ def _shift(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_proba(model: Classifier, images: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
+def predict_proba(model: Classifier | ChannelProduct, images: torch.Tensor,
+                  device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 N x C x H x W -> float32 N x K class probabilities (CPU)."""
     out = [F.softmax(model(prepare(chunk, model.channels).to(device)).float(), dim=1).cpu()
            for chunk in images.split(_PREDICT_BATCH)]

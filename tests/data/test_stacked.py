@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gan_core.data.stacked import STACKED_MODES, stack_digits
+from gan_core.data.stacked import STACKED_MODES, distinct_digits, stack_digits
 from gan_core.metric_names import STACKED_KL
 from gan_core.metrics.stacked import stacked_scores, uniform_kl_floor
 
@@ -52,3 +52,14 @@ def test_one_mode_covers_one_with_kl_log_1000() -> None:
 
 def test_the_kl_floor_of_a_perfect_generator_at_the_papers_sample_count() -> None:
     assert uniform_kl_floor(26_000) == pytest.approx(0.0192, abs=1e-3)
+
+
+def test_distinct_digits_are_the_sources_drawn_once_each_with_their_labels() -> None:
+    gen = torch.Generator().manual_seed(0)
+    sources = torch.randint(0, 256, (30, 1, 28, 28), dtype=torch.uint8, generator=gen)  # 30 distinct digits
+    labels = torch.randint(0, 10, (30,), generator=gen)
+    stacked = stack_digits(sources, labels, 40, seed=1)  # 120 draws: each source several times, in any channel
+    digits = distinct_digits(stacked)
+    assert digits.images.shape == (30, 1, 28, 28) and digits.labels is not None
+    found = {bytes(img.flatten().tolist()): int(lab) for img, lab in zip(digits.images, digits.labels, strict=True)}
+    assert found == {bytes(img.flatten().tolist()): int(lab) for img, lab in zip(sources, labels, strict=True)}

@@ -1,4 +1,5 @@
-"""The stacked-MNIST digit reader's cache and the mode bench's stacked path, on planted digits a reader tells apart."""
+"""The stacked-MNIST digit reader's cache, the mode bench's stacked path and the per-channel coverage classifier, on
+planted digits a reader tells apart."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import modes  # noqa: E402
 
+import gan_core.metrics.coverage as coverage  # noqa: E402
 import gan_core.metrics.stacked as stacked  # noqa: E402
 from gan_core.data import ImageData  # noqa: E402
-from gan_core.data.stacked import STACKED_MODES  # noqa: E402
-from gan_core.metric_names import MODES_COVERED, STACKED_KL  # noqa: E402
+from gan_core.data.stacked import STACKED_MODES, stack_digits  # noqa: E402
+from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_KL, COVERAGE_RECOGNISABLE, MODES_COVERED, STACKED_KL  # noqa: E402
+from gan_core.metrics.coverage import ChannelProduct, new_classifier, predict_proba  # noqa: E402
+from gan_core.metrics.quality import QualityScorer  # noqa: E402
 
 
 def planted(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,3 +95,31 @@ def test_a_stacked_run_trains_on_the_mnist_folder_and_prints_the_papers_table(tm
         assert row in text
     assert "0.019" in text and "1000.0 ± 0.0" in text and "0.040 ± 0.000" in text
     assert "all 1,000 modes in 3 of 3 seeds" in text
+
+
+def test_the_channel_product_is_each_channels_probability_multiplied_in_label_order() -> None:
+    part = new_classifier(1, 10)  # seeded random weights: uneven probabilities, enough to tell orders apart
+    images = torch.randint(0, 256, (8, 3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    joint = predict_proba(ChannelProduct(part, 3), images)  # 8 x 1000
+    r, g, b = (predict_proba(part, images[:, c:c + 1]) for c in range(3))  # 8 x 10 each
+    expected = (r[:, :, None, None] * g[:, None, :, None] * b[:, None, None, :]).flatten(1)  # index 100 R + 10 G + B
+    assert joint.shape == (8, STACKED_MODES) and torch.allclose(joint, expected, atol=1e-6)
+
+
+def test_the_scorer_reads_a_stacked_set_per_channel_so_real_triples_are_recognised(monkeypatch) -> None:
+    """A joint classifier of 1,000 triples called 1 % of real stacked MNIST recognisable; one digit classifier
+    read on each channel names unseen real triples."""
+    monkeypatch.setattr(coverage, "_MIN_STEPS", 100)  # planted digits need fewer steps (the recipe's 200: 4 s more)
+    images, labels = planted(200)
+    images = images + torch.randint(0, 5, images.shape, generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    real = stack_digits(images, labels, 3000, seed=0)  # 200 distinct digits, 20 of each
+    scorer = QualityScorer(real, None, num_real=200, memorization=False)
+    assert isinstance(scorer.classifier, ChannelProduct) and scorer.classifier_accuracy == 1.0
+    unseen = stack_digits(images, labels, 500, seed=1)  # triples the scorer has not seen
+    assert torch.equal(predict_proba(scorer.classifier, unseen.images).argmax(1), unseen.labels)
+    s = scorer.score(unseen.images)
+    assert s[COVERAGE_RECOGNISABLE] > 0.95 and s[COVERAGE_CLASSES] == len(unseen.labels.unique())
+    one = real.images[:1].expand(300, -1, -1, -1).contiguous()  # one triple repeated: KL = -log its real share
+    share = float((real.labels == real.labels[0]).double().mean())
+    s = scorer.score(one)
+    assert s[COVERAGE_CLASSES] == 1 and s[COVERAGE_KL] == pytest.approx(-math.log(share), rel=1e-3)
