@@ -129,7 +129,5 @@ def check_memory(what: str, needed: int, budget: int | None = None, fix: str = "
 
 
 def format_bytes(n: int) -> str:
-    """'1.5 GiB', '40 MiB', '12 KiB': a size in the unit that keeps it readable."""
-    if n >= 2**30:
-        return f"{n / 2**30:,.1f} GiB"
-    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{max(n / 2**10, 1):,.0f} KiB"
+    """'1.5 GiB', '40 MiB': a size in the unit that keeps it readable."""
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"

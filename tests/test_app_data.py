@@ -149,9 +149,7 @@ def test_uploaded_greyscale_images_load_at_their_native_size_and_channels() -> N
     files = [(f"digit{i}.png", _gray_png(20 * i), "image/png") for i in range(6)]
     at.file_uploader(key="data_upload_files").set_value(files).run()
     # Before Load: the server's word that the files arrived (the browser tests wait for it before clicking).
-    kib = round(sum(len(png) for _, png, _ in files) / 1024) or 1
-    assert f"Received: digit0.png, digit1.png, digit2.png and 3 more ({kib} KiB in all)." in [
-        c.value for c in at.caption]
+    assert "Received 6 files: digit0.png, digit1.png, digit2.png and 3 more." in [c.value for c in at.caption]
     at.button(key="data_load_btn").click().run()
     assert not at.exception and not at.error
     assert [m.value for m in at.metric][:3] == ["6", "28 x 28", "grayscale (1)"]  # was 64 x 64 RGB

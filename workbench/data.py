@@ -26,7 +26,6 @@ from gan_core.data.local import expected_files as expected_files  # re-exported 
 from gan_core.data.local import install_folder as install_folder  # re-exported for the Data page
 from gan_core.data.uploads import name_list, upload_label
 from gan_core.images import grid_image, upscale
-from gan_core.limits import format_bytes
 from gan_core.train.playground import plot_extent
 from gan_core.train.point_callbacks import REAL_SHOWN, render_scatter
 from workbench import prefs
@@ -73,9 +72,8 @@ def dataset_summary(cfg: DataConfig | None) -> str:
 
 
 def received(uploads: Sequence[Any]) -> str:
-    """'Received: a.png, b.png and 3 more (12 KiB in all).': what the server holds of an uploader's files."""
-    total = sum(int(f.size) for f in uploads)
-    return f"Received: {name_list([f.name for f in uploads])} ({format_bytes(total)} in all)."
+    """'Received 6 files: a.png, b.png, c.png and 3 more.': what the server holds of an uploader's files."""
+    return f"Received {len(uploads)} file{'s' if len(uploads) != 1 else ''}: {name_list([f.name for f in uploads])}."
 
 
 def upload_name(folder: str | None) -> str | None:

@@ -84,7 +84,7 @@ def upload_digits_zip(page, count: int, folder: str = "") -> None:
         [{"name": "digits.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
     # The server's caption, not the uploader's own list: a click made before the server held the files ran
     # without them (CI, stop 35: Load and preview never showed the images).
-    main(page).get_by_text("Received: digits.zip").wait_for()
+    main(page).get_by_text("Received 1 file: digits.zip.").wait_for()
     settle(page)  # the upload's own rerun may still run
 
 
