@@ -225,8 +225,8 @@ class QualityScorer:
             # A grey set loaded as RGB (R = G = B, e.g. MNIST at "RGB (3)") is classified on its grey: a classifier
             # that only ever saw equal channels reads a generator's slight colour cast as one class (issue #20).
             channels = 1 if is_grey(real.images) else real.shape[0]
-            images, labels, classes, what = real.images[:, :channels], real.labels, self.num_classes, \
-                f"{len(real)} labeled images"
+            images, labels, classes = real.images[:, :channels], real.labels, self.num_classes
+            what = f"{len(real)} labeled images"
         assert labels is not None
         key = data_key(real, CLASSIFIER_VERSION, self.num_classes, channels, *(["per-channel"] if stacked else []))
         path = None if self.cache_dir is None else self.cache_dir / f"classifier-{key}.pt"
