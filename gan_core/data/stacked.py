@@ -25,6 +25,11 @@ def stack_digits(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int) 
     return ImageData(stacked, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], None, STACKED_NAME)
 
 
+def is_stacked(data: ImageData) -> bool:
+    """Whether a loaded set is stacked MNIST with its three digit channels (not converted to grey)."""
+    return data.name == STACKED_NAME and data.shape[0] == 3 and data.labels is not None
+
+
 def channel_digits(labels: torch.Tensor) -> torch.Tensor:
     """int64 N stacked labels (100 R + 10 G + B) -> int64 N x 3 digits (R, G, B)."""
     return torch.stack([labels // 100, labels // 10 % 10, labels % 10], 1)

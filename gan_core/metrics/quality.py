@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from ..data.base import ImageData, Progress
-from ..data.stacked import STACKED_MODES, STACKED_NAME, distinct_digits
+from ..data.stacked import STACKED_MODES, distinct_digits, is_stacked
 from ..errors import DataError
 from ..fileio import save_atomic
 from ..metric_names import COPIES, COPY_REFERENCE, COPY_THRESHOLD, KID, PRECISION, QUALITY, RECALL
@@ -130,7 +130,8 @@ class QualityScorer:
         self.device = torch.device(device)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.net = feature_net(self.device)
-        self.num_classes = real.num_classes if real.labels is not None else 0
+        self.stacked = is_stacked(real)  # stacked MNIST: every triple a class, also those a small set happens to lack
+        self.num_classes = STACKED_MODES if self.stacked else real.num_classes if real.labels is not None else 0
         self.classifier: Classifier | ChannelProduct | None = None
         self.classifier_accuracy: float | None = None  # held-out accuracy on real images (stacked sets: on digits)
         self._load_or_compute_stats(real, num_real, progress)
@@ -215,9 +216,7 @@ class QualityScorer:
         assert real.labels is not None
         # Stacked MNIST: a digit classifier read on each channel, trained on the set's distinct digits (a joint one
         # learns 1,000 triples from a few thousand images badly: 65 % held out, 1 % of real images "recognisable").
-        stacked = real.name == STACKED_NAME and real.shape[0] == 3
-        if stacked:
-            self.num_classes = STACKED_MODES  # every triple, also those a small set happens to lack
+        if self.stacked:
             part = distinct_digits(real)
             images, labels, channels = part.images, part.labels, 1
             classes, what = 10, f"{len(part):,} distinct digits of the stacked set"
@@ -228,7 +227,7 @@ class QualityScorer:
             images, labels, classes = real.images[:, :channels], real.labels, self.num_classes
             what = f"{len(real)} labeled images"
         assert labels is not None
-        key = data_key(real, CLASSIFIER_VERSION, self.num_classes, channels, *(["per-channel"] if stacked else []))
+        key = data_key(real, CLASSIFIER_VERSION, self.num_classes, channels, *(["per-channel"] if self.stacked else []))
         path = None if self.cache_dir is None else self.cache_dir / f"classifier-{key}.pt"
         saved = load_cache(path) if path is not None else None
         model = new_classifier(channels, classes)  # a shell for the cached weights; no RNG draws
@@ -249,7 +248,7 @@ class QualityScorer:
             if path is not None:
                 save_atomic(saved, path)
         model = model.to(self.device).eval()
-        self.classifier = ChannelProduct(model, 3) if stacked else model
+        self.classifier = ChannelProduct(model, 3) if self.stacked else model
         self.classifier_accuracy = float(saved["accuracy"])
         self._real_hist = saved["real_hist"]  # K, real class proportions
 
