@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import stat
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -60,10 +61,18 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 def find_checkpoints(run_dir: str | Path) -> list[Path]:
-    """Checkpoint files of a run, newest first (by step in the name, then modification time); temp files excluded."""
-    run_dir = Path(run_dir)
-    files = [p for p in run_dir.glob(f"*{CHECKPOINT_SUFFIX}") if not p.name.startswith(TEMP_PREFIX) and p.is_file()]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
+    """Checkpoint files of a run, newest first (by modification time, then name); temp files excluded."""
+    found = []  # (mtime ns, name, path)
+    for p in Path(run_dir).glob(f"*{CHECKPOINT_SUFFIX}"):
+        if p.name.startswith(TEMP_PREFIX):
+            continue
+        try:  # one look per file: a run saving now removes its oldest checkpoints (RunFolder.keep) at any moment
+            info = p.stat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime_ns, p.name, p))
+    return [p for *_, p in sorted(found, reverse=True)]
 
 
 def latest_valid_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None:

@@ -66,6 +66,28 @@ def test_latest_valid_checkpoint_skips_corrupt_newer_files(tmp_path) -> None:
     assert path == good and state["step"] == 3
 
 
+def test_a_checkpoint_the_saving_run_removes_while_the_list_is_made_does_not_break_it(tmp_path, monkeypatch) -> None:
+    # A run saving now removes its oldest checkpoints (RunFolder.keep) at any moment; the Explore page of a live run
+    # crashed when one went between two looks at it.
+    oldest, middle, newest = paths = [tmp_path / f"ckpt-{step:07d}.pt" for step in (10, 20, 30)]
+    for i, p in enumerate(paths):
+        p.write_bytes(b"x")
+        os.utime(p, (1_000_000 + i,) * 2)
+    (tmp_path / "folder.pt").mkdir()  # a folder named like a checkpoint is no checkpoint
+    real_stat, looks = os.stat, []
+
+    def stat(path, *args, **kwargs):  # the oldest answers the first look, then is gone
+        if os.fspath(path) == os.fspath(oldest):
+            looks.append(path)
+            if len(looks) > 1:
+                raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    found = find_checkpoints(tmp_path)
+    assert found[:2] == [newest, middle] and set(found) <= set(paths) and looks
+
+
 def test_temp_files_of_a_run_another_live_process_trains_are_saves_in_progress_and_stay(tmp_path) -> None:
     import json
     import socket
