@@ -94,6 +94,20 @@ def settle(page) -> None:
     page.locator(RUNNING_ICON).wait_for(state="hidden")
 
 
+def scroll_to(locator, tries: int = 5) -> None:
+    """Scroll the element into view, looking it up again when a rerun replaced it meanwhile (CI, stop 40: the
+    Train page redrew its Continue button while Playwright waited for it to be stable: "not attached to the DOM")."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            locator.scroll_into_view_if_needed()
+            return
+        except Error as e:
+            if "not attached" not in str(e) or attempt == tries - 1:
+                raise
+
+
 def go_to(page, title: str) -> None:
     """Click a page in the sidebar navigation (a rerun in the same session, like a user)."""
     page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()

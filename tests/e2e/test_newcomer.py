@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, upload_digits_zip
+from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, scroll_to, upload_digits_zip
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
@@ -76,7 +76,7 @@ def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_i
         assert "No training running" not in sidebar.inner_text()
         main(page).get_by_text(f"Run {RUN}: running · training elsewhere").wait_for()
         poll(lambda: grid_caption_step(page) > 1, 60, "a live preview after the first step's grid")
-        main(page).get_by_text(GRID_CAPTION).scroll_into_view_if_needed()
+        scroll_to(main(page).get_by_text(GRID_CAPTION))
         shots(page, "newcomer-5-cli-run-in-sidebar")
 
         # Item 6: stopped (Ctrl-C), then a reload: Train shows it, with Continue and Start again.
@@ -89,7 +89,7 @@ def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_i
         assert "No run yet" not in main(page).inner_text()
         main(page).get_by_role("button", name="Continue").wait_for()
         main(page).get_by_role("button", name="Start again from this run").wait_for()
-        main(page).get_by_role("button", name="Continue").scroll_into_view_if_needed()
+        scroll_to(main(page).get_by_role("button", name="Continue"))
         shots(page, "newcomer-6-train-after-stop-and-reload")
         assert_no_errors(page, "Train")
     finally:
