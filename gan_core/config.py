@@ -106,6 +106,9 @@ class TrainConfig:
     # Feature matching (Salimans et al. 2016): weight of G's extra loss, the mean squared distance between the mean of
     # D's last features over the real batch and over the generated one (0 = off).
     feature_matching: float = 0.0
+    # Cluster balance (train/balance.py): weight of G's extra loss that draws each k-means cluster of a self-supervised
+    # encoder's features as often as the real images fill it (0 = off).
+    cluster_balance: float = 0.0
     augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0
@@ -160,6 +163,8 @@ class RunConfig:
                               f"architecture and only they do: choose '{POINT_ARCH}' for '{self.data.name}'."
                               if points else f"The '{POINT_ARCH}' architecture draws 2-D points: choose a point set "
                               f"({', '.join(POINT_DATASETS)}) or another architecture for '{self.data.name}'.")
+        if points and self.train.cluster_balance:
+            raise ConfigError("Cluster balance is for images: set its weight to 0 for a 2-D point set.")
         if LOSSES[self.train.loss].needs_gp and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             title = LOSSES[self.train.loss].title

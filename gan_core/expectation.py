@@ -93,7 +93,9 @@ def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
     shape = (cfg.data.channels or c, cfg.data.image_size or side, cfg.data.image_size or side)
     probe_cfg = cfg.copy()
     probe_cfg.train.device = "cpu" if cfg.train.device == "auto" and not torch.cuda.is_available() else cfg.train.device
-    from .train.trainer import Trainer  # the trainer imports the data and model registries: only when a probe runs
+    # the trainer imports the data and model registries: only when a probe runs
+    from .train.balance import ClusterBalance
+    from .train.trainer import Trainer
 
     with torch.random.fork_rng(devices=[]):
         g = torch.Generator().manual_seed(0)
@@ -101,7 +103,13 @@ def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
         images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g)
         labels = torch.randint(0, classes, (n,), generator=g) if classes else None
         data = ImageData(images, labels, [str(i) for i in range(classes)] if classes else None, cfg.data.name)
+        # The balance's encoder is trained once per data set (a minute and more): the probe times an untrained one,
+        # which costs a step the same.
+        probe_cfg.train.cluster_balance = 0.0
         trainer = Trainer(probe_cfg, data=data, callbacks=[])
+        if cfg.train.cluster_balance:
+            trainer.objective.balance = ClusterBalance.untrained(data, trainer.device)
+            trainer.objective.balance_weight = cfg.train.cluster_balance
         for _ in range(PROBE_WARMUP):
             trainer.step()
         trainer.flush_metrics()  # one host sync, as a run makes per log

@@ -133,6 +133,10 @@ SETTINGS: tuple[Setting, ...] = (
     number("train", "feature_matching", "Feature matching weight", 0.0, 1000.0,
            help="G also matches the mean of D's features over real and generated batches (Salimans et al. 2016): "
            "what one sample does not show D, such as how often each kind is drawn; 0 = off", form=True, fixed=True),
+    number("train", "cluster_balance", "Cluster balance weight", 0.0, 100.0,
+           help="G also draws each kind of image as often as the data holds it: the kinds are clusters that a small "
+           "encoder finds in the real images without labels (trained once, about a minute on a CPU, then cached); "
+           "0 = off", form=True, fixed=True),
     Setting("train", "augment", "Augment what D sees", "the same random shifts (and cutouts, colour changes) for "
             "real and generated images, e.g. translation,cutout: D overfits a small set later", form=True,
             fixed=True),

@@ -87,9 +87,10 @@ def settings_form(conditional_possible: bool, errors: dict[str, str]) -> None:
         number(c2, "train_r1")
         number(c3, "train_gp_lambda")
         number(c4, "train_class_weight")
-        c1, c2, _, _ = st.columns(4)
+        c1, c2, c3, _ = st.columns(4)
         choice(c1, "train_augment", format_func=lambda v: v.replace(",", ", ") or "none")
         number(c2, "train_feature_matching")
+        number(c3, "train_cluster_balance")
 
 
 def controls(snap: live.JobSnapshot | None, startable: bool) -> None:

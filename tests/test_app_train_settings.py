@@ -111,8 +111,10 @@ def test_the_form_is_parsed_once_per_rerun_and_offers_the_penalty_weight_and_cri
     assert at.button(key="train_start_btn").disabled
 
 
-def test_feature_matching_is_offered_in_advanced_and_listed_as_a_change() -> None:
+@pytest.mark.parametrize("key,label", [("train_feature_matching", "Feature matching weight"),
+                                       ("train_cluster_balance", "Cluster balance weight")])
+def test_g_loss_terms_are_offered_in_advanced_and_listed_as_a_change(key: str, label: str) -> None:
     at = train_page(tiny_data_config())
-    at.text_input(key="train_feature_matching").set_value("10").run()
+    at.text_input(key=key).set_value("10").run()
     assert not at.exception and not at.error
-    assert any("Feature matching weight 0 → 10" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any(f"{label} 0 → 10" in c.value for c in at.caption), [c.value for c in at.caption]

@@ -14,6 +14,7 @@ from ..config import TrainConfig, parse_policy
 from ..metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
 from ..models import Discriminator, Generator
 from .augment import augment
+from .balance import ClusterBalance
 from .distributed import has_batchnorm
 from .losses import d_loss, g_loss, gradient_penalty, probabilities, r1_penalty
 from .runtime import Runtime
@@ -47,7 +48,8 @@ class Objective:
     """
 
     def __init__(self, G: Generator, D: Discriminator, train: TrainConfig, runtime: Runtime, noise: Noise,
-                 rng: torch.Generator | None = None, synced: tuple[nn.Module, nn.Module] | None = None) -> None:
+                 rng: torch.Generator | None = None, synced: tuple[nn.Module, nn.Module] | None = None,
+                 balance: ClusterBalance | None = None) -> None:
         self.G, self.D = G, D
         self.loss = train.loss
         self.real_label, self.fake_label = train.real_label, train.fake_label
@@ -82,6 +84,8 @@ class Objective:
         # (F: D's feature width), which the D phase of the same step keeps.
         self.feature_matching = train.feature_matching
         self._real_features: torch.Tensor | None = None  # F
+        # Cluster balance (balance.py): G's loss also pulls its samples' cluster shares toward the real images'.
+        self.balance, self.balance_weight = balance, train.cluster_balance
 
     def _d(self, images: torch.Tensor, labels: torch.Tensor | None, synced: bool = False, features: bool = False
            ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -185,6 +189,8 @@ class Objective:
             loss = g_loss(self.loss, d_gen.float()) + self._class_loss(classes, labels)
             if self.feature_matching:
                 loss = loss + self.feature_matching * self._feature_distance()
+            if self.balance is not None:
+                loss = loss + self.balance_weight * self.balance.loss(fake)
         _clear(self.g_params)
         # inputs=G's parameters: autograd skips D's weight gradients, which the G step never uses.
         loss.backward(inputs=self.g_params)

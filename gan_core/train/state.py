@@ -69,6 +69,7 @@ def run_state_dict(trainer: Any) -> dict[str, Any]:
         "fixed_z": trainer.fixed_z.cpu(),
         "history": list(trainer.history),
         "alerts": list(trainer.alerts),
+        "balance": None if trainer.objective.balance is None else trainer.objective.balance.state_dict(),
     }
 
 
@@ -96,4 +97,6 @@ def load_run_state(trainer: Any, state: dict[str, Any]) -> None:
     trainer.batch_size = int(state.get("batch_size", trainer.batch_size))
     trainer.history = list(state.get("history", []))
     trainer.alerts = list(state.get("alerts", []))
+    if trainer.objective.balance is not None and state.get("balance") is not None:
+        trainer.objective.balance.load_state_dict(state["balance"])
     trainer.step_metrics.discard()

@@ -21,6 +21,7 @@ from ..metric_names import EPOCH, STEP, TIME
 from ..models import Generator, build_models
 from ..models.fused import fuse_upsample_conv
 from ..models.progressive import resolution_alpha, set_alpha
+from .balance import ClusterBalance
 from .batches import Batches
 from .callbacks import LOG, Callback, default_callbacks
 from .distributed import GO, STOP, TIME_UP, World, current, has_batchnorm, sync_batchnorm
@@ -79,7 +80,8 @@ class Trainer:
         self.opt_g = adam(self.G, t.lr_g, t, self.device)
         self.opt_d = adam(self.D, t.lr_d, t, self.device)
         synced = (self.world.wrap(self.G), self.world.wrap(self.D)) if self.world.distributed else None
-        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng, synced)
+        balance = ClusterBalance.for_data(self.data, self.device, progress) if t.cluster_balance > 0 else None
+        self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng, synced, balance)
         # One fixed-noise batch per run: grids are comparable across steps.
         self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.rng, device=self.device)
         self.fixed_y = (torch.arange(t.num_fixed, device=self.device) % self.num_classes) if self.conditional else None

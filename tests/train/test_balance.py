@@ -1,0 +1,141 @@
+"""Cluster balance: the encoder's views, k-means, the loss's pull toward the real shares, the cache, exact resume."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import tiny_config
+
+from gan_core.data import ImageData
+from gan_core.data.stacked import stack_digits
+from gan_core.errors import ConfigError
+from gan_core.expectation import probe_speed
+from gan_core.presets import preset_config
+from gan_core.runs.checkpoints import load_checkpoint, save_checkpoint
+from gan_core.train import balance as cb
+from gan_core.train.trainer import Trainer
+
+
+@pytest.fixture(autouse=True)
+def _short_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few SimCLR steps are enough to test the plumbing (the real recipe trains 400)."""
+    monkeypatch.setattr(cb, "ENCODER_STEPS", 3)
+    monkeypatch.setattr(cb, "ENCODER_BATCH", 16)
+
+
+def test_random_views_keep_shape_and_range_differ_from_the_image_and_follow_the_seed() -> None:
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    a = cb.random_views(x, torch.Generator().manual_seed(0))
+    b = cb.random_views(x, torch.Generator().manual_seed(0))
+    c = cb.random_views(x, torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and a.min() >= -1 and a.max() <= 1
+    assert torch.equal(a, b) and not torch.equal(a, c) and not torch.allclose(a, x)
+
+
+def test_kmeans_finds_planted_directions() -> None:
+    gen = torch.Generator().manual_seed(0)
+    planted = F.normalize(torch.randn(3, 16, generator=gen), dim=1)  # 3 x 16
+    points = F.normalize(planted.repeat_interleave(50, 0) + 0.05 * torch.randn(150, 16, generator=gen), dim=1)
+    found = cb.kmeans(points, 3)
+    assert (found @ planted.t()).max(0).values.min() > 0.99  # every planted direction has a centroid on it
+
+
+def _balance(groups: int = 1) -> tuple[cb.ClusterBalance, torch.Tensor]:
+    """A random encoder whose two clusters are two images' features; the real shares are even."""
+    torch.manual_seed(0)
+    encoder = cb.Encoder(1).eval().requires_grad_(False)
+    images = torch.rand(2, 1, 28, 28) * 2 - 1
+    centroids = encoder(images)  # 2 x DIM
+    return cb.ClusterBalance(encoder, centroids, torch.tensor([0.5, 0.5]), groups), images
+
+
+def test_the_loss_moves_samples_from_an_overdrawn_cluster_to_an_underdrawn_one() -> None:
+    balance, images = _balance()
+    balance.running = torch.tensor([[0.9, 0.1]])  # G has been drawing cluster 0 far too often
+    fake = (0.5 * images[:1] + 0.5 * images[1:]).repeat(4, 1, 1, 1).requires_grad_()  # between the two
+    share = lambda x: cb.soft_assign(balance.encoder(x), balance.centroids).mean(0)[1]  # noqa: E731
+    before = share(fake.detach())
+    balance.loss(fake).backward()
+    after = share(fake.detach() - 0.5 * fake.grad / fake.grad.norm())
+    assert after > before + 0.01
+    # Even shares in G's memory: next to nothing to pull on (only this batch's 1 % of the memory is uneven).
+    pull = fake.grad.abs().max()
+    balance.running = torch.tensor([[0.5, 0.5]])
+    fake.grad = None
+    balance.loss(fake).backward()
+    assert fake.grad.abs().max() < 0.05 * pull
+
+
+def test_stacked_samples_are_balanced_channel_by_channel_with_a_running_histogram_each() -> None:
+    balance, images = _balance(groups=3)
+    fake = images[[0, 0, 1]].reshape(1, 3, 28, 28).repeat(2, 1, 1, 1)  # 2 x 3 x 28 x 28: R and G cluster 0, B 1
+    balance.loss(fake)
+    assert balance.running.shape == (3, 2)
+    assert balance.running[0, 0] > 0.5 and balance.running[2, 1] > 0.5
+    first = balance.running.clone()
+    balance.loss(fake.flip(1))  # B and G now cluster 0, R cluster 1: the memory moves by 1 - MEMORY only
+    assert torch.allclose(balance.running, cb.MEMORY * first + (1 - cb.MEMORY) * first.flip(0))
+
+
+def test_for_data_trains_once_then_loads_the_cache_and_stacked_sets_train_on_their_digits(tmp_path, monkeypatch
+                                                                                        ) -> None:
+    digits = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8)
+    stacked = stack_digits(digits, torch.arange(40) % 10, 60, seed=0)
+    calls = []
+    train = cb.train_encoder
+    monkeypatch.setattr(cb, "train_encoder", lambda units, *a, **k: calls.append(units.shape) or train(units, *a, **k))
+    first = cb.ClusterBalance.for_data(stacked, cache_dir=tmp_path)
+    again = cb.ClusterBalance.for_data(stacked, cache_dir=tmp_path)
+    assert calls == [(40, 1, 28, 28)]  # the distinct digits, one channel, once
+    assert first.groups == 3 and torch.equal(first.centroids, again.centroids)
+    assert first.real.shape == (min(cb.CLUSTERS, 40),) and first.real.sum() == pytest.approx(1.0)
+    plain = ImageData(torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8))
+    assert cb.ClusterBalance.for_data(plain, cache_dir=tmp_path).groups == 1 and calls[-1] == (20, 3, 32, 32)
+
+
+def test_exact_resume_keeps_the_running_histogram(tmp_path) -> None:
+    n, m, extra = 5, 4, {"cluster_balance": 1.0, "ema": 0.9}
+    full = Trainer(tiny_config("dcgan", steps=n + m, **extra))
+    full.run()
+    first = Trainer(tiny_config("dcgan", steps=n, **extra))
+    first.run()
+    path = save_checkpoint(first.state_dict(), tmp_path / "ckpt.pt")
+    resumed = Trainer(tiny_config("dcgan", steps=n + m, **extra))
+    resumed.load_state_dict(load_checkpoint(path))
+    resumed.run()
+    assert torch.equal(full.objective.balance.running, resumed.objective.balance.running)
+    for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_point_sets_refuse_cluster_balance() -> None:
+    cfg = preset_config("ring-default")
+    cfg.validate()
+    cfg.train.cluster_balance = 1.0
+    with pytest.raises(ConfigError, match="for images"):
+        cfg.validate()
+
+
+def test_the_speed_probe_times_an_untrained_balance_and_trains_no_encoder(monkeypatch) -> None:
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("a speed probe trained the encoder")
+
+    monkeypatch.setattr(cb, "train_encoder", refuse)
+    calls = []
+    loss = cb.ClusterBalance.loss
+    monkeypatch.setattr(cb.ClusterBalance, "loss", lambda self, fake: calls.append(self.groups) or loss(self, fake))
+    cfg = preset_config("stacked_mnist-default")
+    cfg.train.cluster_balance, cfg.train.batch_size = 1.0, 8
+    assert probe_speed(cfg, seconds=0.2).steps_per_second > 0
+    assert calls and set(calls) == {3}  # the G steps went through it, channel by channel
+
+
+def test_building_the_balance_leaves_the_global_random_stream_as_it_was(tmp_path) -> None:
+    data = ImageData(torch.randint(0, 256, (20, 1, 28, 28), dtype=torch.uint8))
+    for _ in range(2):  # trained, then loaded from the cache
+        torch.manual_seed(7)
+        cb.ClusterBalance.for_data(data, cache_dir=tmp_path)
+        after = torch.rand(3)
+        torch.manual_seed(7)
+        assert torch.equal(after, torch.rand(3))
