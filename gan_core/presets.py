@@ -136,15 +136,18 @@ PRESETS: dict[str, Preset] = {
     # Stacked MNIST (1,000 modes): PacGAN's DCGAN with a packing D (PacDCGAN4); figures and probes in docs/modes.md.
     "stacked_mnist-default": Preset(
         "Default for stacked MNIST: DCGAN at 28x28 RGB (width 64, noise 64) with PacGAN4 packing, feature matching "
-        "10, batch 32, lr 1.5e-3 for G and 6e-4 for D decaying linearly to 0 over 20,000 steps, EMA 0.999 sampling.",
+        "10, cluster balance 1 (each channel's digit kinds drawn as often as the data holds them), batch 32, lr "
+        "1.5e-3 for G and 6e-4 for D decaying linearly to 0 over 20,000 steps, EMA 0.999 sampling.",
         {"name": "stacked_mnist", "num_samples": 60000}, {"arch": "dcgan", "latent_dim": 64, "width": 64, "pack": 4},
         # docs/modes.md: lr 2e-4 for both drew no digit at 2,000 steps (1 mode); PacGAN4 instead of 2: KL 0.197
         # instead of 0.268 over 3 seeds; width 64 instead of 32 (session 12): 0.156; batch 32 over 20,000 steps
         # instead of 64 over 10,000 (session 13): 0.133 over 3 seeds, 861 s of one fp32 thread a run, 525 s for the
         # CLI's own run on 2 threads in bf16 (2-core AMD EPYC with AVX-512 and bf16, session 14); feature matching 10
-        # (session 17): 0.111 over the same 3 seeds, lower in each, at no measurable cost.
+        # (session 17): 0.111 over the same 3 seeds, lower in each, at no measurable cost; cluster balance 1 (session
+        # 29, train/balance.py): 0.095 over the same 3 seeds, lower in each, 984 s of one fp32 thread a run (1.14x).
         {"loss": "bce", "lr_g": 1.5e-3, "lr_d": 6e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.999,
-         "feature_matching": 10.0, "lr_schedule": "linear", "steps": 20000, "quality_every": 0},
+         "feature_matching": 10.0, "cluster_balance": 1.0, "lr_schedule": "linear", "steps": 20000,
+         "quality_every": 0},
     ),
     # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are
     # in docs/modes.md (bench/modes.py).
