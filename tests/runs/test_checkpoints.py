@@ -17,7 +17,8 @@ from gan_core.train.trainer import Trainer
 
 # The checkpoint format (FORMAT_VERSION 1): older files hold exactly these keys and must keep loading.
 STATE_KEYS = {"format_version", "config", "image_shape", "num_classes", "class_names", "step", "epoch", "train_seconds",
-              "batch_size", "world_size", "G", "D", "EMA", "opt_G", "opt_D", "rng", "fixed_z", "history", "alerts"}
+              "batch_size", "world_size", "G", "D", "EMA", "opt_G", "opt_D", "rng", "fixed_z", "history", "alerts",
+              "balance"}
 
 
 def test_checkpoint_is_self_describing(tmp_path) -> None:
@@ -32,6 +33,7 @@ def test_checkpoint_is_self_describing(tmp_path) -> None:
     assert len(state["opt_G"]["state"]) == len(list(tr.G.parameters()))
     assert [h["step"] for h in state["history"] if "loss/D" in h] == [5]
     assert state["epoch"] == pytest.approx(5 * 16 / 128)
+    assert state["balance"] is None  # cluster balance off: nothing of it kept
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "upsample-conv"])
