@@ -14,11 +14,10 @@ from torch import nn
 from ..data import STATS_CACHE, ImageData, Progress, data_root
 from ..data.stacked import distinct_digits, is_stacked
 from ..fileio import save_atomic
-from ..metrics.coverage import prepare
+from ..metrics.coverage import CLASSIFIER_SIZE, prepare
 from ..metrics.quality import data_key, load_cache
 
 VERSION = "cluster-balance-v1"  # part of the cache key: bump when the recipe below changes
-SIZE = 28  # the encoder sees every image at 28 x 28 (coverage.prepare), as the coverage classifier does
 WIDTH, DIM = 16, 128  # conv widths 16/32/64, 128 features: ~0.4 M weights
 ENCODER_STEPS, ENCODER_BATCH, ENCODER_LR, TEMPERATURE = 400, 256, 2e-3, 0.2  # SimCLR: ~85 s of one CPU thread
 CLUSTERS, KMEANS_ITERS, KMEANS_UNITS = 30, 50, 10_000
@@ -76,7 +75,7 @@ def train_encoder(units: torch.Tensor, steps: int, progress: Progress | None = N
                   message: str = "Training the cluster encoder") -> Encoder:
     """A SimCLR encoder on uint8 N x C x H x W images (seeded; CPU); progress(fraction, message) about 20 times."""
     gen = torch.Generator().manual_seed(SEED)
-    with torch.random.fork_rng(), torch.inference_mode(False), torch.enable_grad():
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
         torch.manual_seed(SEED)  # the initial weights
         encoder = Encoder(units.shape[1])
         x = prepare(units, units.shape[1])  # N x C x 28 x 28
@@ -166,8 +165,9 @@ class ClusterBalance:
         """fake: B x C x H x W in [-1, 1] with G's graph -> the scalar term (G's gradients only)."""
         b = fake.shape[0]
         units = fake.float().reshape(b * self.groups, -1, *fake.shape[2:])  # stacked: 3B x 1 x H x W
-        if units.shape[-1] != SIZE:
-            units = F.interpolate(units, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=True)
+        if units.shape[-1] != CLASSIFIER_SIZE:  # the encoder sees 28 x 28, as coverage.prepare gives it the reals
+            units = F.interpolate(units, size=(CLASSIFIER_SIZE, CLASSIFIER_SIZE), mode="bilinear", align_corners=False,
+                                  antialias=True)
         hist = soft_assign(self.encoder(units).float(), self.centroids).view(b, self.groups, -1).mean(0)  # groups x K
         seen = hist.detach()
         self.running = seen if self.running is None else MEMORY * self.running + (1 - MEMORY) * seen
