@@ -53,6 +53,16 @@ def main(page):
     return page.locator('[data-testid="stMain"]')
 
 
+def metric_values(page, at_least: int = 3, timeout: float = 60) -> list[str]:
+    """The main area's st.metric values once at least `at_least` are drawn: a caption below them can show first (CI
+    once read one of three)."""
+    def drawn() -> list[str] | None:
+        texts = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()
+        return texts if len(texts) >= at_least else None
+
+    return poll(drawn, timeout, f"{at_least} metrics on the page")
+
+
 def choose(page, label: str, option: str) -> None:
     """Pick an option of one of the main area's select boxes, by its label."""
     main(page).get_by_role("combobox", name=label).click()

@@ -6,7 +6,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import ERRORS, TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, upload_digits_zip
+from browser import (
+    ERRORS,
+    TIMEOUT_MS,
+    VIEWPORT,
+    assert_no_errors,
+    choose,
+    go_to,
+    main,
+    metric_values,
+    upload_digits_zip,
+)
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
@@ -39,12 +49,7 @@ def test_offline_message_and_native_upload(server: StreamlitServer, chromium, sh
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The first real images").or_(main(page).locator(ERRORS)).first.wait_for()
         assert_no_errors(page, "Data")  # a refused load says why here rather than in a 90-s timeout
-        # The caption can show before the metrics above it are drawn (CI once read none): wait for three of them.
-        def drawn() -> list[str] | None:
-            texts = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()
-            return texts if len(texts) >= 3 else None
-
-        metrics = poll(drawn, 60, "the loaded set's metrics")
+        metrics = metric_values(page)
         assert metrics[:3] == ["60", "28 x 28", "grayscale (1)"], metrics
         assert_no_errors(page, "Data")
         main(page).get_by_role("heading", name="Chosen data set").evaluate("e => e.scrollIntoView({block: 'start'})")

@@ -11,7 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from browser import TIMEOUT_MS, VIEWPORT, assert_no_errors, choose, go_to, main, poll, scroll_to, upload_digits_zip
+from browser import (
+    TIMEOUT_MS,
+    VIEWPORT,
+    assert_no_errors,
+    choose,
+    go_to,
+    main,
+    metric_values,
+    poll,
+    scroll_to,
+    upload_digits_zip,
+)
 from fixtures import NEEDS_BROWSER, chromium, server, shots  # noqa: F401 - fixtures used by name
 from streamlit_server import StreamlitServer
 
@@ -53,7 +64,7 @@ def test_reload_native_upload_then_a_cli_run_in_the_sidebar_and_on_train_after_i
         assert folder_box.input_value() == ""
         main(page).get_by_role("button", name="Load and preview").click()
         main(page).get_by_text("The first real images").wait_for()
-        metrics = main(page).locator('[data-testid="stMetricValue"]').all_inner_texts()
+        metrics = metric_values(page)
         assert metrics[:3] == ["20", "28 x 28", "grayscale (1)"], metrics
         assert_no_errors(page, "Data")
         shots(page, "newcomer-1-data-after-reload")
