@@ -144,7 +144,8 @@ PRESETS: dict[str, Preset] = {
         # instead of 64 over 10,000 (session 13): 0.133 over 3 seeds, 861 s of one fp32 thread a run, 525 s for the
         # CLI's own run on 2 threads in bf16 (2-core AMD EPYC with AVX-512 and bf16, session 14); feature matching 10
         # (session 17): 0.111 over the same 3 seeds, lower in each, at no measurable cost; cluster balance 1 (session
-        # 29, train/balance.py): 0.095 over the same 3 seeds, lower in each, 984 s of one fp32 thread a run (1.14x).
+        # 29, train/balance.py): 0.095 over the same 3 seeds, lower in each; its 100 clusters with sharp assignments
+        # (session 30): 0.055 over the same 3 seeds, lower in each, 869 s of one fp32 thread a run.
         {"loss": "bce", "lr_g": 1.5e-3, "lr_d": 6e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.999,
          "feature_matching": 10.0, "cluster_balance": 1.0, "lr_schedule": "linear", "steps": 20000,
          "quality_every": 0},
