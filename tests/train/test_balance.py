@@ -102,16 +102,24 @@ def test_for_data_trains_once_then_loads_the_cache_and_stacked_sets_train_on_the
     assert cb.ClusterBalance.for_data(plain, cache_dir=tmp_path).groups == 1 and calls[-1] == (20, 3, 32, 32)
 
 
-def test_exact_resume_keeps_the_running_histogram(tmp_path) -> None:
+@pytest.mark.parametrize("stacked", [False, True])
+def test_exact_resume_keeps_the_running_histogram(tmp_path, stacked: bool) -> None:
     n, m, extra = 5, 4, {"cluster_balance": 1.0, "ema": 0.9}
-    full = Trainer(tiny_config("dcgan", steps=n + m, **extra))
+    digits = torch.randint(0, 256, (30, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    data = stack_digits(digits, torch.arange(30) % 10, 64, seed=0) if stacked else None  # else tiny's shapes
+
+    def trainer(steps: int) -> Trainer:
+        return Trainer(tiny_config("dcgan", steps=steps, **extra), data=data)
+
+    full = trainer(n + m)
     full.run()
-    first = Trainer(tiny_config("dcgan", steps=n, **extra))
+    first = trainer(n)
     first.run()
     path = save_checkpoint(first.state_dict(), tmp_path / "ckpt.pt")
-    resumed = Trainer(tiny_config("dcgan", steps=n + m, **extra))
+    resumed = trainer(n + m)
     resumed.load_state_dict(load_checkpoint(path))
     resumed.run()
+    assert full.objective.balance.groups == (3 if stacked else 1)  # stacked: one running histogram a channel
     assert torch.equal(full.objective.balance.running, resumed.objective.balance.running)
     for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
         assert torch.equal(a, b)
