@@ -3,6 +3,7 @@ step once while paused, compare the losses, then move a latent point on Explore.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 
@@ -103,11 +104,9 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
         for _ in range(3):
             settle(page)
             compare.click()
-            try:
+            with contextlib.suppress(AssertionError):  # not started within 10 s: the click was lost
                 poll(started, 10, "the comparison to start")
                 break
-            except AssertionError:
-                continue
         # Timed out, it says what the page shows: a lost click, or a slow or hidden comparison.
         poll(lambda: main(page).get_by_text("WGAN-GP", exact=True).count() > 0, 90,
              lambda: f"the losses' surfaces; the expander open: {expander_open(page, 'Compare the losses')}, a "
