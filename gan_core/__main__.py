@@ -1,7 +1,6 @@
 """Entry point: python -m gan_core."""
 
-import sys
-
 from .cli import main
+from .train.distributed import exit_process
 
-sys.exit(main())
+exit_process(main())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
@@ -159,6 +162,22 @@ def teardown() -> None:
     """Leave the process group (if any); safe to call twice."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def exit_process(code: int) -> NoReturn:
+    """End this process with exit status `code`: a torchrun rank leaves without the interpreter's finalization.
+
+    gloo's worker threads outlive destroy_process_group, and one may drop its reference to the last collective's
+    tensor a moment after the collective returned (late on a loaded machine). Dropped during finalization, that
+    reference takes the GIL of a dying interpreter and the rank aborts: SIGABRT, "terminate called without an active
+    exception" (pytorch/pytorch#190489), and torchrun fails the whole job after it ended well. So, like
+    multiprocessing's children, a rank leaves with os._exit once its run is written and its output flushed."""
+    if env_world_size() == 1:
+        sys.exit(code)
+    gc.collect()  # release what the run held while the interpreter is whole (streamed data: DataLoader workers stop)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def has_batchnorm(module: nn.Module) -> bool:
