@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import time
@@ -102,6 +103,21 @@ def settle(page) -> None:
     """Wait until no script run is in flight (Streamlit mounts its running icon only then): a click made during a
     run twice never came through in CI (sessions 9 and 10: an upload's rerun, a polling page's rerun)."""
     page.locator(RUNNING_ICON).wait_for(state="hidden")
+
+
+def click_until(page, button, done: Callable[[], object], tries: int = 3, wait: float = 10) -> None:
+    """Click `button` until done() is true within `wait` s of a click, `tries` clicks at most. A click can land while a
+    polling fragment redraws the button and never reach the server (CI: stop 43's Compare, stop 44's Pause: nothing
+    changed 60-90 s later); a user clicks again, and so does the test. Never once the button is disabled: the click
+    came through and its effect is on its way. The caller then waits for the effect, and says what the page shows."""
+    for _ in range(tries):
+        settle(page)
+        if button.is_disabled():
+            return
+        button.click()
+        with contextlib.suppress(AssertionError):  # not within `wait` s: the click was lost
+            poll(done, wait, "the click's effect")
+            return
 
 
 def scroll_to(locator, tries: int = 5) -> None:

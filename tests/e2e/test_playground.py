@@ -3,7 +3,6 @@ step once while paused, compare the losses, then move a latent point on Explore.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 
@@ -14,6 +13,7 @@ from browser import (
     VIEWPORT,
     assert_no_errors,
     choose,
+    click_until,
     go_to,
     main,
     poll,
@@ -75,9 +75,11 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
              "a newer frame whose generated points moved")
         time.sleep(4)  # a few seconds of training: the points gather on the ring
 
-        settle(page)
-        main(page).get_by_role("button", name="Pause", exact=True).click()
-        poll(lambda: not main(page).get_by_role("button", name="Step", exact=True).is_disabled(), 60, "Step on")
+        def step_on() -> bool:  # paused: the playground's Step button is enabled
+            return not main(page).get_by_role("button", name="Step", exact=True).is_disabled()
+
+        click_until(page, main(page).get_by_role("button", name="Pause", exact=True), step_on)
+        poll(step_on, 60, "Step on")
         before = poll(lambda: parked_step(page), 60, "'paused at step N'")
         settle(page)
         main(page).get_by_role("button", name="Step", exact=True).click()
@@ -99,14 +101,7 @@ def test_ring_playground_moves_steps_and_compares_losses(server: StreamlitServer
             return (page.locator(RUNNING_ICON).count() > 0 or main(page).get_by_text("WGAN-GP", exact=True).count() > 0
                     or main(page).get_by_text("Training three small discriminators").count() > 0)
 
-        # A click can land while a polling fragment redraws the button and never reach the server (CI, stop 43: no
-        # run, no spinner, no error 90 s later); a user clicks again, and so does the test, twice at most.
-        for _ in range(3):
-            settle(page)
-            compare.click()
-            with contextlib.suppress(AssertionError):  # not started within 10 s: the click was lost
-                poll(started, 10, "the comparison to start")
-                break
+        click_until(page, compare, started)
         # Timed out, it says what the page shows: a lost click, or a slow or hidden comparison.
         poll(lambda: main(page).get_by_text("WGAN-GP", exact=True).count() > 0, 90,
              lambda: f"the losses' surfaces; the expander open: {expander_open(page, 'Compare the losses')}, a "
