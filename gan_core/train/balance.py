@@ -169,7 +169,9 @@ class ClusterBalance:
         if units.shape[-1] != CLASSIFIER_SIZE:  # the encoder sees 28 x 28, as coverage.prepare gives it the reals
             units = F.interpolate(units, size=(CLASSIFIER_SIZE, CLASSIFIER_SIZE), mode="bilinear", align_corners=False,
                                   antialias=True)
-        hist = soft_assign(self.encoder(units).float(), self.centroids).view(b, self.groups, -1).mean(0)  # groups x K
+        # fp32 even inside the G phase's autocast: at SHARPNESS a bf16 cosine's rounding moves a logit by ~0.26.
+        with torch.autocast(units.device.type, enabled=False):
+            hist = soft_assign(self.encoder(units), self.centroids).view(b, self.groups, -1).mean(0)  # groups x K
         seen = hist.detach()
         self.running = seen if self.running is None else MEMORY * self.running + (1 - MEMORY) * seen
         return ((self.running.log() - self.real.log()) * hist).sum()

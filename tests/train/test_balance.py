@@ -75,6 +75,20 @@ def test_the_loss_moves_samples_from_an_overdrawn_cluster_to_an_underdrawn_one()
     assert fake.grad.abs().max() < 0.05 * pull
 
 
+def test_the_histogram_is_computed_in_fp32_under_bf16_autocast() -> None:
+    # At sharpness 0.015 a bf16 cosine's rounding (~0.004 near 1) moves a logit by ~0.26: the trainer's G phase runs
+    # under autocast, and the balance must not inherit its precision.
+    balance, images = _balance()
+    fake = torch.rand(16, 1, 28, 28) * 2 - 1
+    balance.loss(fake)
+    fp32 = balance.running.clone()
+    balance.running = None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        balance.loss(fake)
+    assert balance.running.dtype == torch.float32
+    assert torch.allclose(balance.running, fp32, atol=1e-5)
+
+
 def test_stacked_samples_are_balanced_channel_by_channel_with_a_running_histogram_each() -> None:
     balance, images = _balance(groups=3)
     fake = images[[0, 0, 1]].reshape(1, 3, 28, 28).repeat(2, 1, 1, 1)  # 2 x 3 x 28 x 28: R and G cluster 0, B 1
