@@ -147,7 +147,7 @@ PRESETS: dict[str, Preset] = {
         # 29, train/balance.py): 0.095 over the same 3 seeds, lower in each; its 100 clusters with sharp assignments
         # (session 30): 0.055 over the same 3 seeds, lower in each, 869 s of one fp32 thread a run. fp32 (session 35):
         # the CLI's runs in bf16 autocast, which it picks where faster, scored 0.071 over seeds 0-4 against fp32's 0.060
-        # (higher in 4 of 5); fp32 on 2 threads took 518 s there.
+        # (higher in 4 of 5); fp32 on 2 threads took 518 s (2-core AMD EPYC with AVX-512 and bf16, no AMX).
         {"loss": "bce", "lr_g": 1.5e-3, "lr_d": 6e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.999,
          "feature_matching": 10.0, "cluster_balance": 1.0, "lr_schedule": "linear", "steps": 20000,
          "quality_every": 0, "amp": False},
