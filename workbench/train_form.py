@@ -197,10 +197,10 @@ def model_summary(cfg: RunConfig) -> str:
     # The losses' extra terms, then what D sees: each named only where it is on.
     terms = [(t.class_weight, "class loss"), (t.r1, "R1"), (t.feature_matching, "feature matching"),
              (t.cluster_balance, "cluster balance")]
-    d_sees = [f"D sees {t.augment.replace(',', ', ')} views" if t.augment else "",
-              f"D judges packs of {m.pack}" if m.pack > 1 else "", f"minibatch std over {m.mbstd}" if m.mbstd else ""]
+    d_sees = [(t.augment, f"D sees {t.augment.replace(',', ', ')} views"), (m.pack > 1, f"D judges packs of {m.pack}"),
+              (m.mbstd, f"minibatch std over {m.mbstd}")]
     extras = "".join(f" + {name} {weight:g}" for weight, name in terms if weight) + "".join(
-        f", {part}" for part in d_sees if part)
+        f", {part}" for on, part in d_sees if on)
     return (f"Model: {m.arch}{' (conditional)' if m.conditional else ''}, {t.loss} loss{extras}, "
             f"latent {m.latent_dim}, batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, "
             f"device {t.device}"
