@@ -145,7 +145,7 @@ def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int, device:
             order, pos = torch.randperm(len(train_idx), generator=gen), 0
         idx = order[pos:pos + _BATCH].to(device)
         pos += _BATCH
-        xb = _shift(x_train[idx], gen)
+        xb = random_shift(x_train[idx], gen)
         loss = F.cross_entropy(model(xb), y_train[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -161,7 +161,7 @@ def _train(images: torch.Tensor, labels: torch.Tensor, num_classes: int, device:
     return model, accuracy
 
 
-def _shift(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def random_shift(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random translation by up to 2 px (one offset per batch): cheap robustness to slightly off-centre samples."""
     dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=gen))
     return torch.roll(x, shifts=(dy, dx), dims=(2, 3))

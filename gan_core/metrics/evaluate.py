@@ -13,7 +13,7 @@ from ..runs.generator import LoadedGenerator, load_generator
 from ..sampling import in_chunks
 from . import QualityScorer, diversity
 from .modes import SCORE_SAMPLES, mode_scores
-from .stacked import digit_reader, stacked_scores
+from .stacked import panel_scores, read_panel, reader_panel
 
 DEFAULT_NUM = 1000  # images scored when no count is given
 NUM = "num"  # the report's sample count (not a training metric)
@@ -23,8 +23,9 @@ def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str 
                         progress: Progress | None = None) -> dict[str, float]:
     """Load the checkpoint's generator and real data set, draw num samples, and return the scores (step, num,
     coverage/classes and copy_reference as integers; quality, kid, the other coverage figures, precision, recall,
-    copies, copy_threshold and diversity as floats).
-    progress(fraction, message) hears about the long steps: loading the set, real statistics, the classifier."""
+    copies, copy_threshold and diversity as floats; stacked MNIST adds modes/covered and modes/kl, the mean of the
+    reader panel's, with each reader's modes/kl/<reader>).
+    progress(fraction, message) hears about the long steps: loading the set, real statistics, the classifiers."""
     lg = load_generator(path)
     if num is None:  # the papers' 2,500 points for a point run; 1,000 images otherwise
         num = SCORE_SAMPLES if lg.is_points else DEFAULT_NUM
@@ -47,10 +48,9 @@ def evaluate_checkpoint(path: str | Path, num: int | None = None, data_dir: str 
     for count in (COVERAGE_CLASSES, COPY_REFERENCE):  # counts (classes, images searched): integers in the JSON
         if count in scores:
             scores[count] = round(scores[count])
-    if data_cfg.name == "stacked_mnist":  # each channel read by a digit classifier trained on the MNIST at hand
+    if data_cfg.name == "stacked_mnist":  # each channel read by a panel of digit readers trained on the MNIST at hand
         mnist = load_dataset(dataclasses.replace(data_cfg, name="mnist"), progress)
-        read, _ = digit_reader(mnist, data_root() / STATS_CACHE, progress)
-        scores.update(stacked_scores(fake, read))
+        scores.update(panel_scores(read_panel(fake, reader_panel(mnist, data_root() / STATS_CACHE, progress))))
     return scores
 
 

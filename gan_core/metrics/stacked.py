@@ -1,9 +1,9 @@
-"""Stacked MNIST's mode count and KL (VEEGAN/PacGAN protocol): each channel read by an MNIST digit classifier."""
+"""Stacked MNIST's mode count and KL (VEEGAN/PacGAN protocol): each channel read by MNIST digit readers."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import statistics
 from pathlib import Path
 
 import torch
@@ -14,10 +14,10 @@ from ..fileio import save_atomic
 from ..metric_names import MODES_COVERED, STACKED_KL
 from .coverage import Classifier, new_classifier, predict_proba, train_classifier
 from .quality import data_key, load_cache
+from .readers import DigitReader, Reader, panel_readers
 
 STACKED_SAMPLES = 26_000  # the papers read 26,000 samples
-# digits(uint8 N x 1 x 28 x 28) -> N predicted digits 0-9
-DigitReader = Callable[[torch.Tensor], torch.Tensor]
+BENCH_READER = "conv-bn"  # the first reader of the panel: digit_reader below
 # The reader bounds what the KL can show: each channel misread moves a sample to another mode. The live coverage
 # classifier's recipe (16/32/64 wide, 500 steps) reads 97.2 % of held-out digits of the 10,000-image split right, so
 # misreads 8 % of triples; this one (the bench judges' widths, 3,000 steps: ~3 CPU minutes, once, cached) reads 98.7 %
@@ -26,11 +26,30 @@ READER_VERSION = "reader-v1"  # part of the cache key: bump when the recipe belo
 READER_WIDTHS, READER_EPOCHS, READER_STEPS = (32, 64, 128), 20, 3000
 
 
-def stacked_scores(images: torch.Tensor, read: DigitReader) -> dict[str, float]:
-    """uint8 N x 3 x H x W stacked samples: {modes covered (distinct digit triples seen, of 1,000), KL of the
-    triples' histogram to uniform over 1,000 modes}."""
-    digits = read_triples(images, read)  # N x 3
+def triple_scores(digits: torch.Tensor) -> dict[str, float]:
+    """int64 N x 3 digits read (R, G, B) -> {modes covered, KL to uniform} of their triples (100 R + 10 G + B)."""
     return mode_histogram_scores(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2])
+
+
+def read_panel(images: torch.Tensor, readers: list[Reader]) -> dict[str, torch.Tensor]:
+    """uint8 N x 3 x H x W stacked samples -> each reader's int64 N x 3 digits read (R, G, B), by reader name."""
+    return {r.name: read_triples(images, r.read) for r in readers}
+
+
+def panel_scores(triples: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Each reader's N x 3 digits (read_panel) -> {modes covered (the fewest any reader sees), KL (the readers'
+    mean), and each reader's KL under "modes/kl/<reader>"}."""
+    each = {name: triple_scores(digits) for name, digits in triples.items()}
+    return {MODES_COVERED: min(s[MODES_COVERED] for s in each.values()),
+            STACKED_KL: statistics.fmean(s[STACKED_KL] for s in each.values()),
+            **{f"{STACKED_KL}/{name}": s[STACKED_KL] for name, s in each.items()}}
+
+
+def reader_panel(mnist: ImageData, cache_dir: str | Path | None = None,
+                 progress: Progress | None = None) -> list[Reader]:
+    """The stacked scores' readers, each trained once on the digits at hand and cached: the bench's classifier
+    (digit_reader) and the panel's other designs (readers.PANEL)."""
+    return [Reader(BENCH_READER, *digit_reader(mnist, cache_dir, progress)), *panel_readers(mnist, cache_dir, progress)]
 
 
 def read_triples(images: torch.Tensor, read: DigitReader) -> torch.Tensor:

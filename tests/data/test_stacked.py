@@ -9,7 +9,7 @@ import torch
 
 from gan_core.data.stacked import STACKED_MODES, distinct_digits, stack_digits
 from gan_core.metric_names import STACKED_KL
-from gan_core.metrics.stacked import stacked_scores, uniform_kl_floor
+from gan_core.metrics.stacked import read_triples, triple_scores, uniform_kl_floor
 
 MODES = "modes/covered"
 
@@ -39,14 +39,14 @@ def test_every_mode_once_covers_1000_with_zero_kl() -> None:
     images, labels = planted_digits()
     triples = torch.tensor([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])  # 1000 x 3
     stacked = torch.cat([images[triples[:, c]] for c in range(3)], 1)  # 1000 x 3 x 28 x 28
-    s = stacked_scores(stacked, read_planted)
+    s = triple_scores(read_triples(stacked, read_planted))
     assert s[MODES] == STACKED_MODES and s[STACKED_KL] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_one_mode_covers_one_with_kl_log_1000() -> None:
     images, _ = planted_digits()
     one = torch.cat([images[7:8], images[2:3], images[9:10]], 1).repeat(50, 1, 1, 1)  # digits 7, 2, 9
-    s = stacked_scores(one, read_planted)
+    s = triple_scores(read_triples(one, read_planted))
     assert s[MODES] == 1 and s[STACKED_KL] == pytest.approx(math.log(1000))
 
 

@@ -3,6 +3,7 @@ planted digits a reader tells apart."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from gan_core.data.stacked import STACKED_MODES, stack_digits  # noqa: E402
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_KL, COVERAGE_RECOGNISABLE, MODES_COVERED, STACKED_KL  # noqa: E402
 from gan_core.metrics.coverage import ChannelProduct, new_classifier, predict_proba  # noqa: E402
 from gan_core.metrics.quality import QualityScorer  # noqa: E402
+from gan_core.metrics.readers import Reader  # noqa: E402
 
 
 def planted(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,17 +65,25 @@ class OneModeG(nn.Module):
         return (value / 127.5 - 1).view(1, 3, 1, 1).expand(z.shape[0], 3, 28, 28)  # N x 3 x 28 x 28 in [-1, 1]
 
 
-def test_stacked_scorer_reads_26000_samples_and_the_real_reference(monkeypatch) -> None:
-    monkeypatch.setattr(modes, "digit_reader", lambda mnist, cache: (read_planted, 0.99))
+def test_stacked_scorer_reads_26000_samples_and_the_real_reference_with_each_reader(monkeypatch) -> None:
+    def misread(images: torch.Tensor) -> torch.Tensor:  # a reader that calls every 9 a 4
+        digits = read_planted(images)
+        return torch.where(digits == 9, 4, digits)
+
+    panel = [Reader("exact", read_planted, 0.99), Reader("nines-as-fours", misread, 0.9)]
+    monkeypatch.setattr(modes, "reader_panel", lambda mnist, cache: panel)
     score, ref = modes.stacked_scorer(ImageData(*planted(100), None, "mnist"))
     # 26,000 real stacked planted digits read exactly: every mode, and the KL their labels give
-    assert ref["real_modes"] == STACKED_MODES and ref["real_kl"] == pytest.approx(ref["real_label_kl"])
-    assert 0.01 < ref["real_kl"] < 0.03  # about the sampling floor, 0.019
+    assert ref["real_modes"] == 729 and ref["real_kl/exact"] == pytest.approx(ref["real_label_kl"])  # 9^3 triples
+    assert 0.01 < ref["real_label_kl"] < 0.03  # about the sampling floor, 0.019
+    assert ref["reader_accuracy"] == {"exact": 0.99, "nines-as-fours": 0.9}
     run = type("Run", (), {"sampler": OneModeG()})()
-    s = score(run, 0)
+    s = score(run, 0)  # every sample 7, 2, 9: the second reader sees 7, 2, 4, one mode too
     assert s[MODES_COVERED] == 1 and s[STACKED_KL] == pytest.approx(math.log(STACKED_MODES))
     # each channel one digit: log 10 apiece, so the channels' shares alone make the whole KL (no dependence)
-    assert s["kl_channels"] == pytest.approx(3 * math.log(10)) and s["digit_shares"][1][2] == 1.0
+    assert s["kl_channels"] == pytest.approx(3 * math.log(10))
+    # the shares are the readers' mean: B is a 9 to one reader and a 4 to the other
+    assert s["digit_shares"][1][2] == 1.0 and s["digit_shares"][2][9] == 0.5 and s["digit_shares"][2][4] == 0.5
 
 
 def test_a_stacked_run_trains_on_the_mnist_folder_and_prints_the_papers_table(tmp_path: Path, capsys) -> None:
@@ -88,13 +98,16 @@ def test_a_stacked_run_trains_on_the_mnist_folder_and_prints_the_papers_table(tm
     r = modes.one_run(modes.STACKED, 0, overrides, score, str(tmp_path), trace=2)
     assert r["steps"] == 4 and seen == [2, 4]  # a trace score at step 2, the final one at 4
     assert "step 2: 1000 modes, KL 0.040" in capsys.readouterr().out
-    runs = [{**r, "real_modes": 1000, "real_kl": 0.024, "real_label_kl": 0.024, "reader_accuracy": 0.987, "seed": s}
-            for s in range(3)]
+    panel = {"reader_accuracy": {"conv-bn": 0.987, "lenet-a": 0.99}, "real_kl/conv-bn": 0.024,
+             "real_kl/lenet-a": 0.026}
+    runs = [{**r, f"{STACKED_KL}/conv-bn": 0.03 + 0.01 * s, f"{STACKED_KL}/lenet-a": 0.05, "real_modes": 1000,
+             "real_kl": 0.025, "real_label_kl": 0.024, **panel, "seed": s} for s in range(3)]
     text = modes.table(modes.STACKED, runs, "ours (3 seeds)")
     for row in ("DCGAN (PacGAN paper)", "VEEGAN (paper)", "PacDCGAN2 (paper)", "real stacked digits, as read"):
         assert row in text
     assert "0.019" in text and "1000.0 ± 0.0" in text and "0.040 ± 0.000" in text
     assert "all 1,000 modes in 3 of 3 seeds" in text
+    assert "conv-bn (98.7 %): 0.040 ± 0.006; 0.024" in text and "lenet-a (99.0 %): 0.050 ± 0.000; 0.026" in text
 
 
 def test_the_channel_product_is_each_channels_probability_multiplied_in_label_order() -> None:
@@ -123,3 +136,29 @@ def test_the_scorer_reads_a_stacked_set_per_channel_so_real_triples_are_recognis
     share = float((real.labels == real.labels[0]).double().mean())
     s = scorer.score(one)
     assert s[COVERAGE_CLASSES] == 1 and s[COVERAGE_KL] == pytest.approx(-math.log(share), rel=1e-3)
+
+
+def test_eval_reads_a_stacked_run_with_the_whole_panel(tmp_path: Path, monkeypatch, capsys) -> None:
+    import json
+
+    import gan_core.metrics.readers as readers
+    from gan_core.cli.commands import main
+
+    make_split(tmp_path / "mnist", "test", 60, gz=True)
+    monkeypatch.setenv("GAN_WORKBENCH_DATA", str(tmp_path / "root"))  # the readers' cache
+    # The readers' accuracy is not the point here (random pixels): a few steps each.
+    monkeypatch.setattr(stacked, "READER_STEPS", 3)
+    monkeypatch.setattr(coverage, "_MIN_STEPS", 3)
+    monkeypatch.setattr(readers, "PANEL", tuple(dataclasses.replace(d, steps=3) for d in readers.PANEL))
+    data = ["--data-dir", str(tmp_path / "mnist")]
+    assert main(["train", "--dataset", "stacked_mnist", *data, "--arch", "mlp", "--batch-size", "8", "--latent-dim",
+                 "8", "--steps", "2", "--quality-every", "0", "--num-samples", "64", "--device", "cpu",
+                 "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()  # the training's output
+    assert main(["eval", "--checkpoint", str(tmp_path / "run"), "--num", "30", *data]) == 0
+    out, err = capsys.readouterr()
+    scores = json.loads(out)
+    each = {k.split("/")[-1]: v for k, v in scores.items() if k.startswith(STACKED_KL + "/")}
+    assert list(each) == ["conv-bn"] + [d.name for d in readers.PANEL]
+    assert scores[STACKED_KL] == pytest.approx(sum(each.values()) / len(each)) and 1 <= scores[MODES_COVERED] <= 30
+    assert all(f"Training the digit reader {d.name} on 60 digits" in err for d in readers.PANEL)
