@@ -48,7 +48,7 @@ class ReaderDesign:
 
 # Two designs, two seeds each (session 38, docs/modes.md): one reader's KL of a generator's samples is partly its own
 # reading of the ambiguous digits, so the panel's mean is the figure. CPU seconds to train on 9,000 digits (1 thread,
-# 2-core AMD EPYC): LeNet ~90, MLP ~15; held out: LeNet 99.4 %, MLP 98.5-98.7 %.
+# 2-core AMD EPYC): LeNet ~90, MLP ~15; held out: LeNet 99.0-99.4 %, MLP 98.5 %.
 PANEL = (ReaderDesign("lenet-a", lenet, 7, 1500), ReaderDesign("lenet-b", lenet, 11, 1500),
          ReaderDesign("mlp-a", mlp, 10, 3000), ReaderDesign("mlp-b", mlp, 11, 3000))
 
