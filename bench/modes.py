@@ -47,8 +47,9 @@ from gan_core.data import STATS_CACHE, ImageData, data_root, load_dataset  # noq
 from gan_core.data.stacked import stack_digits  # noqa: E402
 from gan_core.metric_names import MODES_COVERED, MODES_HQ, MODES_RKL, STACKED_KL  # noqa: E402
 from gan_core.metrics.modes import SCORE_SAMPLES, mode_scores  # noqa: E402
-from gan_core.metrics.stacked import (BENCH_READER, STACKED_SAMPLES, mode_histogram_scores, panel_scores,  # noqa: E402
-                                      read_panel, reader_panel, uniform_kl_floor)
+from gan_core.metrics.readers import BENCH_READER, reader_panel  # noqa: E402
+from gan_core.metrics.stacked import (STACKED_SAMPLES, mode_histogram_scores, panel_scores, read_panel,  # noqa: E402
+                                      uniform_kl_floor)
 from gan_core.presets import default_preset_for, preset_config  # noqa: E402
 from gan_core.sampling import sample_images  # noqa: E402
 from gan_core.train.point_callbacks import sample_points  # noqa: E402

@@ -13,7 +13,8 @@ from ..runs.generator import LoadedGenerator, load_generator
 from ..sampling import in_chunks
 from . import QualityScorer, diversity
 from .modes import SCORE_SAMPLES, mode_scores
-from .stacked import panel_scores, read_panel, reader_panel
+from .readers import reader_panel
+from .stacked import panel_scores, read_panel
 
 DEFAULT_NUM = 1000  # images scored when no count is given
 NUM = "num"  # the report's sample count (not a training metric)

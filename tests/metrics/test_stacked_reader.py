@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import modes  # noqa: E402
 
 import gan_core.metrics.coverage as coverage  # noqa: E402
-import gan_core.metrics.stacked as stacked  # noqa: E402
+import gan_core.metrics.readers as readers  # noqa: E402
 from gan_core.data import ImageData  # noqa: E402
 from gan_core.data.stacked import STACKED_MODES, stack_digits  # noqa: E402
 from gan_core.metric_names import COVERAGE_CLASSES, COVERAGE_KL, COVERAGE_RECOGNISABLE, MODES_COVERED, STACKED_KL  # noqa: E402
@@ -37,22 +37,22 @@ def read_planted(images: torch.Tensor) -> torch.Tensor:
 
 
 def test_the_reader_is_trained_once_then_loaded_from_the_cache(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(stacked, "READER_STEPS", 3)  # the cache, not the accuracy, is under test
+    monkeypatch.setattr(readers, "READER_STEPS", 3)  # the cache, not the accuracy, is under test
     images, labels = planted(60)
     mnist = ImageData(images, labels, None, "mnist")
-    read, accuracy = stacked.digit_reader(mnist, tmp_path)
+    read, accuracy = readers.digit_reader(mnist, tmp_path)
     assert len(list(tmp_path.glob("digit-reader-*.pt"))) == 1 and 0.0 <= accuracy <= 1.0
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("the cached reader should have been loaded")
 
-    monkeypatch.setattr(stacked, "train_classifier", no_training)
-    again, accuracy_again = stacked.digit_reader(mnist, tmp_path)
+    monkeypatch.setattr(readers, "train_classifier", no_training)
+    again, accuracy_again = readers.digit_reader(mnist, tmp_path)
     probe = torch.randint(0, 256, (30, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     assert accuracy_again == pytest.approx(accuracy) and torch.equal(again(probe), read(probe))
     other = ImageData(images.flip(0).contiguous(), labels.flip(0).contiguous(), None, "mnist")
     with pytest.raises(AssertionError, match="cached reader"):  # other digits: another cache key, so it trains
-        stacked.digit_reader(other, tmp_path)
+        readers.digit_reader(other, tmp_path)
 
 
 class OneModeG(nn.Module):
@@ -142,13 +142,12 @@ def test_the_scorer_reads_a_stacked_set_per_channel_so_real_triples_are_recognis
 def test_eval_reads_a_stacked_run_with_the_whole_panel(tmp_path: Path, monkeypatch, capsys) -> None:
     import json
 
-    import gan_core.metrics.readers as readers
     from gan_core.cli.commands import main
 
     make_split(tmp_path / "mnist", "test", 60, gz=True)
     monkeypatch.setenv("GAN_WORKBENCH_DATA", str(tmp_path / "root"))  # the readers' cache
     # The readers' accuracy is not the point here (random pixels): a few steps each.
-    monkeypatch.setattr(stacked, "READER_STEPS", 3)
+    monkeypatch.setattr(readers, "READER_STEPS", 3)
     monkeypatch.setattr(coverage, "_MIN_STEPS", 3)
     monkeypatch.setattr(readers, "PANEL", tuple(dataclasses.replace(d, steps=3) for d in readers.PANEL))
     data = ["--data-dir", str(tmp_path / "mnist")]
