@@ -69,6 +69,9 @@ class ModelConfig:
     pack: int = 1  # PacGAN packing: D judges this many samples at once, concatenated along channels (1 = off)
     mbstd: int = 0  # minibatch standard deviation: D sees the feature spread over groups of this many inputs (0 = off)
     depth: int = 3  # hidden layers of the 2-D point MLP's G (mlp-2d; 3 before there was a choice, so old runs load)
+    # A G conditioned on unlabelled kinds (models/clustered.py): its latent picks a cluster of the cluster balance's
+    # encoder for each of this many image groups (stacked MNIST: 3, one a channel; other images: 1; 0 = off).
+    cluster_groups: int = 0
 
     def validate(self) -> None:
         _choice("model.arch", self.arch, ARCH_NAMES)
@@ -109,6 +112,9 @@ class TrainConfig:
     # Cluster balance (train/balance.py): weight of G's extra loss that draws each k-means cluster of a self-supervised
     # encoder's features as often as the real images fill it (0 = off).
     cluster_balance: float = 0.0
+    # With a cluster-conditioned G (model.cluster_groups): weight of G's extra loss, the cross-entropy between the
+    # encoder's cluster of each group it drew and the cluster its latent picked.
+    cluster_guidance: float = 1.0
     augment: str = ""  # what D sees is augmented alike for real and fake (config.AUGMENTS), e.g. "translation"
     device: str = "auto"
     seed: int = 0
@@ -163,8 +169,16 @@ class RunConfig:
                               f"architecture and only they do: choose '{POINT_ARCH}' for '{self.data.name}'."
                               if points else f"The '{POINT_ARCH}' architecture draws 2-D points: choose a point set "
                               f"({', '.join(POINT_DATASETS)}) or another architecture for '{self.data.name}'.")
-        if points and self.train.cluster_balance:
-            raise ConfigError("Cluster balance is for images: set its weight to 0 for a 2-D point set.")
+        if points and (self.train.cluster_balance or self.model.cluster_groups):
+            raise ConfigError("Cluster balance and cluster-conditioned G are for images: set the balance's weight and "
+                              "model.cluster_groups to 0 for a 2-D point set.")
+        if self.model.cluster_groups and self.model.conditional:
+            raise ConfigError("A G is conditioned on class labels or on clusters, not both: turn off model.conditional "
+                              "or set model.cluster_groups to 0.")
+        groups = 3 if self.data.name == "stacked_mnist" and self.data.channels in (None, 3) else 1  # balance.py's
+        if self.model.cluster_groups not in (0, groups) and not points:
+            raise ConfigError(f"model.cluster_groups must be {groups} for this data set (stacked MNIST in colour: 3, "
+                              "one a channel; other images: 1), or 0 for off.")
         if LOSSES[self.train.loss].needs_gp and self.model.d_norm == "batch":
             # BatchNorm mixes the samples of a batch, so the per-sample gradient penalty no longer holds.
             title = LOSSES[self.train.loss].title

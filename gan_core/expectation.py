@@ -104,8 +104,8 @@ def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
         labels = torch.randint(0, classes, (n,), generator=g) if classes else None
         data = ImageData(images, labels, [str(i) for i in range(classes)] if classes else None, cfg.data.name)
         # The balance's encoder is trained once per data set (a minute and more): the probe times an untrained one,
-        # which costs a step the same.
-        probe_cfg.train.cluster_balance = 0.0
+        # which costs a step the same (a cluster-conditioned G's embeddings and guidance add next to nothing).
+        probe_cfg.train.cluster_balance, probe_cfg.model.cluster_groups = 0.0, 0
         trainer = Trainer(probe_cfg, data=data, callbacks=[])
         if cfg.train.cluster_balance:
             trainer.objective.balance = ClusterBalance.untrained(data, trainer.device)

@@ -136,9 +136,11 @@ PRESETS: dict[str, Preset] = {
     # Stacked MNIST (1,000 modes): PacGAN's DCGAN with a packing D (PacDCGAN4); figures and probes in docs/modes.md.
     "stacked_mnist-default": Preset(
         "Default for stacked MNIST: DCGAN at 28x28 RGB (width 64, noise 64) with PacGAN4 packing, feature matching "
-        "10, cluster balance 1 (each channel's digit kinds drawn as often as the data holds them), batch 32, lr "
-        "1.5e-3 for G and 6e-4 for D decaying linearly to 0 over 20,000 steps, EMA 0.999 sampling.",
-        {"name": "stacked_mnist", "num_samples": 60000}, {"arch": "dcgan", "latent_dim": 64, "width": 64, "pack": 4},
+        "10, cluster balance 1 (each channel's digit kinds drawn as often as the data holds them) and a "
+        "cluster-conditioned G and D (each channel's kind picked by the noise, drawn by G and told to D), batch 32, lr "
+        "1.5e-3 for G and 6e-4 for D decaying linearly to 0 over 12,000 steps, EMA 0.999 sampling.",
+        {"name": "stacked_mnist", "num_samples": 60000},
+        {"arch": "dcgan", "latent_dim": 64, "width": 64, "pack": 4, "cluster_groups": 3},
         # docs/modes.md: lr 2e-4 for both drew no digit at 2,000 steps (1 mode); PacGAN4 instead of 2: KL 0.197
         # instead of 0.268 over 3 seeds; width 64 instead of 32 (session 12): 0.156; batch 32 over 20,000 steps
         # instead of 64 over 10,000 (session 13): 0.133 over 3 seeds, 861 s of one fp32 thread a run, 525 s for the
@@ -147,9 +149,12 @@ PRESETS: dict[str, Preset] = {
         # 29, train/balance.py): 0.095 over the same 3 seeds, lower in each; its 100 clusters with sharp assignments
         # (session 30): 0.055 over the same 3 seeds, lower in each, 869 s of one fp32 thread a run. fp32 (session 35):
         # the CLI's runs in bf16 autocast, which it picks where faster, scored 0.071 over seeds 0-4 against fp32's 0.060
-        # (higher in 4 of 5); fp32 on 2 threads took 518 s (2-core AMD EPYC with AVX-512 and bf16, no AMX).
+        # (higher in 4 of 5); fp32 on 2 threads took 518 s (2-core AMD EPYC with AVX-512 and bf16, no AMX). Session
+        # 39 (models/clustered.py), read by the panel of five readers (the recipe before: 0.070): a cluster-conditioned
+        # G alone, 0.062 over the same 3 seeds; with D told the clusters too, 0.031 at 12,000 steps, lower in each,
+        # 764 s of one fp32 thread a run (its D's projection makes a step 1.45x the cost, so 20,000 no longer fit).
         {"loss": "bce", "lr_g": 1.5e-3, "lr_d": 6e-4, "beta1": 0.5, "batch_size": 32, "ema": 0.999,
-         "feature_matching": 10.0, "cluster_balance": 1.0, "lr_schedule": "linear", "steps": 20000,
+         "feature_matching": 10.0, "cluster_balance": 1.0, "lr_schedule": "linear", "steps": 12000,
          "quality_every": 0, "amp": False},
     ),
     # 2-D point sets (PacGAN/VEEGAN's mixtures and two demos): the point MLP with packing; the recipe's figures are

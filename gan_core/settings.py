@@ -97,6 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
            "samples at once; 1 = off", form=True, fixed=True),
     number("model", "mbstd", "Minibatch std group", 0, 64, True, "minibatch standard deviation: D sees the spread "
            "of groups of this many inputs; 0 = off", form=True, fixed=True),
+    number("model", "cluster_groups", "Cluster-conditioned G", 0, 3, True, "G draws, for each of this many image "
+           "groups (stacked MNIST: 3, one a channel; other images: 1), a cluster of the cluster balance's encoder as "
+           "often as the data fills it: kinds found without labels, each drawn plainly; 0 = off", fixed=True),
     number("train", "batch_size", "Batch size", 2, 4096, True, "images per step (BatchNorm needs at least 2)",
            form=True, fixed=True),
     number("train", "lr_g", "Learning rate G", 1e-6, 1.0, help="Adam step size of the generator", form=True,
@@ -137,6 +140,9 @@ SETTINGS: tuple[Setting, ...] = (
            help="G also draws each kind of image as often as the data holds it: the kinds are clusters that a small "
            "encoder finds in the real images without labels (trained once, about a minute on a CPU, then cached); "
            "0 = off", form=True, fixed=True),
+    number("train", "cluster_guidance", "Cluster guidance weight", 0.0, 100.0,
+           help="with a cluster-conditioned G: how strongly each image is pulled into the cluster G was asked for",
+           fixed=True),
     Setting("train", "augment", "Augment what D sees", "the same random shifts (and cutouts, colour changes) for "
             "real and generated images, e.g. translation,cutout: D overfits a small set later", form=True,
             fixed=True),

@@ -103,6 +103,8 @@ def test_every_numeric_setting_is_refused_outside_its_domain_and_accepted_at_its
         if name == "epochs":
             d["train"]["steps"] = None
         d["model"]["conditional"] = True  # a class weight needs a conditional model
+        if name == "cluster_groups":  # a G conditioned on clusters has no classes; 3 groups: stacked MNIST's channels
+            d["model"]["conditional"], d["data"]["name"] = False, "stacked_mnist"
         if name == "fade_steps":
             d["train"]["half_res_steps"] = 1  # a fade-in follows a half-resolution phase
         RunConfig.from_dict(d)  # the bounds themselves are allowed

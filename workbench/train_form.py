@@ -196,12 +196,14 @@ def model_summary(cfg: RunConfig) -> str:
     length = f"{t.epochs:g} epochs" if t.epochs is not None else f"{t.steps:,} steps"
     # The losses' extra terms, then what D sees: each named only where it is on.
     terms = [(t.class_weight, "class loss"), (t.r1, "R1"), (t.feature_matching, "feature matching"),
-             (t.cluster_balance, "cluster balance")]
+             (t.cluster_balance, "cluster balance"),
+             (t.cluster_guidance if m.cluster_groups else 0, "cluster guidance")]
     d_sees = [(t.augment, f"D sees {t.augment.replace(',', ', ')} views"), (m.pack > 1, f"D judges packs of {m.pack}"),
               (m.mbstd, f"minibatch std over {m.mbstd}")]
     extras = "".join(f" + {name} {weight:g}" for weight, name in terms if weight) + "".join(
         f", {part}" for on, part in d_sees if on)
-    return (f"Model: {m.arch}{' (conditional)' if m.conditional else ''}, {t.loss} loss{extras}, "
+    kind = " (conditional)" if m.conditional else " (cluster-conditioned)" if m.cluster_groups else ""
+    return (f"Model: {m.arch}{kind}, {t.loss} loss{extras}, "
             f"latent {m.latent_dim}, batch {t.batch_size}, {length}, lr G/D {t.lr_g:g}/{t.lr_d:g}, EMA {t.ema:g}, "
             f"device {t.device}"
             + (", bf16 where faster." if t.amp else ", fp32."))

@@ -35,16 +35,24 @@ def channel_digits(labels: torch.Tensor) -> torch.Tensor:
     return torch.stack([labels // 100, labels // 10 % 10, labels % 10], 1)
 
 
-def distinct_digits(stacked: ImageData) -> ImageData:
-    """The distinct one-channel digits a stacked set is made of (uint8 M x 1 x H x W) with their labels: each
-    source digit once, whichever channels it was drawn into, so a held-out digit was never trained on."""
-    assert stacked.labels is not None and stacked.shape[0] == 3, stacked.shape
+def digit_index(stacked: ImageData) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the distinct one-channel digits a stacked set is made of, uint8 M x 1 x H x W; for each image's channels,
+    which of them it holds: int64 N x 3)."""
+    assert stacked.shape[0] == 3, stacked.shape
     n, (_, h, w) = len(stacked), stacked.shape
     digits = stacked.images.transpose(0, 1).reshape(3 * n, h * w)  # all R channels, then G, then B: 3N x HW
     unique, inverse = torch.unique(digits, dim=0, return_inverse=True)  # M x HW (sorted rows), 3N indices into them
-    labels = channel_digits(stacked.labels).T.flatten()  # 3N, in the order of digits' rows
-    labels = torch.empty(len(unique), dtype=torch.int64).scatter_(0, inverse, labels)
-    return ImageData(unique.reshape(-1, 1, h, w), labels, None, "mnist")
+    return unique.reshape(-1, 1, h, w), inverse.view(3, n).t()
+
+
+def distinct_digits(stacked: ImageData) -> ImageData:
+    """The distinct one-channel digits a stacked set is made of (uint8 M x 1 x H x W) with their labels: each
+    source digit once, whichever channels it was drawn into, so a held-out digit was never trained on."""
+    assert stacked.labels is not None
+    unique, index = digit_index(stacked)  # M x 1 x H x W, N x 3
+    labels = torch.empty(len(unique), dtype=torch.int64).scatter_(0, index.flatten(),
+                                                                  channel_digits(stacked.labels).flatten())
+    return ImageData(unique, labels, None, "mnist")
 
 
 def load_stacked_mnist(cfg: DataConfig, progress: Progress | None = None) -> ImageData:

@@ -7,6 +7,7 @@ from torch import nn
 from ..catalog import ARCHS, LOSSES
 from ..config import ModelConfig
 from .base import Discriminator, Generator
+from .clustered import CLUSTERS, EMBED, ClusterGenerator
 from .progressive import ProgressiveD, ProgressiveG
 
 ARCHITECTURES: dict[str, str] = {name: spec.description for name, spec in ARCHS.items()}  # for lists and help
@@ -29,7 +30,7 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     gradient penalised at real images) keeps an 'auto' D free of BatchNorm."""
     cfg.validate()
     classes = num_classes if cfg.conditional else 0
-    g_in = cfg.latent_dim + classes
+    g_in = cfg.latent_dim + classes + cfg.cluster_groups * EMBED  # noise, then a class or the clusters' codes
     d_norm = resolve_d_norm(cfg, loss, r1)
     net: nn.Module
     spec = ARCHS[cfg.arch]
@@ -41,8 +42,10 @@ def build_models(cfg: ModelConfig, image_shape: tuple[int, int, int], num_classe
     if progressive:
         c, size = image_shape[0], image_shape[1]
         net, body = ProgressiveG(net, g_in, c, size), ProgressiveD(body, cfg.pack * c, size)
-    return (Generator(net, cfg.latent_dim, image_shape, classes),
-            Discriminator(body, feat, image_shape, classes, class_head, cfg.pack, cfg.mbstd))
+    g = (ClusterGenerator(net, cfg.latent_dim, image_shape, cfg.cluster_groups) if cfg.cluster_groups
+         else Generator(net, cfg.latent_dim, image_shape, classes))
+    return g, Discriminator(body, feat, image_shape, classes, class_head, cfg.pack, cfg.mbstd, cfg.cluster_groups,
+                            CLUSTERS)
 
 
-__all__ = ["ARCHITECTURES", "Discriminator", "Generator", "build_models", "resolve_d_norm"]
+__all__ = ["ARCHITECTURES", "ClusterGenerator", "Discriminator", "Generator", "build_models", "resolve_d_norm"]

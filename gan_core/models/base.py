@@ -40,7 +40,7 @@ class Discriminator(nn.Module):
     group of `mbstd` consecutive inputs, so a batch of near-copies looks different from a varied real batch."""
 
     def __init__(self, body: nn.Module, feature_dim: int, image_shape: tuple[int, int, int], num_classes: int = 0,
-                 class_head: bool = False, pack: int = 1, mbstd: int = 0):
+                 class_head: bool = False, pack: int = 1, mbstd: int = 0, cluster_groups: int = 0, clusters: int = 0):
         super().__init__()
         self.body = body
         self.pack, self.mbstd = pack, mbstd
@@ -52,6 +52,13 @@ class Discriminator(nn.Module):
         self.embed = nn.Embedding(num_classes, feature_dim) if num_classes else None
         if self.embed is not None:
             nn.init.zeros_(self.embed.weight)
+        # Conditioned on clusters (models/clustered.py; y: N x cluster_groups cluster indices): a projection term
+        # with an embedding per pack slot, group and cluster, so a pack's logit adds <the sum of its samples' cluster
+        # embeddings, features> and D learns what each slot's kind looks like. Zero at the start, as above.
+        self.cluster_groups, self.clusters = cluster_groups, clusters
+        self.cluster_embed = nn.Embedding(pack * cluster_groups * clusters, feature_dim) if cluster_groups else None
+        if self.cluster_embed is not None:
+            nn.init.zeros_(self.cluster_embed.weight)
         # Auxiliary classifier (Odena et al. 2017): class logits from the same features.
         self.classes = nn.Linear(feature_dim, num_classes) if class_head and num_classes else None
         # Feature matching reads the body's features of D's latest call (N/m x F): kept only while this is set.
@@ -62,6 +69,7 @@ class Discriminator(nn.Module):
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """N logits (no Sigmoid: losses work on logits); with_classes: (logits, N x num_classes class logits)."""
         assert x.shape[1:] == self.image_shape, (x.shape, self.image_shape)
+        n = x.shape[0]
         if self.pack > 1:
             assert x.shape[0] % self.pack == 0, (x.shape, self.pack)
             x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])  # N/m x mC x H x W
@@ -74,6 +82,13 @@ class Discriminator(nn.Module):
             e = self.embed(y)  # N x F
             if self.pack > 1:  # a pack's projection: the mean of its samples' class embeddings
                 e = e.reshape(-1, self.pack, e.shape[1]).mean(1)  # N/m x F
+            out = out + (e * h).sum(1)
+        if self.cluster_embed is not None:
+            assert y is not None and y.shape == (n, self.cluster_groups), "a cluster-conditioned D needs the clusters"
+            slot = torch.arange(n, device=y.device).unsqueeze(1) % self.pack  # N x 1: each sample's place in its pack
+            group = torch.arange(self.cluster_groups, device=y.device)  # groups
+            index = y + self.clusters * (group + self.cluster_groups * slot)  # N x groups: (slot, group, cluster) rows
+            e = self.cluster_embed(index).reshape(n // self.pack, -1, h.shape[1]).sum(1)  # N/m x F
             out = out + (e * h).sum(1)
         if with_classes:
             assert self.classes is not None, "this discriminator has no class head"

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import STATS_CACHE, ImageData, Progress, data_root
-from ..data.stacked import distinct_digits, is_stacked
+from ..data.stacked import digit_index, distinct_digits, is_stacked
 from ..fileio import save_atomic
 from ..metrics.coverage import CLASSIFIER_SIZE, prepare
 from ..metrics.quality import data_key, load_cache
@@ -98,8 +98,10 @@ def train_encoder(units: torch.Tensor, steps: int, progress: Progress | None = N
 
 @torch.no_grad()
 def embed(encoder: Encoder, units: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
-    """uint8 N x C x H x W -> N x DIM unit features."""
-    return torch.cat([encoder(prepare(units[i:i + chunk], units.shape[1])) for i in range(0, len(units), chunk)])
+    """uint8 N x C x H x W (host) -> N x DIM unit features (host), computed on the encoder's device."""
+    device = next(encoder.parameters()).device
+    return torch.cat([encoder(prepare(units[i:i + chunk], units.shape[1]).to(device)).cpu()
+                      for i in range(0, len(units), chunk)])
 
 
 def kmeans(features: torch.Tensor, k: int, iters: int = KMEANS_ITERS) -> torch.Tensor:
@@ -162,8 +164,18 @@ class ClusterBalance:
             centroids = F.normalize(torch.randn(CLUSTERS, DIM), dim=1).to(device)  # K x DIM
         return cls(encoder, centroids, torch.full((CLUSTERS,), 1 / CLUSTERS, device=device), 3 if stacked else 1)
 
-    def loss(self, fake: torch.Tensor) -> torch.Tensor:
-        """fake: B x C x H x W in [-1, 1] with G's graph -> the scalar term (G's gradients only)."""
+    def clusters_of(self, data: ImageData) -> torch.Tensor:
+        """Each image's nearest cluster in each group: int64 N x groups, on the host (stacked MNIST: each channel's
+        digit's, each distinct digit read once)."""
+        units, index = digit_index(data) if is_stacked(data) else (data.images, None)  # M x C' x H x W, N x 3
+        nearest = (embed(self.encoder, units) @ self.centroids.cpu().t()).argmax(1)  # M
+        return nearest[index] if index is not None else nearest.unsqueeze(1)
+
+    def loss(self, fake: torch.Tensor, weight: float = 1.0, picked: torch.Tensor | None = None,
+             guidance: float = 0.0) -> torch.Tensor:
+        """fake: B x C x H x W in [-1, 1] with G's graph -> the scalar term x weight (G's gradients only); with
+        picked (B x groups: the clusters a cluster-conditioned G was asked for), plus guidance x the cross-entropy of
+        each group's cluster assignment against the cluster it was asked for."""
         b = fake.shape[0]
         units = fake.float().reshape(b * self.groups, -1, *fake.shape[2:])  # stacked: 3B x 1 x H x W
         if units.shape[-1] != CLASSIFIER_SIZE:  # the encoder sees 28 x 28, as coverage.prepare gives it the reals
@@ -171,10 +183,14 @@ class ClusterBalance:
                                   antialias=True)
         # fp32 even inside the G phase's autocast: at SHARPNESS a bf16 cosine's rounding moves a logit by ~0.26.
         with torch.autocast(units.device.type, enabled=False):
-            hist = soft_assign(self.encoder(units), self.centroids).view(b, self.groups, -1).mean(0)  # groups x K
+            logits = self.encoder(units) @ self.centroids.t() / SHARPNESS  # B*groups x K
+            hist = F.softmax(logits, 1).view(b, self.groups, -1).mean(0)  # groups x K
         seen = hist.detach()
         self.running = seen if self.running is None else MEMORY * self.running + (1 - MEMORY) * seen
-        return ((self.running.log() - self.real.log()) * hist).sum()
+        term = weight * ((self.running.log() - self.real.log()) * hist).sum()
+        if picked is not None and guidance:
+            term = term + guidance * F.cross_entropy(logits, picked.reshape(-1))  # rows: sample-major, as units
+        return term
 
     def state_dict(self) -> dict[str, Any]:
         """What exact resume needs (the encoder too, so a resumed run never depends on the cache)."""

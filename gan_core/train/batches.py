@@ -20,13 +20,17 @@ class Batches:
     """
 
     def __init__(self, data: ImageData, runtime: Runtime, rng: torch.Generator, latent_dim: int,
-                 conditional: bool, shard: slice = slice(None)) -> None:
+                 conditional: bool, shard: slice = slice(None), clusters: torch.Tensor | None = None) -> None:
+        """clusters: each image's clusters (int64 N x groups) for a cluster-conditioned run, drawn with the images
+        in place of class labels."""
         self.runtime = runtime
         self.device = runtime.device
         self.rng = rng
         self.latent_dim = latent_dim
         images = data.images[shard]  # N x C x H x W uint8 (N: the shard's size), in host memory
         labels = data.labels[shard] if conditional and data.labels is not None else None  # N
+        if clusters is not None:
+            labels = clusters[shard]  # N x groups
         if images.shape[0] == 0:
             raise DataError(f"The data set has {len(data)} images, fewer than the processes training on it: "
                             "start fewer processes, or use a larger set.")
@@ -41,7 +45,7 @@ class Batches:
         else:
             self.images = images.to(self.device)
             self.labels = None if labels is None else labels.to(self.device)
-        self.num_classes = data.num_classes if self.labels is not None else 0
+        self.num_classes = data.num_classes if self.labels is not None and clusters is None else 0
 
     def real(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """n random training images (float n x C x H x W in [-1, 1], the run's memory format) and their labels."""
@@ -55,6 +59,5 @@ class Batches:
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """n latents (n x latent_dim, standard normal) and, for conditional models, n uniform class labels."""
         z = torch.randn(n, self.latent_dim, device=self.device, generator=self.rng)
-        y = (torch.randint(self.num_classes, (n,), device=self.device, generator=self.rng)
-             if self.labels is not None else None)
+        y = torch.randint(self.num_classes, (n,), device=self.device, generator=self.rng) if self.num_classes else None
         return z, y

@@ -13,6 +13,7 @@ from ..catalog import LOSSES
 from ..config import TrainConfig, parse_policy
 from ..metric_names import D_FAKE, D_REAL, LOSS_D, LOSS_G
 from ..models import Discriminator, Generator
+from ..models.clustered import ClusterGenerator
 from .augment import augment
 from .balance import ClusterBalance
 from .distributed import has_batchnorm
@@ -29,7 +30,7 @@ class Fakes:
     """A batch from G made by a D phase; with G's graph kept (images.requires_grad) the G phase can reuse it."""
 
     images: torch.Tensor  # B x C x H x W
-    labels: torch.Tensor | None  # B class indices for conditional models
+    labels: torch.Tensor | None  # B class indices for conditional models; B x groups clusters for clustered ones
 
 
 class Objective:
@@ -86,6 +87,11 @@ class Objective:
         self._real_features: torch.Tensor | None = None  # F
         # Cluster balance (balance.py): G's loss also pulls its samples' cluster shares toward the real images'.
         self.balance, self.balance_weight = balance, train.cluster_balance
+        # A cluster-conditioned G (models/clustered.py): D is told each sample's clusters, and G is also pulled to
+        # draw the cluster its latent picked.
+        self.guided = isinstance(G, ClusterGenerator)
+        assert balance is not None or not self.guided, "a cluster-conditioned G is guided by the balance's encoder"
+        self.guidance = train.cluster_guidance if self.guided else 0.0
 
     def _d(self, images: torch.Tensor, labels: torch.Tensor | None, synced: bool = False, features: bool = False
            ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -117,7 +123,7 @@ class Objective:
         Returns ({loss/D, D(x), D(G(z))}, the fakes).
         """
         b = real.shape[0]
-        z, fake_labels = self.noise(b)  # B x latent, B
+        z, fake_labels = self._noise(b)  # B x latent, B (or B x groups)
         with self.runtime.autocast():
             if keep_fakes and self.reuse_fakes:
                 fake = self.g_sync(z, fake_labels)  # B x C x H x W, with G's graph for the G phase's backward
@@ -147,6 +153,12 @@ class Objective:
         metrics = {LOSS_D: loss.detach(), D_REAL: probabilities(self.loss, d_real.detach().float()),
                    D_FAKE: probabilities(self.loss, d_fake.detach().float())}
         return metrics, Fakes(fake, fake_labels)
+
+    def _noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n latents and their labels: class labels drawn with them, or the clusters a cluster-conditioned G picks
+        from them (n x groups), which D is told as it is told the real images' clusters."""
+        z, labels = self.noise(n)
+        return z, self.G.clusters(z) if self.guided else labels
 
     def _keep_real_features(self, reals: Callable[[torch.Tensor], torch.Tensor]) -> None:
         """After a D call that saw the real batch: keep the mean of its real packs' features (reals picks those rows
@@ -183,14 +195,15 @@ class Objective:
             if fakes.images.requires_grad:
                 fake, labels = fakes.images, fakes.labels
             else:
-                z, labels = self.noise(fakes.images.shape[0])
+                z, labels = self._noise(fakes.images.shape[0])
                 fake = self.g_sync(z, labels)  # B x C x H x W
             d_gen, classes = self._d(fake, labels, features=True)  # bare D: the G phase averages G's gradients only
             loss = g_loss(self.loss, d_gen.float()) + self._class_loss(classes, labels)
             if self.feature_matching:
                 loss = loss + self.feature_matching * self._feature_distance()
             if self.balance is not None:
-                loss = loss + self.balance_weight * self.balance.loss(fake)
+                loss = loss + self.balance.loss(fake, self.balance_weight, labels if self.guided else None,
+                                                self.guidance)
         _clear(self.g_params)
         # inputs=G's parameters: autograd skips D's weight gradients, which the G step never uses.
         loss.backward(inputs=self.g_params)

@@ -19,6 +19,7 @@ from ..errors import ConfigError, TrainingError
 from ..limits import check_memory, training_bytes
 from ..metric_names import EPOCH, STEP, TIME
 from ..models import Generator, build_models
+from ..models.clustered import CLUSTERS, ClusterGenerator
 from ..models.fused import fuse_upsample_conv
 from ..models.progressive import resolution_alpha, set_alpha
 from .balance import ClusterBalance
@@ -64,13 +65,21 @@ class Trainer:
                      free_memory(self.device), fix="choose a smaller batch size, image size or width")
         self.num_classes = self.data.num_classes
         self.conditional = config.model.conditional and self.num_classes > 0
+        balance = None  # the cluster balance's encoder and clusters, for its term or a cluster-conditioned G
+        if t.cluster_balance > 0 or config.model.cluster_groups:
+            balance = ClusterBalance.for_data(self.data, self.device, progress)
+        clusters = balance.clusters_of(self.data) if config.model.cluster_groups else None  # N x groups
         self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional,
-                               self.world.shard)
+                               self.world.shard, clusters)
         if t.half_res_steps and self.world.distributed:  # DDP needs every parameter used in every step
             raise ConfigError("Progressive resolution does not train under torchrun yet: set the half-resolution "
                               "steps to 0.")
         self.G, self.D = build_models(config.model, self.image_shape, self.num_classes, t.loss, t.class_weight > 0,
                                       progressive=t.half_res_steps > 0, r1=t.r1 > 0)
+        if clusters is not None:
+            assert isinstance(self.G, ClusterGenerator) and balance is not None and self.G.groups == balance.groups
+            # G draws each group's clusters as often as the real images hold them (before the EMA's copy is made)
+            self.G.set_prior(torch.stack([torch.bincount(c, minlength=CLUSTERS) for c in clusters.t()]).float())
         torch.manual_seed(self.world.seed(t.seed))  # from here on each rank draws its own dropout and GP mixes
         fuse_upsample_conv(self.G)  # (Upsample, 3x3 conv) pairs as one transposed conv: same function, fewer FLOPs
         self.runtime.place(self.G)
@@ -80,7 +89,6 @@ class Trainer:
         self.opt_g = adam(self.G, t.lr_g, t, self.device)
         self.opt_d = adam(self.D, t.lr_d, t, self.device)
         synced = (self.world.wrap(self.G), self.world.wrap(self.D)) if self.world.distributed else None
-        balance = ClusterBalance.for_data(self.data, self.device, progress) if t.cluster_balance > 0 else None
         self.objective = Objective(self.G, self.D, t, self.runtime, self.batches.noise, self.rng, synced, balance)
         # One fixed-noise batch per run: grids are comparable across steps.
         self.fixed_z = torch.randn(t.num_fixed, config.model.latent_dim, generator=self.rng, device=self.device)

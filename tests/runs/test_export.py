@@ -28,13 +28,16 @@ SHAPE = (3, 16, 16)
 CLASSES = 3
 
 
-def loaded(arch: str, conditional: bool = False) -> LoadedGenerator:
+def loaded(arch: str, conditional: bool = False, groups: int = 0) -> LoadedGenerator:
     """A generator as load_generator returns it (fused, eval), with weights and BatchNorm statistics drawn so that its
-    outputs spread over [-1, 1]: freshly initialised DCGAN weights give outputs near 0, where any export looks exact."""
+    outputs spread over [-1, 1]: freshly initialised DCGAN weights give outputs near 0, where any export looks exact.
+    groups: a cluster-conditioned G (its latent picks a cluster for each of this many groups, by a random prior)."""
     cfg = tiny_config(arch)
-    cfg.model.conditional = conditional
+    cfg.model.conditional, cfg.model.cluster_groups = conditional, groups
     torch.manual_seed(0)
     g, _ = build_models(cfg.model, SHAPE, CLASSES if conditional else 0)
+    if groups:
+        g.set_prior(torch.softmax(3 * torch.randn(groups, 40), 1))  # uneven shares over 40 of the clusters
     fuse_upsample_conv(g)
     with torch.no_grad():
         for m in g.modules():
@@ -67,10 +70,10 @@ def run_both(sess: ort.InferenceSession, lg: LoadedGenerator, n: int, seed: int 
     return sess.run([export.OUTPUT], feed)[0], expected
 
 
-@pytest.mark.parametrize("arch,conditional", [("dcgan", False), ("upsample-conv", False), ("mlp", False),
-                                              ("dcgan", True)])
-def test_onnxruntime_matches_pytorch_at_any_batch_size(arch: str, conditional: bool) -> None:
-    lg = loaded(arch, conditional)
+@pytest.mark.parametrize("arch,conditional,groups", [("dcgan", False, 0), ("upsample-conv", False, 0),
+                                                     ("mlp", False, 0), ("dcgan", True, 0), ("dcgan", False, 3)])
+def test_onnxruntime_matches_pytorch_at_any_batch_size(arch: str, conditional: bool, groups: int) -> None:
+    lg = loaded(arch, conditional, groups)
     sess = session(lg)
     for n in (1, 5):  # neither is the batch of 2 traced at export: the batch axis is dynamic
         got, expected = run_both(sess, lg, n)

@@ -11,8 +11,10 @@ from gan_core.data import ImageData
 from gan_core.data.stacked import stack_digits
 from gan_core.errors import ConfigError
 from gan_core.expectation import probe_speed
+from gan_core.models.clustered import CLUSTERS
 from gan_core.presets import preset_config
 from gan_core.runs.checkpoints import load_checkpoint, save_checkpoint
+from gan_core.runs.generator import generator_from_state
 from gan_core.train import balance as cb
 from gan_core.train.trainer import Trainer
 
@@ -116,14 +118,18 @@ def test_for_data_trains_once_then_loads_the_cache_and_stacked_sets_train_on_the
     assert cb.ClusterBalance.for_data(plain, cache_dir=tmp_path).groups == 1 and calls[-1] == (20, 3, 32, 32)
 
 
-@pytest.mark.parametrize("stacked", [False, True])
-def test_exact_resume_keeps_the_running_histogram(tmp_path, stacked: bool) -> None:
+@pytest.mark.parametrize("stacked,groups", [(False, 0), (True, 0), (True, 3)])
+def test_exact_resume_keeps_the_running_histogram(tmp_path, stacked: bool, groups: int) -> None:
     n, m, extra = 5, 4, {"cluster_balance": 1.0, "ema": 0.9}
     digits = torch.randint(0, 256, (30, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     data = stack_digits(digits, torch.arange(30) % 10, 64, seed=0) if stacked else None  # else tiny's shapes
 
     def trainer(steps: int) -> Trainer:
-        return Trainer(tiny_config("dcgan", steps=steps, **extra), data=data)
+        cfg = tiny_config("dcgan", steps=steps, **extra)
+        if stacked:
+            cfg.data.name = "stacked_mnist"
+        cfg.model.cluster_groups = groups  # 3: a cluster-conditioned G, one cluster a channel
+        return Trainer(cfg, data=data)
 
     full = trainer(n + m)
     full.run()
@@ -134,9 +140,31 @@ def test_exact_resume_keeps_the_running_histogram(tmp_path, stacked: bool) -> No
     resumed.load_state_dict(load_checkpoint(path))
     resumed.run()
     assert full.objective.balance.groups == (3 if stacked else 1)  # stacked: one running histogram a channel
+    assert full.objective.guidance == (1.0 if groups else 0.0)  # the guided G's clusters came from the balance's
+    if groups:  # G draws each channel's clusters as often as the real images hold them, and D reads them
+        clusters = full.objective.balance.clusters_of(data)  # 64 x 3
+        shares = torch.stack([torch.bincount(c, minlength=CLUSTERS) for c in clusters.t()]) / len(clusters)
+        assert torch.allclose(full.G.cumulative, shares.cumsum(1)) and full.D.cluster_embed.weight.any()
+        # what sample, eval, Explore and export load: the same G, prior included, drawing the same images
+        loaded = generator_from_state(load_checkpoint(save_checkpoint(full.state_dict(), tmp_path / "end.pt")))
+        z = torch.randn(8, full.G.latent_dim)
+        with torch.no_grad():
+            assert torch.equal(loaded.generator(z), full.sampler.eval()(z))
     assert torch.equal(full.objective.balance.running, resumed.objective.balance.running)
     for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_a_cluster_conditioned_g_needs_one_group_a_channel_on_stacked_mnist_and_one_elsewhere() -> None:
+    cfg = tiny_config("dcgan", steps=1)
+    cfg.model.cluster_groups = 3  # the shapes are one image each, not three channels of digits
+    with pytest.raises(ConfigError, match="must be 1 for this data set"):
+        cfg.validate()
+    cfg = preset_config("stacked_mnist-default")
+    cfg.validate()
+    cfg.data.channels = 1  # stacked MNIST turned grey: one image, no channels of digits
+    with pytest.raises(ConfigError, match="must be 1 for this data set"):
+        cfg.validate()
 
 
 def test_point_sets_refuse_cluster_balance() -> None:
@@ -154,7 +182,7 @@ def test_the_speed_probe_times_an_untrained_balance_and_trains_no_encoder(monkey
     monkeypatch.setattr(cb, "train_encoder", refuse)
     calls = []
     loss = cb.ClusterBalance.loss
-    monkeypatch.setattr(cb.ClusterBalance, "loss", lambda self, fake: calls.append(self.groups) or loss(self, fake))
+    monkeypatch.setattr(cb.ClusterBalance, "loss", lambda self, fake, *a: calls.append(self.groups) or loss(self, fake))
     cfg = preset_config("stacked_mnist-default")
     cfg.train.cluster_balance, cfg.train.batch_size = 1.0, 8
     assert probe_speed(cfg, seconds=0.2).steps_per_second > 0

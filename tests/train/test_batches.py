@@ -43,3 +43,13 @@ def test_unconditional_runs_draw_no_labels_and_nhwc_runs_get_nhwc_batches() -> N
     images, labels = batches.real(2)
     assert labels is None and batches.noise(2)[1] is None
     assert images.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_cluster_conditioned_run_draws_each_image_with_its_own_clusters_and_no_class_labels() -> None:
+    clusters = torch.arange(6).unsqueeze(1) * torch.tensor([1, 10])  # 6 x 2: image i holds clusters i and 10 i
+    batches = Batches(_data(), CPU, torch.Generator().manual_seed(0), 8, conditional=False, clusters=clusters)
+    images, labels = batches.real(5)
+    assert labels.shape == (5, 2) and batches.noise(3)[1] is None  # G's clusters come from its latent instead
+    for img, pair in zip(images, labels):
+        index = next(i for i in range(6) if torch.equal(img, _data().images[i].float() / 127.5 - 1))
+        assert pair.tolist() == [index, 10 * index]

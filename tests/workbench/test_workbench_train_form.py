@@ -182,8 +182,10 @@ def test_the_model_summary_names_what_matters() -> None:
     summary = model_summary(cfg)
     assert summary.startswith("Model: mlp-small (conditional), bce loss") and "1.5 epochs" in summary
     assert summary.endswith(", fp32.")
-    # The terms that make a recipe what it is (stacked MNIST's: feature matching, cluster balance, PacGAN4).
+    # The terms that make a recipe what it is (stacked MNIST's: a cluster-conditioned G, feature matching, cluster
+    # balance and guidance, PacGAN4).
     stacked = model_summary(recipe_config("stacked_mnist-default", DataConfig(name="stacked_mnist")))
-    assert "bce loss + feature matching 10 + cluster balance 1, D judges packs of 4, latent 64" in stacked
+    assert stacked.startswith("Model: dcgan (cluster-conditioned), bce loss + feature matching 10 + cluster balance 1 "
+                              "+ cluster guidance 1, D judges packs of 4, latent 64")
     ring = model_summary(recipe_config("ring-default", DataConfig(name="ring")))
     assert "bce loss + R1 0.1, D judges packs of 2" in ring
