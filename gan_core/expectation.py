@@ -94,7 +94,6 @@ def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
     probe_cfg = cfg.copy()
     probe_cfg.train.device = "cpu" if cfg.train.device == "auto" and not torch.cuda.is_available() else cfg.train.device
     # the trainer imports the data and model registries: only when a probe runs
-    from .train.balance import ClusterBalance
     from .train.trainer import Trainer
 
     with torch.random.fork_rng(devices=[]):
@@ -104,12 +103,8 @@ def probe_speed(cfg: RunConfig, seconds: float | None = None) -> Speed:
         labels = torch.randint(0, classes, (n,), generator=g) if classes else None
         data = ImageData(images, labels, [str(i) for i in range(classes)] if classes else None, cfg.data.name)
         # The balance's encoder is trained once per data set (a minute and more): the probe times an untrained one,
-        # which costs a step the same (a cluster-conditioned G's embeddings and guidance add next to nothing).
-        probe_cfg.train.cluster_balance, probe_cfg.model.cluster_groups = 0.0, 0
-        trainer = Trainer(probe_cfg, data=data, callbacks=[])
-        if cfg.train.cluster_balance:
-            trainer.objective.balance = ClusterBalance.untrained(data, trainer.device)
-            trainer.objective.balance_weight = cfg.train.cluster_balance
+        # which costs a step the same.
+        trainer = Trainer(probe_cfg, data=data, callbacks=[], untrained_balance=True)
         for _ in range(PROBE_WARMUP):
             trainer.step()
         trainer.flush_metrics()  # one host sync, as a run makes per log

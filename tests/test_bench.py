@@ -40,7 +40,7 @@ def test_speed_bench_prints_both_cpu_tables(capsys) -> None:
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| mnist-mlp-small | 32 | 1x28x28 | detach |"))
     assert float(row.split("|")[5].replace(",", "")) > 0  # (a) tutorial img/s
-    assert all(f"| {name}-default |" in out for name in ("shapes", "mnist", "celeba"))  # table 2, one row per set
+    assert all(f"| {name}-default |" in out for name in ("shapes", "mnist", "celeba", "stacked_mnist"))  # table 2
     assert out.startswith("# GAN Workbench training speed\n\nMachine class ")  # the machine is named first
     eff = next(line for line in out.splitlines() if line.startswith("| shapes-default | 1 |"))  # table 0
     cells = [c.strip() for c in eff.split("|")]

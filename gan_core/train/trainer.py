@@ -49,7 +49,9 @@ class Trainer:
 
     def __init__(self, config: RunConfig, data: ImageData | None = None,
                  progress: Callable[[float, str], None] | None = None, callbacks: list[Callback] | None = None,
-                 world: World | None = None):
+                 world: World | None = None, untrained_balance: bool = False):
+        """untrained_balance: the cluster balance's encoder and clusters left random (speed probes: a step's cost
+        without the encoder's training)."""
         self.config = config.validate()
         t = config.train
         self.world = world if world is not None else current()
@@ -66,7 +68,9 @@ class Trainer:
         self.num_classes = self.data.num_classes
         self.conditional = config.model.conditional and self.num_classes > 0
         balance = None  # the cluster balance's encoder and clusters, for its term or a cluster-conditioned G
-        if t.cluster_balance > 0 or config.model.cluster_groups:
+        if untrained_balance and (t.cluster_balance > 0 or config.model.cluster_groups):
+            balance = ClusterBalance.untrained(self.data, self.device)
+        elif t.cluster_balance > 0 or config.model.cluster_groups:
             balance = ClusterBalance.for_data(self.data, self.device, progress)
         clusters = balance.clusters_of(self.data) if config.model.cluster_groups else None  # N x groups
         self.batches = Batches(self.data, self.runtime, self.rng, config.model.latent_dim, self.conditional,

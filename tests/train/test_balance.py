@@ -183,10 +183,13 @@ def test_the_speed_probe_times_an_untrained_balance_and_trains_no_encoder(monkey
     calls = []
     loss = cb.ClusterBalance.loss
     monkeypatch.setattr(cb.ClusterBalance, "loss", lambda self, fake, *a: calls.append(self.groups) or loss(self, fake))
+    told = []  # the probe's runs are cluster-conditioned as the recipe is: their D's projection costs its share too
+    clusters_of = cb.ClusterBalance.clusters_of
+    monkeypatch.setattr(cb.ClusterBalance, "clusters_of", lambda self, data: told.append(1) or clusters_of(self, data))
     cfg = preset_config("stacked_mnist-default")
     cfg.train.cluster_balance, cfg.train.batch_size = 1.0, 8
-    assert probe_speed(cfg, seconds=0.2).steps_per_second > 0
-    assert calls and set(calls) == {3}  # the G steps went through it, channel by channel
+    assert cfg.model.cluster_groups == 3 and probe_speed(cfg, seconds=0.2).steps_per_second > 0
+    assert calls and set(calls) == {3} and told  # the G steps went through it, channel by channel
 
 
 def test_building_the_balance_leaves_the_global_random_stream_as_it_was(tmp_path) -> None:
@@ -197,3 +200,24 @@ def test_building_the_balance_leaves_the_global_random_stream_as_it_was(tmp_path
         after = torch.rand(3)
         torch.manual_seed(7)
         assert torch.equal(after, torch.rand(3))
+
+
+def test_a_cluster_conditioned_step_guides_g_toward_the_clusters_its_latents_picked(monkeypatch) -> None:
+    digits = torch.randint(0, 256, (30, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    cfg = tiny_config("dcgan", steps=1, cluster_balance=1.0, cluster_guidance=2.5)
+    cfg.data.name, cfg.model.cluster_groups = "stacked_mnist", 3
+    trainer = Trainer(cfg, data=stack_digits(digits, torch.arange(30) % 10, 64, seed=0))
+    seen = []
+    loss = cb.ClusterBalance.loss
+    monkeypatch.setattr(cb.ClusterBalance, "loss", lambda self, fake, weight, picked, guidance: seen.append(
+        (fake.detach(), picked, guidance)) or loss(self, fake, weight, picked, guidance))
+    told = []  # what D is told about the fakes of the D phase (the G phase judges the same fakes)
+    forward = trainer.D.forward
+    monkeypatch.setattr(trainer.D, "forward", lambda x, y=None, **k: told.append(y) or forward(x, y, **k))
+    z = trainer.batches.noise  # the latents drawn for the step, recorded on the way
+    drawn = []
+    trainer.objective.noise = lambda n: drawn.append(z(n)) or drawn[-1]
+    trainer.step()
+    (fake, picked, guidance), = seen
+    assert guidance == 2.5 and torch.equal(picked, trainer.G.clusters(drawn[0][0]))  # B x 3, from the latents
+    assert any(y is not None and torch.equal(y, picked) for y in told)  # D judged the fakes with those clusters
