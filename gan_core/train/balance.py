@@ -183,7 +183,7 @@ class ClusterBalance:
                                   antialias=True)
         # fp32 even inside the G phase's autocast: at SHARPNESS a bf16 cosine's rounding moves a logit by ~0.26.
         with torch.autocast(units.device.type, enabled=False):
-            logits = self.encoder(units) @ self.centroids.t() / SHARPNESS  # B*groups x K
+            logits = cluster_logits(self.encoder(units), self.centroids)  # B*groups x K
             hist = F.softmax(logits, 1).view(b, self.groups, -1).mean(0)  # groups x K
         seen = hist.detach()
         self.running = seen if self.running is None else MEMORY * self.running + (1 - MEMORY) * seen
@@ -205,6 +205,11 @@ class ClusterBalance:
         self.running = None if state.get("running") is None else state["running"].to(device)
 
 
+def cluster_logits(features: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """N x D unit features -> N x K logits of their clusters: cosines / SHARPNESS."""
+    return features @ centroids.t() / SHARPNESS
+
+
 def soft_assign(features: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    """N x D unit features -> N x K soft cluster memberships (a softmax over cosines / SHARPNESS)."""
-    return F.softmax(features @ centroids.t() / SHARPNESS, 1)
+    """N x D unit features -> N x K soft cluster memberships (a softmax over cluster_logits)."""
+    return F.softmax(cluster_logits(features, centroids), 1)
